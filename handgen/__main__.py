@@ -1,0 +1,3 @@
+from handgen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The ``handgen`` console script: one entry point, one sub-command per job.
+
+Each sub-command lives in ``handgen/commands/<name>.py`` with ``register(subparsers)``;
+heavy imports happen only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from handgen import __version__
+from handgen.errors import HandgenError
+
+# command modules, in the order they appear in --help
+COMMAND_MODULES: tuple[str, ...] = (
+    "prep",
+    "caption",
+    "train",
+    "sample",
+    "grasp",
+    "eval",
+    "clip",
+    "render",
+    "export",
+    "bench",
+    "demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handgen", description="Bimanual hand motion and grasp generation (see README.md)."
+    )
+    parser.add_argument("--version", action="version", version=f"handgen {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"handgen.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"handgen.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="handgen: %(message)s", stream=sys.stderr
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+    except HandgenError as exc:
+        print(f"handgen {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"handgen {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""The interface every hand model implements (procedural or MANO)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from handgen.hand.topology import HANDS, NUM_BETAS
+
+
+@dataclass
+class HandOutput:
+    """Posed hand, metres."""
+
+    vertices: torch.Tensor  # (..., V, 3)
+    joints: torch.Tensor  # (..., 21, 3) in the 21-keypoint order
+    faces: torch.Tensor  # (F, 3) int64, counter-clockwise seen from outside
+
+
+class HandModel(nn.Module):
+    """One hand (``side`` = "left" or "right") with MANO's parameters.
+
+    ``forward(global_orient (...,3), hand_pose (...,45), betas (...,10), transl (...,3))``
+    is batched over any leading dims and differentiable. With
+    ``flat_hand_mean=False`` (MANO's default, ARCTIC's convention) the effective
+    finger pose is ``hand_pose + hands_mean``; with ``True`` it is ``hand_pose``.
+    Global rotation pivots about the wrist joint: ``v' = R (v - J0) + J0 + transl``.
+    """
+
+    name: str = "abstract"
+
+    def __init__(self, side: str, flat_hand_mean: bool) -> None:
+        super().__init__()
+        if side not in HANDS:
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        self.side = side
+        self.flat_hand_mean = flat_hand_mean
+
+    # -- to implement -------------------------------------------------------------------
+    hands_mean: torch.Tensor  # (45,) buffer, radians
+    faces: torch.Tensor  # (F, 3) buffer
+
+    def _pose_flat(
+        self, global_orient: torch.Tensor, full_hand_pose: torch.Tensor, betas: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,3), (B,45) absolute finger pose, (B,10) -> vertices (B,V,3), joints (B,21,3), no transl."""
+        raise NotImplementedError
+
+    def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
+        """Rest positions (..., 16, 3) of the MANO joints for ``betas`` (...,10), metres."""
+        raise NotImplementedError
+
+    # -- shared -------------------------------------------------------------------------
+    @property
+    def num_vertices(self) -> int:
+        return int(self.v_template.shape[0])  # type: ignore[attr-defined]
+
+    def forward(
+        self,
+        global_orient: torch.Tensor,
+        hand_pose: torch.Tensor,
+        betas: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> HandOutput:
+        """Pose the hand; see the class docstring for shapes and conventions."""
+        lead = global_orient.shape[:-1]
+        if hand_pose.shape[:-1] != lead or hand_pose.shape[-1] != 45 or global_orient.shape[-1] != 3:
+            raise ValueError(
+                f"expected global_orient (...,3) and hand_pose (...,45) with the same leading dims, "
+                f"got {tuple(global_orient.shape)} and {tuple(hand_pose.shape)}"
+            )
+        ref = self.hands_mean
+        go = global_orient.reshape(-1, 3).to(ref)
+        hp = hand_pose.reshape(-1, 45).to(ref)
+        if betas is None:
+            b = torch.zeros(go.shape[0], NUM_BETAS, dtype=ref.dtype, device=ref.device)
+        else:
+            b = betas.to(ref).expand(*lead, betas.shape[-1]).reshape(-1, betas.shape[-1])
+        if not self.flat_hand_mean:
+            hp = hp + self.hands_mean
+        verts, joints = self._pose_flat(go, hp, b)
+        if transl is not None:
+            t = transl.to(ref).expand(*lead, 3).reshape(-1, 1, 3)
+            verts = verts + t
+            joints = joints + t
+        return HandOutput(
+            vertices=verts.reshape(*lead, *verts.shape[1:]),
+            joints=joints.reshape(*lead, 21, 3),
+            faces=self.faces,
+        )
+
+    def wrist_offset(self, betas: torch.Tensor | None = None) -> torch.Tensor:
+        """Rest wrist position (..., 3) = posed wrist - transl (independent of the pose), metres."""
+        return self.rest_joints(betas)[..., 0, :]

@@ -1,0 +1,1 @@
+"""handgen's file formats and safe writing."""

@@ -1,0 +1,1 @@
+"""Software rendering of hands (and objects) to images, GIFs and MP4s (no GPU, no display)."""

@@ -1,0 +1,57 @@
+"""An orthographic look-at camera that frames a set of points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# named viewing directions (from the camera towards the scene) in handgen's canonical
+# frame: +x the person's left, +y up, +z forward (away from the person)
+VIEWS: dict[str, tuple[float, float, float]] = {
+    "front": (0.0, -0.45, -1.0),  # facing the person, slightly from above
+    "ego": (0.0, -0.8, 1.0),  # over the person's shoulder
+    "top": (0.0, -1.0, 0.001),
+    "side": (-1.0, -0.3, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Orthographic camera: world (N,3) metres -> pixels (N,2) and depth (N,)."""
+
+    rotation: np.ndarray  # (3, 3) rows = camera right, down, forward in world coordinates
+    center: np.ndarray  # (3,) world point at the image centre
+    pixels_per_metre: float
+    size: tuple[int, int]  # (width, height)
+
+    @classmethod
+    def framing(
+        cls, points: np.ndarray, view: str | tuple[float, float, float] = "front",
+        size: tuple[int, int] = (360, 360), margin: float = 0.12, up: tuple[float, float, float] = (0.0, 1.0, 0.0),
+    ) -> "Camera":
+        """A camera looking along ``view`` that fits all ``points`` (N,3) with a margin."""
+        direction = np.asarray(VIEWS[view] if isinstance(view, str) else view, dtype=np.float64)
+        forward = direction / np.linalg.norm(direction)
+        right = np.cross(forward, np.asarray(up, dtype=np.float64))
+        if np.linalg.norm(right) < 1e-6:
+            right = np.cross(forward, np.array([0.0, 0.0, 1.0]))
+        right /= np.linalg.norm(right)
+        down = np.cross(forward, right)
+        rotation = np.stack([right, down, forward])
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        center = 0.5 * (lo + hi)
+        cam = (pts - center) @ rotation.T
+        extent = max(float(np.abs(cam[:, 0]).max()) / size[0], float(np.abs(cam[:, 1]).max()) / size[1], 1e-6)
+        ppm = (0.5 - margin) / extent
+        return cls(rotation=rotation, center=center, pixels_per_metre=ppm, size=size)
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cam = (np.asarray(points, dtype=np.float64) - self.center) @ self.rotation.T
+        px = cam[..., :2] * self.pixels_per_metre + np.array(self.size, dtype=np.float64) / 2.0
+        return px, cam[..., 2]
+
+    def to_camera(self, vectors: np.ndarray) -> np.ndarray:
+        """Rotate direction vectors (...,3) into camera axes."""
+        return np.asarray(vectors) @ self.rotation.T

@@ -1,0 +1,1 @@
+"""Motion representation: MANO parameters of both hands <-> per-frame feature vectors."""

@@ -1,0 +1,146 @@
+"""ProceduralHand: shapes, units, keypoint order, conventions, mirroring, differentiability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from handgen.hand import ProceduralHand
+from handgen.hand.anatomy import mirror_axis_angle, right_hands_mean
+from handgen.hand.surface import _is_closed
+from handgen.hand.topology import FINGER_KEYPOINTS, FINGERTIP_KEYPOINTS, KEYPOINT_NAMES
+
+
+@pytest.fixture(scope="module")
+def right():
+    return ProceduralHand("right")
+
+
+@pytest.fixture(scope="module")
+def left():
+    return ProceduralHand("left")
+
+
+def _rest(hand, batch=(1,), **kw):
+    go = torch.zeros(*batch, 3)
+    hp = torch.zeros(*batch, 45)
+    return hand(go, hp, **kw)
+
+
+def test_shapes_batched_over_leading_dims(right):
+    out = right(torch.zeros(2, 5, 3), torch.zeros(2, 5, 45), torch.zeros(2, 5, 10), torch.zeros(2, 5, 3))
+    assert out.vertices.shape == (2, 5, right.num_vertices, 3)
+    assert out.joints.shape == (2, 5, 21, 3)
+    assert out.faces.shape[1] == 3 and out.faces.dtype == torch.int64
+    assert 300 <= right.num_vertices <= 3000
+
+
+def test_mesh_is_closed_and_outward(right):
+    v = right.v_template.double().numpy()
+    f = right.faces.numpy()
+    assert _is_closed(f)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0
+    assert 1.5e-4 < volume < 6e-4  # 150..600 cm^3: an adult hand, outward-facing faces
+
+
+def test_metres_and_adult_size(right):
+    j = _rest(right).joints[0]
+    length = torch.linalg.norm(j[12] - j[0]).item()  # wrist -> middle tip
+    assert 0.16 < length < 0.20
+    # MANO template: wrist ~96 mm along +x of the origin, fingers along -x, thumb on +z
+    assert j[0, 0] > 0.08
+    assert (j[FINGERTIP_KEYPOINTS, 0] < j[0, 0] - 0.09).all()
+    assert j[4, 2] > j[20, 2] + 0.05  # thumb tip on +z, pinky tip on -z
+
+
+def test_keypoint_order_runs_base_to_tip(right):
+    j = _rest(right).joints[0]
+    assert KEYPOINT_NAMES[0] == "wrist"
+    for finger, chain in FINGER_KEYPOINTS.items():
+        dist = [torch.linalg.norm(j[k] - j[0]).item() for k in chain]
+        assert dist == sorted(dist), f"{finger} keypoints are not ordered base -> tip"
+    # across fingers at the MCPs, z decreases from index to pinky
+    mcp_z = [j[FINGER_KEYPOINTS[f][0], 2].item() for f in ("index", "middle", "ring", "pinky")]
+    assert mcp_z == sorted(mcp_z, reverse=True)
+
+
+def test_flexion_about_plus_z_curls_fingers_to_the_palm(right):
+    hp = torch.zeros(1, 45)
+    hp[0, 3 * 3 + 2] = 1.2  # middle MCP (MANO joint 4), about +z
+    bent = right(torch.zeros(1, 3), hp).joints[0]
+    flat = _rest(right).joints[0]
+    # the palm faces -y: the middle fingertip moves down (-y), the index tip does not move
+    assert bent[12, 1] < flat[12, 1] - 0.04
+    assert torch.allclose(bent[8], flat[8], atol=1e-6)
+
+
+def test_flat_hand_mean_conventions_agree(right):
+    mean = torch.as_tensor(right_hands_mean(), dtype=torch.float32)[None]
+    mano_style = ProceduralHand("right", flat_hand_mean=False)
+    a = mano_style(torch.zeros(1, 3), torch.zeros(1, 45)).joints
+    b = right(torch.zeros(1, 3), mean).joints
+    assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, _rest(right).joints, atol=1e-3)  # the mean pose is curled
+
+
+def test_left_is_mirror_of_right(right, left):
+    rng = np.random.default_rng(0)
+    go = rng.normal(scale=0.5, size=(4, 3))
+    hp = rng.normal(scale=0.4, size=(4, 45))
+    tr = rng.normal(scale=0.1, size=(4, 3))
+    betas = rng.normal(size=(4, 10))
+    t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    r = right(t(go), t(hp), t(betas), t(tr))
+    mirrored_tr = tr * np.array([-1.0, 1.0, 1.0])
+    lo = left(t(mirror_axis_angle(go)), t(mirror_axis_angle(hp)), t(betas), t(mirrored_tr))
+    flip = torch.tensor([-1.0, 1.0, 1.0])
+    assert torch.allclose(lo.joints, r.joints * flip, atol=1e-5)
+    assert torch.allclose(lo.vertices, r.vertices * flip, atol=1e-5)
+    assert torch.allclose(left.hands_mean, torch.as_tensor(mirror_axis_angle(right_hands_mean()), dtype=torch.float32))
+
+
+def test_global_rotation_pivots_about_the_wrist(right):
+    go = torch.tensor([[0.3, -1.1, 0.7]])
+    tr = torch.tensor([[0.01, 0.02, -0.03]])
+    posed = right(go, torch.zeros(1, 45), None, tr).joints[0]
+    rest = _rest(right).joints[0]
+    assert torch.allclose(posed[0], rest[0] + tr[0], atol=1e-6)
+    assert torch.allclose(right.wrist_offset(), rest[0], atol=1e-7)
+
+
+def test_betas_change_size_and_proportions(right):
+    def span(betas):
+        j = right(torch.zeros(1, 3), torch.zeros(1, 45), torch.as_tensor(betas, dtype=torch.float32)[None]).joints[0]
+        return torch.linalg.norm(j[12] - j[0]).item(), torch.linalg.norm(j[5] - j[17]).item()
+
+    base_len, base_width = span(np.zeros(10))
+    big_len, big_width = span(np.eye(10)[0] * 2)
+    assert big_len > base_len * 1.08 and big_width > base_width * 1.08
+    long_len, long_width = span(np.eye(10)[1] * 2)
+    assert long_len > base_len * 1.03 and abs(long_width - base_width) < 1e-6
+    wide_len, wide_width = span(np.eye(10)[2] * 2)
+    assert wide_width > base_width * 1.08
+
+
+def test_gradcheck_small_case():
+    hand = ProceduralHand("right", dtype=torch.float64)
+    torch.manual_seed(0)
+    go = (torch.randn(1, 3, dtype=torch.float64) * 0.3).requires_grad_()
+    hp = (torch.randn(1, 45, dtype=torch.float64) * 0.3).requires_grad_()
+    betas = (torch.randn(1, 10, dtype=torch.float64) * 0.5).requires_grad_()
+    tr = torch.randn(1, 3, dtype=torch.float64).requires_grad_()
+
+    def f(go, hp, betas, tr):
+        out = hand(go, hp, betas, tr)
+        return out.joints, out.vertices[:, ::97]
+
+    assert torch.autograd.gradcheck(f, (go, hp, betas, tr), eps=1e-6, atol=1e-5)
+
+
+def test_bad_shapes_raise(right):
+    with pytest.raises(ValueError, match="hand_pose"):
+        right(torch.zeros(2, 3), torch.zeros(2, 44))
+    with pytest.raises(ValueError, match="side"):
+        ProceduralHand("middle")

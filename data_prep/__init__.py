@@ -1,0 +1,1 @@
+"""Readers and converters for ARCTIC, AssemblyHands-X and synthetic data; captioning."""

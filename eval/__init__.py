@@ -1,0 +1,1 @@
+"""Metrics, the text-motion evaluator, grasp metrics and benchmarks."""

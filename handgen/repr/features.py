@@ -117,3 +117,14 @@ def features_to_motion(
         betas=np.zeros((2, 10)) if betas is None else np.asarray(betas, dtype=np.float64),
         fps=fps,
     )
+
+
+def translate_features(features: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Move both hands by ``offset`` (..., 3) metres: shifts the wrist and joint blocks of (..., T, D)."""
+    out = features.clone()
+    shift = offset.to(features).unsqueeze(-2)  # (...,1,3)
+    for side in HANDS:
+        out[..., SLICES[f"{side}.wrist"]] += shift
+        joints = out[..., SLICES[f"{side}.joints"]]
+        out[..., SLICES[f"{side}.joints"]] = (joints.unflatten(-1, (21, 3)) + shift.unsqueeze(-2)).flatten(-2)
+    return out

@@ -1,0 +1,1 @@
+"""Diffusion machinery on top of diffusers: schedulers, guidance, inpainting conditions, losses."""

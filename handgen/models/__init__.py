@@ -1,0 +1,1 @@
+"""Neural networks: motion denoiser, motion tokenizer, AR model, grid UNet, object autoencoder."""

@@ -1,0 +1,130 @@
+"""HandX-style treble-residual transformer denoiser for bimanual motion (predicts x0).
+
+The left-hand, right-hand and two-hand texts each serve as the cross-attention memory
+of ONE shared transformer decoder; each branch's memory is
+``[branch CLS token, timestep token, projected text token states]``. The three branch
+outputs are added to the input embedding (``x + left + right + both``) and projected back
+to the feature space. A learned null embedding per branch replaces the text when it is
+dropped (classifier-free guidance) or empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from handgen.models.layers import TimestepEmbedding, sinusoidal_embedding
+
+BRANCHES: tuple[str, ...] = ("left", "right", "both")
+
+# name -> (layers, width, heads, feed-forward); HandX's ladder plus a CPU-sized "tiny"
+PRESETS: dict[str, tuple[int, int, int, int]] = {
+    "tiny": (2, 128, 4, 256),
+    "small": (4, 256, 4, 1024),
+    "base": (8, 512, 4, 1024),
+    "large": (12, 512, 4, 1024),
+}
+
+
+@dataclass
+class DenoiserConfig:
+    feature_dim: int
+    text_dim: int
+    preset: str = "tiny"
+    layers: int | None = None
+    width: int | None = None
+    heads: int | None = None
+    ff: int | None = None
+    dropout: float = 0.1
+    max_frames: int = 512
+
+    def resolved(self) -> tuple[int, int, int, int]:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown denoiser preset {self.preset!r}; choose from {sorted(PRESETS)}")
+        layers, width, heads, ff = PRESETS[self.preset]
+        return (self.layers or layers, self.width or width, self.heads or heads, self.ff or ff)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MotionDenoiser(nn.Module):
+    """x_t (B,T,D) + t (B,) + three texts -> x0 estimate (B,T,D)."""
+
+    def __init__(self, config: DenoiserConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers, width, heads, ff = config.resolved()
+        self.width = width
+        self.input = nn.Linear(config.feature_dim, width)
+        self.timestep = TimestepEmbedding(width)
+        self.text_proj = nn.Linear(config.text_dim, width)
+        self.cls = nn.Parameter(torch.randn(len(BRANCHES), width) * 0.02)
+        self.null_text = nn.Parameter(torch.randn(len(BRANCHES), width) * 0.02)
+        layer = nn.TransformerDecoderLayer(
+            d_model=width, nhead=heads, dim_feedforward=ff, dropout=config.dropout,
+            activation="gelu", batch_first=True, norm_first=True,
+        )
+        self.decoder = nn.TransformerDecoder(layer, num_layers=layers)
+        self.out_norm = nn.LayerNorm(width)
+        self.output = nn.Linear(width, config.feature_dim)
+        nn.init.zeros_(self.output.weight)
+        nn.init.zeros_(self.output.bias)
+
+    def branch_memory(
+        self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Memory (B, 3+L, W) = [CLS, timestep, null, text tokens] and its padding mask (True = ignore).
+
+        ``keep`` (B,) bool: where False (or where the text is empty) the text tokens are masked
+        out and the branch's learned null token is attended to instead.
+        """
+        batch = states.shape[0]
+        use_text = keep & mask.any(dim=1)  # (B,)
+        head = torch.stack(
+            [self.cls[branch].expand(batch, -1), t_token, self.null_text[branch].expand(batch, -1)], dim=1
+        )
+        memory = torch.cat([head, self.text_proj(states)], dim=1)
+        valid = torch.cat(
+            [torch.ones(batch, 2, dtype=torch.bool, device=states.device), ~use_text[:, None], mask & use_text[:, None]],
+            dim=1,
+        )
+        return memory, ~valid
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        timesteps: torch.Tensor,
+        texts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        keep: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Predict x0.
+
+        Args:
+            x_t: (B, T, D) noisy normalised features.
+            timesteps: (B,) integer diffusion steps.
+            texts: branch -> (states (B, L, H), mask (B, L) bool) for "left", "right", "both".
+            keep: branch -> (B,) bool; False drops that branch's text (default: keep all).
+        """
+        batch, frames, _ = x_t.shape
+        if frames > self.config.max_frames:
+            raise ValueError(f"{frames} frames exceed the model's max_frames={self.config.max_frames}")
+        t_token = self.timestep(timesteps)  # (B,W)
+        pos = sinusoidal_embedding(torch.arange(frames, device=x_t.device), self.width)
+        h = self.input(x_t) + pos + t_token[:, None]
+        memories, pads = [], []
+        for b, name in enumerate(BRANCHES):
+            states, mask = texts[name]
+            k = keep[name] if keep is not None else torch.ones(batch, dtype=torch.bool, device=x_t.device)
+            mem, pad = self.branch_memory(t_token, states, mask, k, b)
+            memories.append(mem)
+            pads.append(pad)
+        # run the three branches through the shared decoder as one batch of 3B
+        length = max(m.shape[1] for m in memories)
+        memories = [nn.functional.pad(m, (0, 0, 0, length - m.shape[1])) for m in memories]
+        pads = [nn.functional.pad(p, (0, length - p.shape[1]), value=True) for p in pads]
+        out = self.decoder(h.repeat(3, 1, 1), torch.cat(memories), memory_key_padding_mask=torch.cat(pads))
+        left, right, both = out.split(batch)
+        return self.output(self.out_norm(h + left + right + both))

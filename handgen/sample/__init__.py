@@ -1,0 +1,1 @@
+"""Sampling motions from trained models: loading run dirs, text conditioning, inpainting modes, long horizon."""

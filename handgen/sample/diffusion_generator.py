@@ -1,0 +1,95 @@
+"""DiffusionMotionGenerator: texts (+ optional inpainting condition) -> bimanual motion features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from handgen.diffusion.guidance import guided_x0
+from handgen.diffusion.inpainting import InpaintingCondition
+from handgen.diffusion.sampling_loop import reverse_diffusion
+from handgen.diffusion.schedulers import sampling_scheduler
+from handgen.errors import HandgenError
+from handgen.models.motion_denoiser import BRANCHES
+from handgen.repr.normalization import FeatureStats
+from handgen.sample.run_dir import load_weights, read_json, read_run_config
+from handgen.text.encoder import TextEncoder, load_text_encoder
+
+MIN_FRAMES = 16
+
+
+class DiffusionMotionGenerator:
+    """A trained motion diffusion run, ready to sample. Features are in the DATA_DIR layout (D=324)."""
+
+    model_types = ("motion_diffusion",)
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        from handgen.train.tasks.motion_diffusion import build_denoiser, diffusion_scheduler
+
+        self.run_dir = Path(run_dir)
+        self.cfg = read_run_config(self.run_dir, self.model_types)
+        info = read_json(self.run_dir, "model_info.json")
+        self.data_meta = read_json(self.run_dir, "data_meta.json")
+        self.text_info = read_json(self.run_dir, "text_encoder.json")
+        self.stats = FeatureStats.load(self.run_dir / "stats.npz")
+        self.clip_len = int(info["clip_len"])
+        self.device = torch.device(device)
+        self.model = load_weights(build_denoiser(self.cfg, info["feature_dim"], info["text_dim"]), self.run_dir)
+        self.model.to(self.device)
+        self.train_scheduler = diffusion_scheduler(self.cfg)
+        self._encoder: TextEncoder | None = None
+
+    @property
+    def fps(self) -> float:
+        return float(self.data_meta.get("fps", 30.0))
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
+        return self._encoder
+
+    def encode(self, triplets: list[dict[str, str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Token states per branch for a list of ``{left, right, both}`` texts (empty = unconditional)."""
+        out = {}
+        for branch in BRANCHES:
+            enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])
+            out[branch] = (enc.states.to(self.device), enc.mask.to(self.device))
+        return out
+
+    def check_frames(self, frames: int) -> None:
+        if frames < MIN_FRAMES:
+            raise HandgenError(f"--frames must be at least {MIN_FRAMES} for this model, got {frames}")
+
+    @torch.no_grad()
+    def sample_window(
+        self,
+        texts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        frames: int,
+        sampler: str = "dpmpp",
+        steps: int | None = None,
+        guidance: float = 2.5,
+        generator: torch.Generator | None = None,
+        condition: InpaintingCondition | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """One window of normalised features (B, frames, D)."""
+        self.check_frames(frames)
+        batch = texts["left"][0].shape[0]
+        scheduler = sampling_scheduler(sampler, self.train_scheduler, steps)
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+
+        def predict(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return guided_x0(self.model, x_t, t, texts, guidance)
+
+        shape = (batch, frames, self.stats.mean.shape[0])
+        return reverse_diffusion(predict, scheduler, self.train_scheduler, shape, generator, condition,
+                                 self.device, progress)
+
+    def normalize(self, features: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.stats.normalize(np.asarray(features, dtype=np.float32)))
+
+    def denormalize(self, features: torch.Tensor) -> np.ndarray:
+        return self.stats.denormalize(features.detach().cpu().numpy().astype(np.float32))

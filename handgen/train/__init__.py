@@ -1,0 +1,1 @@
+"""Training: one accelerate-based loop for every model type (``handgen train`` / ``accelerate launch -m handgen.train``)."""

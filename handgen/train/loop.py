@@ -1,0 +1,267 @@
+"""The training loop shared by every model type.
+
+accelerate for devices, mixed precision, gradient accumulation and multi-process runs;
+``diffusers.training_utils.EMAModel`` for the EMA; ``save_state`` checkpoints every
+``train.checkpoint_every`` steps (at most ``train.checkpoints_total_limit`` kept) and
+``resume=latest`` continues exactly (deterministic per-step batches and seeds).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from handgen.config import save_config
+from handgen.errors import HandgenError
+from handgen.train.batching import StepSampler, step_seed
+from handgen.train.checkpoints import checkpoint_dir, latest_checkpoint, prune_checkpoints
+from handgen.train.registry import task_class
+
+log = logging.getLogger(__name__)
+WEIGHTS_FILE = "model.safetensors"
+
+
+class _Progress:
+    """Optimizer-step counter saved with every checkpoint."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+
+
+def train(cfg: DictConfig) -> Path:
+    """Train the model described by ``cfg``; returns the run dir."""
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
+    from diffusers.optimization import get_scheduler
+    from diffusers.training_utils import EMAModel
+    from tqdm.auto import tqdm
+
+    for key in ("model_type", "output_dir", "max_steps", "seed"):
+        if key not in cfg or cfg[key] is None:
+            raise HandgenError(f"config key {key!r} is required")
+    run_dir = Path(cfg.output_dir)
+    tc = cfg.train
+    accelerator = Accelerator(
+        gradient_accumulation_steps=int(tc.grad_accum),
+        mixed_precision=str(tc.mixed_precision),
+        project_config=ProjectConfiguration(project_dir=str(run_dir)),
+        cpu=bool(tc.get("cpu", False)),
+    )
+    resume = cfg.get("resume")
+    if accelerator.is_main_process:
+        _check_run_dir(run_dir, cfg, resume)
+    accelerator.wait_for_everyone()
+
+    task = task_class(cfg.model_type)(cfg, run_dir)
+    model = task.build_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(tc.lr), weight_decay=float(tc.weight_decay))
+    lr_scheduler = get_scheduler(
+        str(tc.lr_schedule), optimizer=optimizer,
+        num_warmup_steps=int(tc.warmup_steps) * accelerator.num_processes,
+        num_training_steps=int(cfg.max_steps) * accelerator.num_processes,
+    )
+    model, optimizer, lr_scheduler = accelerator.prepare(model, optimizer, lr_scheduler)
+    ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=float(tc.ema_decay)) if tc.ema else None
+    if ema is not None:
+        ema.to(accelerator.device)
+        accelerator.register_for_checkpointing(ema)
+    progress = _Progress()
+    accelerator.register_for_checkpointing(progress)
+
+    if resume:
+        found = _resume_point(run_dir, str(resume))
+        if found is not None:
+            accelerator.load_state(str(found))
+            log.info("resumed from %s (step %d)", found, progress.step)
+            if accelerator.is_main_process:
+                _truncate_log(run_dir / "log.csv", progress.step)
+    if accelerator.is_main_process:
+        save_config(cfg, run_dir / "config.yaml")
+        task.write_artifacts(run_dir)
+
+    sampler = StepSampler(task.num_train_items(), int(tc.batch_size) * accelerator.num_processes, int(cfg.seed))
+    accum = int(tc.grad_accum)
+    log_path = run_dir / "log.csv"
+    bar = tqdm(total=int(cfg.max_steps), initial=progress.step, desc=f"train {cfg.model_type}",
+               disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+    model.train()
+    t0, samples = time.time(), 0
+    while progress.step < int(cfg.max_steps):
+        logs: dict[str, float] = {}
+        for a in range(accum):
+            micro = progress.step * accum + a
+            torch.manual_seed(step_seed(int(cfg.seed), micro, accelerator.process_index))
+            idx = sampler.local_batch(micro, accelerator.process_index, accelerator.num_processes)
+            batch = {k: v.to(accelerator.device) for k, v in task.make_batch(idx, "train").items()}
+            with accelerator.accumulate(model):
+                loss, parts = task.compute_loss(model, batch, train=True)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and float(tc.grad_clip) > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), float(tc.grad_clip))
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            samples += len(idx) * accelerator.num_processes
+            for k, v in {"loss": loss.item(), **parts}.items():
+                logs[k] = logs.get(k, 0.0) + v / accum
+        if ema is not None:
+            ema.step(accelerator.unwrap_model(model).parameters())
+        progress.step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{logs['loss']:.4f}")
+        step = progress.step
+        if step % int(tc.val_every) == 0 or step == int(cfg.max_steps):
+            logs.update(_validate(task, accelerator, model, ema, int(tc.batch_size)))
+        if accelerator.is_main_process and (step % int(tc.log_every) == 0 or "val_loss" in logs):
+            logs["lr"] = lr_scheduler.get_last_lr()[0]
+            logs["samples_per_s"] = samples / max(time.time() - t0, 1e-9)
+            _append_log(log_path, step, logs)
+        if step % int(tc.checkpoint_every) == 0 or step == int(cfg.max_steps):
+            _save_checkpoint(accelerator, run_dir, step, int(tc.checkpoints_total_limit))
+            if accelerator.is_main_process:
+                _export_weights(accelerator, model, ema, run_dir)
+    bar.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        _export_weights(accelerator, model, ema, run_dir)
+        (run_dir / "DONE").write_text(json.dumps({"step": progress.step}) + "\n")
+    accelerator.end_training()
+    return run_dir
+
+
+def _check_run_dir(run_dir: Path, cfg: DictConfig, resume) -> None:
+    """Refuse to mix two different runs in one folder."""
+    existing = run_dir / "config.yaml"
+    if existing.exists() and not resume:
+        if (run_dir / "checkpoints").exists():
+            raise HandgenError(
+                f"{run_dir} already holds a run; pass resume=latest to continue it or choose another output_dir"
+            )
+    if existing.exists():
+        from handgen.config import load_config
+
+        old = load_config(existing)
+        if old.get("model_type") != cfg.model_type:
+            raise HandgenError(f"{run_dir} holds a {old.get('model_type')!r} run, not {cfg.model_type!r}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _resume_point(run_dir: Path, resume: str) -> Path | None:
+    if resume == "latest":
+        found = latest_checkpoint(run_dir)
+        return found[1] if found else None
+    path = Path(resume)
+    if not path.is_dir():
+        raise HandgenError(f"resume={resume}: not a checkpoint folder (use resume=latest)")
+    return path
+
+
+def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int) -> None:
+    final = checkpoint_dir(run_dir, step)
+    partial = final.with_name(final.name + ".partial")
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process and partial.exists():
+        shutil.rmtree(partial)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        if final.exists():
+            shutil.rmtree(final)
+        partial.rename(final)
+        prune_checkpoints(run_dir, keep)
+    accelerator.wait_for_everyone()
+
+
+def _export_weights(accelerator, model, ema, run_dir: Path) -> None:
+    """Write the weights sampling uses (the EMA weights when EMA is on) to RUN_DIR/model.safetensors."""
+    from safetensors.torch import save_file
+
+    from handgen.io.atomic import atomic_path
+
+    net = accelerator.unwrap_model(model)
+    if ema is not None:
+        ema.store(net.parameters())
+        ema.copy_to(net.parameters())
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if ema is not None:
+        ema.restore(net.parameters())
+    with atomic_path(run_dir / WEIGHTS_FILE, suffix=".safetensors") as tmp:
+        save_file(state, str(tmp))
+
+
+@torch.no_grad()
+def _validate(task, accelerator, model, ema, batch_size: int) -> dict[str, float]:
+    batches = task.val_batches(batch_size)
+    if not batches:
+        return {}
+    net = accelerator.unwrap_model(model)
+    if ema is not None:
+        ema.store(net.parameters())
+        ema.copy_to(net.parameters())
+    net.eval()
+    rng_state = torch.get_rng_state()
+    torch.manual_seed(12345)  # the same noise at every validation
+    total, count = 0.0, 0
+    for idx in batches:
+        batch = {k: v.to(accelerator.device) for k, v in task.make_batch(idx, "val").items()}
+        loss, _ = task.compute_loss(net, batch, train=False)
+        total += loss.item() * len(idx)
+        count += len(idx)
+    out = {"val_loss": total / max(count, 1)}
+    out.update(task.val_metrics(net))
+    torch.set_rng_state(rng_state)
+    net.train()
+    if ema is not None:
+        ema.restore(net.parameters())
+    return out
+
+
+def _append_log(path: Path, step: int, logs: dict[str, float]) -> None:
+    """Append one row to the CSV log (columns grow as new keys appear)."""
+    rows = []
+    if path.exists():
+        with path.open() as f:
+            rows = list(csv.DictReader(f))
+    rows.append({"step": step, **{k: f"{v:.6g}" for k, v in logs.items() if math.isfinite(v)}})
+    fields = ["step"] + sorted({k for r in rows for k in r} - {"step"})
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows written after ``step`` by a run that was killed before its next checkpoint."""
+    if not path.exists():
+        return
+    with path.open() as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames or ["step"], [r for r in reader if int(r["step"]) <= step]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_training(config_path: str, overrides: list[str]) -> Path:
+    """Entry used by ``handgen train`` and ``python -m handgen.train``."""
+    from handgen.config import load_config
+
+    cfg = load_config(config_path, overrides)
+    return train(cfg)
+

@@ -1,0 +1,79 @@
+"""Training task of the HandX-style text-to-motion diffusion model."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from handgen.diffusion.motion_loss import motion_x0_loss
+from handgen.diffusion.schedulers import training_scheduler
+from handgen.models.motion_denoiser import BRANCHES, DenoiserConfig, MotionDenoiser
+from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
+from handgen.train.task import TrainingTask
+
+log = logging.getLogger(__name__)
+
+
+def build_denoiser(cfg, feature_dim: int, text_dim: int) -> MotionDenoiser:
+    m = cfg.model
+    return MotionDenoiser(DenoiserConfig(
+        feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
+        width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
+        max_frames=int(m.max_frames),
+    ))
+
+
+def diffusion_scheduler(cfg):
+    d = cfg.diffusion
+    return training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), str(d.prediction_type))
+
+
+class MotionDiffusionTask(TrainingTask):
+    model_type = "motion_diffusion"
+
+    def __init__(self, cfg, run_dir: Path) -> None:
+        super().__init__(cfg, run_dir)
+        self.clips: CaptionedClips = load_captioned_clips(cfg)
+        self.scheduler = diffusion_scheduler(cfg)
+        if str(cfg.diffusion.prediction_type) != "sample":
+            raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
+
+    def build_model(self) -> nn.Module:
+        return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)
+
+    def num_train_items(self) -> int:
+        return len(self.clips.train)
+
+    def make_batch(self, indices: np.ndarray, split: str = "train") -> dict[str, torch.Tensor]:
+        return self.clips.batch(split, indices)
+
+    def compute_loss(self, model, batch, train: bool):
+        x0 = batch["x0"]
+        b = x0.shape[0]
+        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b,), device=x0.device)
+        noise = torch.randn_like(x0)
+        x_t = self.scheduler.add_noise(x0, noise, t)
+        texts = {k: self.clips.text_states(batch[f"text_{k}"], x0.device) for k in BRANCHES}
+        p_drop = float(self.cfg.train.cond_drop_prob) if train else 0.0
+        keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
+        x0_pred = model(x_t, t, texts, keep)
+        lw = self.cfg.loss
+        return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration))
+
+    def val_batches(self, batch_size: int) -> list[np.ndarray]:
+        n = min(len(self.clips.val), int(self.cfg.train.val_items))
+        return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+    def write_artifacts(self, run_dir: Path) -> None:
+        self.clips.write_artifacts(run_dir)
+        (run_dir / "model_info.json").write_text(json.dumps({
+            "model_type": self.model_type,
+            "feature_dim": self.clips.feature_dim,
+            "text_dim": self.clips.text_dim,
+            "clip_len": self.clips.clip_len,
+        }, indent=2) + "\n")

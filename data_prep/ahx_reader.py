@@ -25,9 +25,12 @@ Output (:func:`read_smplx_sequence`): a :class:`BimanualMotion` with ABSOLUTE fi
 poses, MANO ``global_orient`` = the SMPL-X wrist's global rotation (times an optional
 ``wrist_offset``, :mod:`data_prep.smplx_hands`), MANO ``transl`` = wrist position -
 ``hand.wrist_offset(betas)``, and betas = zeros (SMPL-X body shape does not transfer to
-MANO). Wrist positions come from the SMPL-X model when ``smplx_dir`` is given
+MANO; with ``fit_betas`` each hand's ``betas[0]``, its size, is fitted to the keypoints).
+Wrist positions come from the SMPL-X model when ``smplx_dir`` is given
 (:mod:`data_prep.smplx_joints`), else from the keypoints. Frames with NaN/inf in any
 input used are invalid in the returned mask (and hold zeros); they are not an error.
+The ``info`` dict records the sources, units and conventions used, and (keypoint wrists)
+``keypoint_error_mm``: the mean distance between the posed hands' joints and the keypoints.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import roma
 import torch
 
 from data_prep.hand_keypoints import UNIT_SCALE, keypoints_in_metres, load_keypoints_file, to_handgen_layout
+from data_prep.hand_scale import fit_scale_betas
 from data_prep.smplx_hands import absolute_finger_pose, mano_global_orient, parse_wrist_offset, wrist_global_rotations
 from handgen.errors import HandgenError, InputFileError
 from handgen.hand.pair import HandPair
@@ -196,6 +200,7 @@ def read_smplx_sequence(
     flat_hand_mean: bool | None = None,
     wrist_offset=None,
     gender: str | None = None,
+    fit_betas: bool = False,
     fps: float = 30.0,
 ) -> tuple[BimanualMotion, np.ndarray, dict[str, Any]]:
     """One SMPL-X sequence -> (BimanualMotion, valid (F,) bool, info); see the module docstring.
@@ -213,6 +218,8 @@ def read_smplx_sequence(
         wrist_offset: per-hand axis-angle applied as ``R_wrist @ R_offset`` (default identity);
             any form :func:`data_prep.smplx_hands.parse_wrist_offset` accepts.
         gender: SMPL-X model gender (default: the file's ``gender``, else "neutral").
+        fit_betas: fit each hand's ``betas[0]`` (overall size) to the keypoints' bone lengths
+            (:mod:`data_prep.hand_scale`; keypoint wrists only); default zeros.
 
     Raises:
         InputFileError: missing keys, wrong shapes, arrays that disagree in length, bad
@@ -272,8 +279,14 @@ def read_smplx_sequence(
     rotations = wrist_global_rotations(go_clean, body_clean)
     global_orient = np.stack([mano_global_orient(rotations[i], offsets[side]) for i, side in enumerate(HANDS)], 1)
     betas_mano = np.zeros((2, NUM_BETAS))
+    if fit_betas and fit_points is not None:
+        betas_mano = np.stack([fit_scale_betas(fit_points[valid, i], hands[side]) for i, side in enumerate(HANDS)])
+        info["betas"] = "fitted betas[0] (hand size) from keypoint bone lengths"
     with torch.no_grad():
-        rest_wrist = np.stack([hands[side].wrist_offset(torch.zeros(NUM_BETAS)).double().cpu().numpy() for side in HANDS])
+        rest_wrist = np.stack([
+            hands[side].wrist_offset(torch.from_numpy(betas_mano[i]).float()).double().cpu().numpy()
+            for i, side in enumerate(HANDS)
+        ])
     transl_mano = np.where(valid[:, None, None], wrists, 0.0) - rest_wrist[None]
     keep = valid[:, None, None]
     motion = BimanualMotion(

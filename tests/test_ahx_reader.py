@@ -207,3 +207,34 @@ def test_wrist_offset_option_and_fit_diagnostic(tmp_path, hand_pair):
     # the wrists still sit on the keypoints, but a wrong rotation shows in the fit error
     np.testing.assert_allclose(motion.joints(hand_pair)[:, :, 0], seq["wrists"], atol=1e-5)
     assert info["keypoint_error_mm"] > 10.0
+
+
+def test_fit_betas_recovers_hand_size(tmp_path, hand_pair):
+    from data_prep.hand_scale import bone_lengths, fit_scale_betas
+
+    rng = np.random.default_rng(7)
+    betas = torch.zeros(10)
+    betas[0] = 1.5
+    hand = hand_pair["right"]
+    pose = torch.from_numpy(np.abs(rng.normal(size=(6, 45))) * 0.3).float()
+    joints = hand(torch.from_numpy(rng.normal(size=(6, 3))).float(), pose, betas[None]).joints.double().numpy()
+    joints[2, 5] = np.nan
+    fitted = fit_scale_betas(joints, hand)
+    assert abs(fitted[0] - 1.5) < 1e-3 and np.all(fitted[1:] == 0)
+    assert bone_lengths(joints).shape == (6, 20)
+    assert np.all(fit_scale_betas(np.full((3, 21, 3), np.nan), hand) == 0)
+
+    # through the reader: keypoints of a larger hand are matched joint for joint
+    seq = make_sequence(hand_pair, seed=8)
+    scaled = seq["keypoints"].copy()
+    for i, side in enumerate(HANDS):
+        mano_go = roma.rotmat_to_rotvec(torch.from_numpy(seq["mano_rot"][:, i])).float()
+        offset = hand_pair[side].wrist_offset(betas).double().numpy()
+        scaled[:, i] = hand_pair[side](mano_go, torch.from_numpy(seq["hand_abs"][:, i]).float(), betas[None],
+                                       torch.from_numpy(seq["wrists"][:, i] - offset).float()).joints.double().numpy()
+    write_npy(tmp_path / "b.smplx.npy", smplx_dict(seq))
+    plain, _, info_plain = read_smplx_sequence(tmp_path / "b.smplx.npy", hand_pair, keypoints=scaled)
+    motion, valid, info = read_smplx_sequence(tmp_path / "b.smplx.npy", hand_pair, keypoints=scaled, fit_betas=True)
+    np.testing.assert_allclose(motion.betas[:, 0], 1.5, atol=1e-3)
+    assert info["keypoint_error_mm"] < 0.05 < info_plain["keypoint_error_mm"]
+    np.testing.assert_allclose(motion.joints(hand_pair), scaled, atol=1e-4)

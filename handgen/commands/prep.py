@@ -1,4 +1,4 @@
-"""``handgen prep {synthetic,arctic,...}``: make raw data and convert it to a DATA_DIR."""
+"""``handgen prep {synthetic,arctic,triangulate,...}``: make raw data and convert it to a DATA_DIR."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     arc.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     arc.set_defaults(func=_run_arctic)
 
+    tri = kinds.add_parser(
+        "triangulate", help="confidence-weighted multi-view triangulation of 2D keypoints (AssemblyHands-X Eq. 1-2)"
+    )
+    tri.add_argument("--keypoints2d", required=True, help=".npz with keypoints (C,F,J,2) px and confidence (C,F,J)")
+    tri.add_argument("--cameras", required=True, help=".npz with P (C,3,4), or K, R, t")
+    tri.add_argument("--out", required=True, help=".npz to write: points3d (F,J,3), valid (F,J), ...")
+    tri.add_argument("--margin", type=float, default=20.0, help="edge margin m in pixels (default 20)")
+    tri.add_argument("--tau", type=float, default=0.15, help="confidence threshold (default 0.15)")
+    tri.add_argument("--median", type=int, default=5, help="odd temporal median window in frames; 1 = off (default 5)")
+    tri.set_defaults(func=_run_triangulate)
+
 
 def _run_synthetic(args: argparse.Namespace) -> int:
     from data_prep.synthetic.generate import run_from_args
@@ -34,5 +45,11 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 
 def _run_arctic(args: argparse.Namespace) -> int:
     from data_prep.prep_arctic import run_from_args
+
+    return run_from_args(args)
+
+
+def _run_triangulate(args: argparse.Namespace) -> int:
+    from data_prep.triangulate_files import run_from_args
 
     return run_from_args(args)

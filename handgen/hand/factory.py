@@ -25,7 +25,7 @@ def make_hand(side: str, mano_dir: str | os.PathLike | None = None, flat_hand_me
     """A hand model for ``side``: ManoHand from ``mano_dir`` / $HANDGEN_MANO_DIR, else ProceduralHand.
 
     Raises:
-        FileNotFoundError / ValueError: when a MANO folder is given but unusable.
+        InputFileError: when a MANO folder is given but its files are missing, unsafe or malformed.
     """
     folder = resolve_mano_dir(mano_dir)
     if folder is not None:

@@ -1,0 +1,400 @@
+"""ManoHand, the safe MANO file loader and the synthetic MANO files (no licensed data needed)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import pickletools
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+from handgen.errors import InputFileError
+from handgen.hand.mano_file import ChumpyStub, RestrictedUnpickler, SparseStub, load_mano_arrays
+from handgen.hand.mano_pickle import ChumpyArray, write_mano_pickle
+from handgen.hand.synthetic_mano import synthetic_mano_arrays, write_synthetic_mano, write_synthetic_mano_dir
+
+# REFERENCE.md section 1, written out here so the test does not reuse the code under test
+KEYPOINT_ORDER = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]
+PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14]
+TIPS = {"right": [745, 317, 444, 556, 673], "left": [745, 317, 445, 556, 673]}
+
+
+@pytest.fixture(scope="session")
+def mano_dir(tmp_path_factory):
+    return write_synthetic_mano_dir(tmp_path_factory.mktemp("mano_pkl"), seed=0, fmt="pkl")
+
+
+@pytest.fixture(scope="session")
+def mano_hands(mano_dir):
+    from handgen.hand.mano import ManoHand
+
+    return {side: ManoHand(mano_dir, side) for side in ("left", "right")}
+
+
+@pytest.fixture(scope="session")
+def mano_hands64(mano_dir):
+    from handgen.hand.mano import ManoHand
+
+    return {side: ManoHand(mano_dir, side, dtype=torch.float64) for side in ("left", "right")}
+
+
+def _mirror_rotvec(r: torch.Tensor) -> torch.Tensor:
+    return r.reshape(*r.shape[:-1], -1, 3) * r.new_tensor([1.0, -1.0, -1.0])
+
+
+def _mirror_points(p: torch.Tensor) -> torch.Tensor:
+    return p * p.new_tensor([-1.0, 1.0, 1.0])
+
+
+def _random_params(batch: int, seed: int, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        0.8 * torch.randn(batch, 3, generator=g, dtype=dtype),
+        0.4 * torch.randn(batch, 45, generator=g, dtype=dtype),
+        torch.randn(batch, 10, generator=g, dtype=dtype),
+        0.1 * torch.randn(batch, 3, generator=g, dtype=dtype),
+    )
+
+
+# -- independent reference: plain numpy MANO (LBS with pose correctives) ------------------
+def _rodrigues(r: np.ndarray) -> np.ndarray:
+    angle = np.linalg.norm(r)
+    if angle < 1e-12:
+        return np.eye(3)
+    k = r / angle
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
+
+
+def numpy_mano(arrays, global_orient, hand_pose, betas, transl, tip_ids):
+    v_shaped = arrays["v_template"] + arrays["shapedirs"] @ betas
+    joints = arrays["J_regressor"] @ v_shaped
+    rots = [_rodrigues(r) for r in np.concatenate([global_orient, hand_pose]).reshape(16, 3)]
+    features = np.concatenate([(r - np.eye(3)).reshape(9) for r in rots[1:]])
+    v_posed = v_shaped + arrays["posedirs"] @ features
+    world = []
+    for j in range(16):
+        local = np.eye(4)
+        local[:3, :3] = rots[j]
+        local[:3, 3] = joints[j] - (joints[PARENTS[j]] if j else 0.0)
+        world.append(local if j == 0 else world[PARENTS[j]] @ local)
+    skin = []
+    for j, g in enumerate(world):
+        a = g.copy()
+        a[:3, 3] -= g[:3, :3] @ joints[j]
+        skin.append(a)
+    blended = np.einsum("vj,jrc->vrc", arrays["weights"], np.stack(skin))
+    verts = np.einsum("vrc,vc->vr", blended[:, :3, :3], v_posed) + blended[:, :3, 3]
+    posed_joints = np.stack([g[:3, 3] for g in world])
+    keypoints = np.concatenate([posed_joints, verts[tip_ids]])[KEYPOINT_ORDER]
+    return verts + transl, keypoints + transl
+
+
+# -- the synthetic file and the restricted unpickler -----------------------------------------
+def test_synthetic_pickle_has_the_official_layout(mano_dir):
+    path = mano_dir / "MANO_RIGHT.pkl"
+    data = path.read_bytes()
+    globals_used = {arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"}
+    assert "chumpy.ch Ch" in globals_used and "scipy.sparse.csc csc_matrix" in globals_used
+    assert "numpy.core.multiarray _reconstruct" in globals_used  # the Python 2 era path
+    assert not any(g.startswith(("_codecs", "builtins ", "numpy._core")) for g in globals_used)
+    assert data[:2] == b"\x80\x02"
+    with open(path, "rb") as handle:
+        raw = RestrictedUnpickler(handle, encoding="latin1").load()
+    assert isinstance(raw["shapedirs"], ChumpyStub) and raw["shapedirs"].chumpy_class == "chumpy.ch.Ch"
+    assert raw["shapedirs"].array.shape == (778, 3, 10)
+    assert isinstance(raw["J_regressor"], SparseStub) and raw["J_regressor"].to_dense().shape == (16, 778)
+    assert raw["kintree_table"][0, 0] == 2**32 - 1 and raw["f"].dtype == np.uint32
+    assert raw["bs_style"] == "lbs" and raw["hands_coeffs"].shape == (1554, 45)
+
+
+def test_synthetic_arrays_are_a_plausible_mano_hand():
+    import trimesh
+
+    from handgen.hand.anatomy import rest_skeleton
+
+    right, left = synthetic_mano_arrays("right"), synthetic_mano_arrays("left")
+    mesh = trimesh.Trimesh(right["v_template"], right["f"], process=False)
+    assert mesh.is_winding_consistent and mesh.euler_number == 1  # a disk: open only at the wrist
+    boundary = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)
+    assert len(np.unique(mesh.edges[boundary])) == 16
+    skeleton, tips = rest_skeleton()
+    np.testing.assert_allclose(right["J_regressor"] @ right["v_template"], skeleton, atol=2e-3)
+    assert np.all(right["J_regressor"] >= 0) and np.allclose(right["J_regressor"].sum(1), 1.0)
+    np.testing.assert_allclose(right["weights"].sum(1), 1.0)
+    for finger, ids in enumerate(zip(TIPS["right"], TIPS["left"], [744, 320, 443, 554, 671])):
+        for vid in ids:  # manopth and smplx tip ids are fingertip vertices
+            assert np.linalg.norm(right["v_template"][vid] - tips[finger]) < 7e-3
+    comps = right["hands_components"]
+    np.testing.assert_allclose(comps @ comps.T, np.eye(45), atol=1e-10)
+    # left = x-mirror, except shapedirs which are stored unmirrored as in the official files
+    np.testing.assert_allclose(left["v_template"], right["v_template"] * [-1, 1, 1])
+    np.testing.assert_array_equal(left["f"], right["f"][:, ::-1])
+    np.testing.assert_array_equal(left["shapedirs"], right["shapedirs"])
+    np.testing.assert_allclose(left["hands_mean"].reshape(15, 3), right["hands_mean"].reshape(15, 3) * [1, -1, -1])
+
+
+def test_pkl_and_npz_load_the_same_arrays(mano_dir, tmp_path):
+    npz = write_synthetic_mano(tmp_path / "MANO_LEFT.npz", "left", fmt="npz")
+    a, b = load_mano_arrays(mano_dir / "MANO_LEFT.pkl"), load_mano_arrays(npz)
+    assert set(a) == set(b) == {"v_template", "shapedirs", "posedirs", "J_regressor", "weights",
+                                "kintree_table", "f", "hands_components", "hands_mean"}
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a["kintree_table"][0].tolist() == PARENTS
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_python3_pickles_with_modern_scipy_load(tmp_path, protocol):
+    import scipy.sparse as sp
+
+    arrays = synthetic_mano_arrays("right")
+    content = dict(arrays, J_regressor=sp.csc_matrix(arrays["J_regressor"]))
+    path = tmp_path / "MANO_RIGHT.pkl"
+    path.write_bytes(pickle.dumps(content, protocol=protocol))
+    loaded = load_mano_arrays(path)
+    np.testing.assert_allclose(loaded["J_regressor"], arrays["J_regressor"])
+    np.testing.assert_array_equal(loaded["posedirs"], arrays["posedirs"])
+    for kind in (sp.csr_matrix, sp.coo_matrix, sp.coo_array):
+        path.write_bytes(pickle.dumps(dict(content, J_regressor=kind(arrays["J_regressor"])), protocol=protocol))
+        np.testing.assert_allclose(load_mano_arrays(path)["J_regressor"], arrays["J_regressor"])
+
+
+class _Exploit:
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+@pytest.mark.parametrize("attack", ["os.system", "builtins.eval", "subprocess.Popen", "nested-in-chumpy"])
+@pytest.mark.parametrize("protocol", [0, 2])
+def test_malicious_pickle_is_refused_before_running(tmp_path, attack, protocol):
+    marker = tmp_path / "pwned"
+    payloads = {
+        "os.system": _Exploit(os.system, (f"touch {marker}",)),
+        "builtins.eval": _Exploit(eval, (f"open({str(marker)!r}, 'w').write('x')",)),
+        "subprocess.Popen": _Exploit(subprocess.Popen, (["touch", str(marker)],)),
+        "nested-in-chumpy": None,
+    }
+    payload = payloads[attack]
+    content = dict(synthetic_mano_arrays("right"))
+    if payload is None:  # a valid-looking chumpy object carrying the exploit in its state
+        chumpy_object = ChumpyArray(np.zeros(3))
+        chumpy_object.x = _Exploit(os.system, (f"touch {marker}",))
+        content["shapedirs"] = chumpy_object
+        path = write_mano_pickle(tmp_path / "MANO_RIGHT.pkl", content)
+    else:
+        content["v_template"] = payload
+        path = tmp_path / "MANO_RIGHT.pkl"
+        path.write_bytes(pickle.dumps(content, protocol=protocol))
+    expected = {"os.system": "posix.system", "builtins.eval": "(__builtin__|builtins).eval",
+                "subprocess.Popen": "(subprocess|commands).Popen", "nested-in-chumpy": "posix.system"}[attack]
+    with pytest.raises(InputFileError, match=f"refusing to unpickle disallowed class {expected}") as info:
+        load_mano_arrays(path)
+    assert str(info.value).startswith(str(path))
+    assert not marker.exists()
+
+
+def test_exploit_payload_is_live_with_plain_pickle(tmp_path):
+    """Control for the test above: the same payload does run under an unrestricted unpickler."""
+    marker = tmp_path / "pwned"
+    pickle.loads(pickle.dumps({"v_template": _Exploit(os.system, (f"touch {marker}",))}, protocol=2))
+    assert marker.exists()
+
+
+def test_chumpy_expression_and_garbage_are_clear_errors(tmp_path):
+    # {'v_template': chumpy.ch_ops.add()} in protocol 2: an expression, not a stored array
+    expr = b"\x80\x02}(U\nv_templatecchumpy.ch_ops\nadd\n)\x81}bu."
+    path = tmp_path / "expr.pkl"
+    path.write_bytes(expr)
+    with pytest.raises(InputFileError, match="'v_template' is a chumpy expression"):
+        load_mano_arrays(path)
+    good = write_synthetic_mano(tmp_path / "MANO_RIGHT.pkl", "right")
+    truncated = tmp_path / "truncated.pkl"
+    truncated.write_bytes(good.read_bytes()[:5000])
+    with pytest.raises(InputFileError, match="not a readable MANO pickle"):
+        load_mano_arrays(truncated)
+    listed = tmp_path / "list.pkl"
+    listed.write_bytes(pickle.dumps([1, 2]))
+    with pytest.raises(InputFileError, match="holds a dict"):
+        load_mano_arrays(listed)
+    not_zip = tmp_path / "MANO_RIGHT.npz"
+    not_zip.write_text("hello")
+    with pytest.raises(InputFileError, match="MANO_RIGHT.npz: not a"):
+        load_mano_arrays(not_zip)
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, v_template=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(InputFileError, match="not a plain-array MANO .npz"):
+        load_mano_arrays(objects)
+
+
+@pytest.mark.parametrize(
+    "key, change, message",
+    [
+        ("posedirs", None, "missing key 'posedirs'"),
+        ("shapedirs", lambda a: a[:, :, :8], r"'shapedirs' has shape \(778, 3, 8\), expected \(778, 3, 10\)"),
+        ("weights", lambda a: np.where(np.arange(16) == 3, np.nan, a), "'weights' contains NaN or inf"),
+        ("f", lambda a: np.where(a == 5, 900, a), "'f' indexes vertices"),
+        ("kintree_table", lambda a: a[:, ::-1].copy(), "'kintree_table' parents"),
+        ("J_regressor", lambda a: a[:15], r"'J_regressor' has shape \(15, 778\)"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["pkl", "npz"])
+def test_malformed_model_files_name_file_and_key(tmp_path, key, change, message, fmt):
+    arrays = dict(synthetic_mano_arrays("right"))
+    if change is None:
+        del arrays[key]
+    else:
+        arrays[key] = change(arrays[key])
+    path = tmp_path / f"MANO_RIGHT.{fmt}"
+    if fmt == "pkl":
+        write_mano_pickle(path, arrays)
+    else:
+        np.savez(path, **arrays)
+    with pytest.raises(InputFileError, match=message) as info:
+        load_mano_arrays(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_missing_mano_files_explain_where_to_get_them(tmp_path):
+    from handgen.hand.mano import ManoHand
+
+    with pytest.raises(InputFileError, match="MANO file not found.*mano.is.tue.mpg.de.*HANDGEN_MANO_DIR"):
+        load_mano_arrays(tmp_path / "MANO_RIGHT.pkl")
+    with pytest.raises(InputFileError, match="MANO_LEFT.pkl: MANO file not found"):
+        ManoHand(tmp_path, "left")
+    right = write_synthetic_mano(tmp_path / "MANO_RIGHT.npz", "right", fmt="npz")
+    with pytest.raises(InputFileError, match="right-hand MANO file"):
+        ManoHand(right, "left")
+
+
+# -- ManoHand -----------------------------------------------------------------------------
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_mano_hand_shapes_units_and_translation(mano_hands, side):
+    hand = mano_hands[side]
+    assert hand.name == "mano" and hand.num_vertices == 778
+    go, hp, betas, transl = (x.float().reshape(2, 3, -1) for x in _random_params(6, seed=1))
+    out = hand(go, hp, betas, transl)
+    assert out.vertices.shape == (2, 3, 778, 3) and out.joints.shape == (2, 3, 21, 3)
+    assert out.faces.shape == (1538, 3) and out.faces.dtype == torch.long
+    assert out.vertices.dtype == torch.float32
+    moved = hand(go, hp, betas, transl + 1.0)
+    torch.testing.assert_close(moved.joints, out.joints + 1.0)
+    rest = hand(torch.zeros(1, 3), torch.zeros(1, 45))
+    length = torch.linalg.norm(rest.joints[0, 12] - rest.joints[0, 0])  # wrist -> middle tip, metres
+    assert 0.15 < float(length) < 0.22
+    torch.testing.assert_close(rest.joints[0, 0], hand.rest_joints()[0])
+    torch.testing.assert_close(hand.wrist_offset(betas[0]), hand.rest_joints(betas[0])[..., 0, :])
+    assert hand.rest_joints(betas).shape == (2, 3, 16, 3)
+    sign = -1.0 if side == "left" else 1.0
+    assert float(sign * (rest.joints[0, 0, 0] - rest.joints[0, 12, 0])) > 0.1  # fingers along -x (right)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_mano_hand_matches_independent_numpy_mano(mano_dir, mano_hands64, side):
+    arrays = load_mano_arrays(mano_dir / f"MANO_{side.upper()}.pkl")
+    hand = mano_hands64[side]
+    go, hp, betas, transl = _random_params(3, seed=2)
+    out = hand(go, hp, betas, transl)
+    for i in range(3):
+        verts, joints = numpy_mano(arrays, go[i].numpy(), hp[i].numpy(), betas[i].numpy(), transl[i].numpy(),
+                                   TIPS[side])
+        np.testing.assert_allclose(out.vertices[i].numpy(), verts, rtol=0, atol=1e-7)
+        np.testing.assert_allclose(out.joints[i].numpy(), joints, rtol=0, atol=1e-7)
+    rest = arrays["J_regressor"] @ (arrays["v_template"] + arrays["shapedirs"] @ betas[0].numpy())
+    np.testing.assert_allclose(hand.rest_joints(betas[0]).numpy(), rest, rtol=0, atol=1e-12)
+
+
+def test_tip_vertex_id_options(mano_dir, mano_hands64):
+    from handgen.hand.mano import ManoHand
+
+    smplx_ids = ManoHand(mano_dir, "right", tip_vertex_ids="smplx", dtype=torch.float64)
+    custom = ManoHand(mano_dir, "right", tip_vertex_ids=[0, 1, 2, 3, 4], dtype=torch.float64)
+    go, hp, betas, _ = _random_params(1, seed=3)
+    default = mano_hands64["right"](go, hp, betas)
+    out_smplx, out_custom = smplx_ids(go, hp, betas), custom(go, hp, betas)
+    tips = [4, 8, 12, 16, 20]
+    torch.testing.assert_close(out_smplx.joints[0, tips], default.vertices[0, [744, 320, 443, 554, 671]])
+    torch.testing.assert_close(out_custom.joints[0, tips], default.vertices[0, [0, 1, 2, 3, 4]])
+    others = [i for i in range(21) if i not in tips]
+    torch.testing.assert_close(out_smplx.joints[0, others], default.joints[0, others])
+    with pytest.raises(ValueError, match="5 vertex ids"):
+        ManoHand(mano_dir, "right", tip_vertex_ids=[1, 2, 3])
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_flat_hand_mean_false_adds_hands_mean(mano_dir, mano_hands64, side):
+    from handgen.hand.mano import ManoHand
+
+    relative = ManoHand(mano_dir, side, flat_hand_mean=False, dtype=torch.float64)
+    absolute = mano_hands64[side]
+    arrays = load_mano_arrays(mano_dir / f"MANO_{side.upper()}.pkl")
+    np.testing.assert_allclose(relative.hands_mean.numpy(), arrays["hands_mean"])
+    assert float(relative.hands_mean.abs().sum()) > 1.0
+    go, hp, betas, transl = _random_params(4, seed=4)
+    a = relative(go, hp, betas, transl)
+    b = absolute(go, hp + relative.hands_mean, betas, transl)
+    torch.testing.assert_close(a.vertices, b.vertices)
+    torch.testing.assert_close(a.joints, b.joints)
+
+
+def test_gradcheck_double(mano_hands64):
+    hand = mano_hands64["right"]
+    go, hp, betas, transl = (x[:1].clone().requires_grad_(True) for x in _random_params(1, seed=5))
+
+    def joints_and_some_vertices(go, hp, betas, transl):
+        out = hand(go, hp, betas, transl)
+        return out.joints, out.vertices[:, ::97]
+
+    assert torch.autograd.gradcheck(joints_and_some_vertices, (go, hp, betas, transl), eps=1e-6, atol=1e-6)
+
+
+def test_left_shapedirs_fix_changes_only_the_left_x_shape_direction(mano_dir, mano_hands64):
+    from handgen.hand.mano import ManoHand
+
+    plain = mano_hands64["left"]
+    # same tip vertices as the right hand (manopth's left middle tip is 445, not 444)
+    fixed = ManoHand(mano_dir, "left", fix_left_shapedirs=True, tip_vertex_ids=TIPS["right"], dtype=torch.float64)
+    assert not plain.fix_left_shapedirs and fixed.fix_left_shapedirs
+    torch.testing.assert_close(fixed.mano.shapedirs[:, 0], -plain.mano.shapedirs[:, 0])
+    torch.testing.assert_close(fixed.mano.shapedirs[:, 1:], plain.mano.shapedirs[:, 1:])
+    for name in ("v_template", "posedirs", "J_regressor", "lbs_weights"):
+        torch.testing.assert_close(getattr(fixed.mano, name), getattr(plain.mano, name))
+    right_fixed = ManoHand(mano_dir, "right", fix_left_shapedirs=True, dtype=torch.float64)
+    torch.testing.assert_close(right_fixed.mano.shapedirs, mano_hands64["right"].mano.shapedirs)
+
+    go, hp, betas, transl = _random_params(3, seed=6)
+    zero = torch.zeros_like(betas)
+    torch.testing.assert_close(fixed(go, hp, zero, transl).vertices, plain(go, hp, zero, transl).vertices)
+    # with the fix, the left hand is the exact mirror of the right one for the same betas
+    right = mano_hands64["right"](go, hp, betas, transl)
+    mirrored = fixed(_mirror_rotvec(go).reshape(3, 3), _mirror_rotvec(hp).reshape(3, 45), betas, _mirror_points(transl))
+    torch.testing.assert_close(mirrored.joints, _mirror_points(right.joints))
+    torch.testing.assert_close(mirrored.vertices, _mirror_points(right.vertices))
+    unfixed = plain(_mirror_rotvec(go).reshape(3, 3), _mirror_rotvec(hp).reshape(3, 45), betas, _mirror_points(transl))
+    assert float((unfixed.vertices - _mirror_points(right.vertices)).abs().max()) > 1e-3
+
+
+def test_mano_data_stays_out_of_state_dict(mano_hands):
+    assert len(mano_hands["right"].state_dict()) == 0
+
+
+def test_make_hand_picks_mano_with_a_folder(mano_dir, monkeypatch):
+    from handgen.hand import ProceduralHand, make_hand, make_hand_pair
+    from handgen.hand.mano import ManoHand
+
+    monkeypatch.delenv("HANDGEN_MANO_DIR", raising=False)
+    hand = make_hand("right", mano_dir=mano_dir)
+    assert isinstance(hand, ManoHand) and hand.name == "mano" and hand.side == "right"
+    assert isinstance(make_hand("right"), ProceduralHand)
+    monkeypatch.setenv("HANDGEN_MANO_DIR", str(mano_dir))
+    pair = make_hand_pair(flat_hand_mean=False)
+    assert isinstance(pair.left, ManoHand) and pair.left.side == "left" and not pair.left.flat_hand_mean
+    params = {f"{h}_{k}": torch.zeros(4, n) for h in ("left", "right") for k, n in
+              (("global_orient", 3), ("hand_pose", 45), ("transl", 3))}
+    assert pair.name == "mano" and pair.joints(params).shape == (4, 2, 21, 3)

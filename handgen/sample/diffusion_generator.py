@@ -93,3 +93,46 @@ class DiffusionMotionGenerator:
 
     def denormalize(self, features: torch.Tensor) -> np.ndarray:
         return self.stats.denormalize(features.detach().cpu().numpy().astype(np.float32))
+
+    def generate(
+        self,
+        triplets: list[dict[str, str]],
+        frames: int,
+        seed: int = 0,
+        sampler: str = "dpmpp",
+        steps: int | None = None,
+        guidance: float = 2.5,
+        condition=None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Raw features (B, frames, D), one sample per triplet.
+
+        Without a condition the sample is in the canonical frame (right wrist at frame 0 near
+        the origin); ``frames`` beyond the clip length are generated window by window
+        (long horizon). With a :class:`~handgen.sample.conditioning.MotionCondition` the sample
+        is returned in the condition's own coordinates.
+        """
+        from handgen.repr.features import translate_features
+        from handgen.sample.conditioning import condition_tensors
+        from handgen.sample.long_horizon import chain_windows
+
+        self.check_frames(frames)
+        texts = self.encode(triplets)
+        generator = torch.Generator().manual_seed(seed)
+
+        def window(n: int, cond: InpaintingCondition | None) -> torch.Tensor:
+            x = self.sample_window(texts, n, sampler, steps, guidance, generator, cond, progress)
+            return torch.as_tensor(self.denormalize(x))
+
+        def normalize(raw: torch.Tensor) -> torch.Tensor:
+            return self.normalize(raw.numpy())
+
+        if condition is not None:
+            if frames > self.cfg.model.max_frames:
+                raise HandgenError(f"conditioned sampling is limited to {self.cfg.model.max_frames} frames")
+            known, mask = condition_tensors(condition, self.normalize, len(triplets))
+            out = window(frames, InpaintingCondition(known, mask))
+            return translate_features(out, torch.as_tensor(-condition.offset, dtype=out.dtype).expand(len(triplets), 3))
+        if frames <= self.clip_len:
+            return window(frames, None)
+        return chain_windows(window, normalize, frames, self.clip_len)

@@ -45,12 +45,13 @@ def draw_meshes(image: Image.Image, camera: Camera, layers: list[MeshLayer]) -> 
         colors.append(rgb[facing])
     if not polys:
         return
-    px = np.concatenate(polys)
     order = np.argsort(-np.concatenate(depths), kind="stable")
-    rgb = np.concatenate(colors)
+    # plain Python lists once, in drawing order (per-triangle numpy indexing is the slow part)
+    px = np.concatenate(polys)[order].reshape(-1, 6).tolist()
+    rgb = [tuple(c) for c in np.concatenate(colors)[order].tolist()]
     draw = ImageDraw.Draw(image)
-    for i in order:
-        draw.polygon([tuple(p) for p in px[i]], fill=tuple(int(c) for c in rgb[i]))
+    for points, fill in zip(px, rgb):
+        draw.polygon(points, fill=fill)
 
 
 def draw_skeleton(image: Image.Image, camera: Camera, joints: np.ndarray, color: tuple[int, int, int]) -> None:

@@ -144,3 +144,12 @@ def test_bad_shapes_raise(right):
         right(torch.zeros(2, 3), torch.zeros(2, 44))
     with pytest.raises(ValueError, match="side"):
         ProceduralHand("middle")
+
+
+def test_joints_only_path_matches_full_forward(right, left):
+    rng = np.random.default_rng(7)
+    t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    args = (t(rng.normal(size=(3, 2, 3))), t(rng.normal(scale=0.4, size=(3, 2, 45))),
+            t(rng.normal(size=(3, 2, 10))), t(rng.normal(scale=0.1, size=(3, 2, 3))))
+    for hand in (right, left):
+        assert torch.allclose(hand.joints(*args), hand(*args).joints, atol=1e-6)

@@ -48,6 +48,10 @@ class HandModel(nn.Module):
         """(B,3), (B,45) absolute finger pose, (B,10) -> vertices (B,V,3), joints (B,21,3), no transl."""
         raise NotImplementedError
 
+    def _joints_flat(self, global_orient: torch.Tensor, full_hand_pose: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`_pose_flat` but only the joints (B,21,3); override when skinning can be skipped."""
+        return self._pose_flat(global_orient, full_hand_pose, betas)[1]
+
     def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """Rest positions (..., 16, 3) of the MANO joints for ``betas`` (...,10), metres."""
         raise NotImplementedError
@@ -57,14 +61,7 @@ class HandModel(nn.Module):
     def num_vertices(self) -> int:
         return int(self.v_template.shape[0])  # type: ignore[attr-defined]
 
-    def forward(
-        self,
-        global_orient: torch.Tensor,
-        hand_pose: torch.Tensor,
-        betas: torch.Tensor | None = None,
-        transl: torch.Tensor | None = None,
-    ) -> HandOutput:
-        """Pose the hand; see the class docstring for shapes and conventions."""
+    def _flatten(self, global_orient, hand_pose, betas):
         lead = global_orient.shape[:-1]
         if hand_pose.shape[:-1] != lead or hand_pose.shape[-1] != 45 or global_orient.shape[-1] != 3:
             raise ValueError(
@@ -80,16 +77,41 @@ class HandModel(nn.Module):
             b = betas.to(ref).expand(*lead, betas.shape[-1]).reshape(-1, betas.shape[-1])
         if not self.flat_hand_mean:
             hp = hp + self.hands_mean
+        return lead, go, hp, b
+
+    def _translate(self, points: torch.Tensor, transl: torch.Tensor | None, lead) -> torch.Tensor:
+        if transl is None:
+            return points
+        return points + transl.to(points).expand(*lead, 3).reshape(-1, 1, 3)
+
+    def forward(
+        self,
+        global_orient: torch.Tensor,
+        hand_pose: torch.Tensor,
+        betas: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> HandOutput:
+        """Pose the hand; see the class docstring for shapes and conventions."""
+        lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
         verts, joints = self._pose_flat(go, hp, b)
-        if transl is not None:
-            t = transl.to(ref).expand(*lead, 3).reshape(-1, 1, 3)
-            verts = verts + t
-            joints = joints + t
+        verts = self._translate(verts, transl, lead)
+        joints = self._translate(joints, transl, lead)
         return HandOutput(
             vertices=verts.reshape(*lead, *verts.shape[1:]),
             joints=joints.reshape(*lead, 21, 3),
             faces=self.faces,
         )
+
+    def joints(
+        self,
+        global_orient: torch.Tensor,
+        hand_pose: torch.Tensor,
+        betas: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Only the 21 keypoints (..., 21, 3), metres (skips skinning where the model allows)."""
+        lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
+        return self._translate(self._joints_flat(go, hp, b), transl, lead).reshape(*lead, 21, 3)
 
     def wrist_offset(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """Rest wrist position (..., 3) = posed wrist - transl (independent of the pose), metres."""

@@ -40,7 +40,16 @@ class HandPair(nn.Module):
         ``params`` holds ``{h}_global_orient (...,3)``, ``{h}_hand_pose (...,45)``,
         ``{h}_transl (...,3)`` and optionally ``{h}_betas (...,10)`` for h in left, right.
         """
-        return torch.stack([self.pose(side, params).joints for side in HANDS], dim=-3)
+        return torch.stack(
+            [
+                self[side].joints(
+                    params[f"{side}_global_orient"], params[f"{side}_hand_pose"],
+                    params.get(f"{side}_betas"), params[f"{side}_transl"],
+                )
+                for side in HANDS
+            ],
+            dim=-3,
+        )
 
     def pose(self, side: str, params: dict[str, torch.Tensor]):
         return self[side](

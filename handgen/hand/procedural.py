@@ -106,16 +106,21 @@ class ProceduralHand(HandModel):
             return self.j_template
         return self.j_template + torch.einsum("jcb,...b->...jc", self.j_shapedirs, betas.to(self.j_template))
 
-    def _pose_flat(
-        self, global_orient: torch.Tensor, full_hand_pose: torch.Tensor, betas: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        verts_rest = self.v_template + torch.einsum("vcb,nb->nvc", self.shapedirs, betas)
+    def _skeleton(self, global_orient, full_hand_pose, betas):
         joints_rest = self.j_template + torch.einsum("jcb,nb->njc", self.j_shapedirs, betas)
         tips_rest = self.tip_template + torch.einsum("tcb,nb->ntc", self.tip_shapedirs, betas)
         rotmats = axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
         transforms = forward_kinematics(rotmats, joints_rest)
-        verts = blend_skin(verts_rest, self.weights, transforms)
         joints = transforms[:, :, :3, 3] + torch.einsum("bjrc,bjc->bjr", transforms[:, :, :3, :3], joints_rest)
         tips = rigid_skin(tips_rest, TIP_PARENTS, transforms)
-        joints21 = torch.cat([joints, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
-        return verts, joints21
+        return transforms, torch.cat([joints, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
+
+    def _joints_flat(self, global_orient, full_hand_pose, betas) -> torch.Tensor:
+        return self._skeleton(global_orient, full_hand_pose, betas)[1]
+
+    def _pose_flat(
+        self, global_orient: torch.Tensor, full_hand_pose: torch.Tensor, betas: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        transforms, joints21 = self._skeleton(global_orient, full_hand_pose, betas)
+        verts_rest = self.v_template + torch.einsum("vcb,nb->nvc", self.shapedirs, betas)
+        return blend_skin(verts_rest, self.weights, transforms), joints21

@@ -60,12 +60,12 @@ def params_to_features(params: dict[str, torch.Tensor], hands: HandPair) -> torc
     for side in HANDS:
         go, hp, tr = params[f"{side}_global_orient"], params[f"{side}_hand_pose"], params[f"{side}_transl"]
         betas = params[f"{side}_betas"].unsqueeze(-2).expand(*go.shape[:-1], params[f"{side}_betas"].shape[-1])
-        out = hands[side](go, hp, betas, tr)
+        joints = hands[side].joints(go, hp, betas, tr)
         blocks += [
-            out.joints[..., 0, :],
+            joints[..., 0, :],
             rotvec_to_6d(go),
             rotvec_to_6d(hp.reshape(*hp.shape[:-1], 15, 3)).flatten(-2),
-            out.joints.flatten(-2),
+            joints.flatten(-2),
         ]
     return torch.cat(blocks, dim=-1)
 

@@ -15,7 +15,7 @@ from data_prep.synthetic import captions as captioning
 from data_prep.synthetic.compose import HandLabel, SegmentPlan, compose_segment, sample_plan
 from data_prep.synthetic.finger_poses import FINGER_PRIMITIVES, THUMB_PINCH, finger_pose
 from data_prep.synthetic.generate import generate
-from data_prep.synthetic.sequences import make_sequence, subject_betas, to_arctic
+from data_prep.synthetic.sequences import make_sequence, sequence_rngs, subject_betas, to_arctic
 from data_prep.synthetic.hand_geometry import pose_hand
 from data_prep.synthetic.readback import load_mano_npy, pose_sequence
 from data_prep.synthetic.thumb_solver import thumb_penetration, tip_distances
@@ -123,10 +123,8 @@ def test_subjects_have_distinct_plausible_shapes():
 def test_pose_is_offset_from_hands_mean_and_trans_is_mano_transl():
     seq = make_sequence(seed=1, index=4, frames=FRAMES)
     betas = subject_betas(seq.subject)
-    motion = compose_segment(
-        sample_plan(np.random.default_rng(np.random.SeedSequence([1, 4]).spawn(3)[0])),
-        FRAMES, betas, np.random.default_rng(np.random.SeedSequence([1, 4]).spawn(3)[1]),
-    )
+    plan_rng, motion_rng, _ = sequence_rngs(1, 4)
+    motion = compose_segment(sample_plan(plan_rng), FRAMES, betas, motion_rng)  # the absolute motion behind it
     back = pose_sequence(seq.arrays)
     for h, side in enumerate(("left", "right")):
         np.testing.assert_allclose(back.hand_pose[:, h], motion[side].hand_pose, atol=2e-6)
@@ -182,7 +180,7 @@ def test_finger_primitive_is_visible_in_the_joints(primitive, subject):
     seq = posed(hands(primitive, other, "still", "down"), seed=3, subject=subject)
     for h, name in ((0, primitive), (1, other)):
         joints = seq.joints[:, h]
-        held = slice(25, None)  # after the 12-20 frame transition
+        held = slice(25, None)  # after the 14-22 frame transition
         bend = bend_angles(joints[held])  # (F, 4, 3)
         tips = joints[held][:, [INDEX_TIP, MIDDLE_TIP, 16, 20]]
         thumb_tips = np.linalg.norm(tips - joints[held][:, None, THUMB_TIP], axis=-1)  # (F, 4)
@@ -319,7 +317,7 @@ def test_touch_palm_index_tip_reaches_the_other_palm_centre():
         t, r = (0, 1) if toucher == "left" else (1, 0)
         tip_to_palm = np.linalg.norm(seq.joints[:, t, INDEX_TIP] - palm_centres(seq.joints[:, r]), axis=-1)
         assert tip_to_palm[0] > 0.08
-        assert (tip_to_palm[int(0.55 * FRAMES):] < 0.025).all()
+        assert (tip_to_palm[int(0.6 * FRAMES):] < 0.025).all()
         for w in windows(FRAMES):
             assert (tip_to_palm[w] < 0.025).sum() >= 10
         assert palm_normals(seq.global_orient[:, r])[:, 1].min() > 0.8  # receiving palm faces up
@@ -352,7 +350,7 @@ def test_motion_is_smooth(dataset):
     for path in (dataset / "raw_seqs").rglob("*.mano.npy"):
         joints = pose_sequence(load_mano_npy(path)).joints
         step = np.linalg.norm(np.diff(joints, axis=0), axis=-1)
-        assert step.max() < 0.022, path  # metres per frame at 30 fps
+        assert step.max() < 0.025, path  # metres per frame at 30 fps (0.75 m/s)
         accel = np.linalg.norm(np.diff(joints, n=2, axis=0), axis=-1)
         assert accel.max() < 0.006, path  # no jitter
 

@@ -123,9 +123,13 @@ def compose_segment(plan: SegmentPlan, frames: int, betas: np.ndarray, rng: np.r
     """The motion of both hands for ``plan`` over ``frames`` frames (subject shape ``betas`` (10,))."""
     fingers = {}
     for side in HANDS:
-        # clapping hands are open from the start so that every clap is palm against palm
-        start = relaxed_start(side, rng) if plan.relation != "clap" else finger_pose("open", side)
-        fingers[side] = finger_trajectory(plan.hand(side).fingers, side, start, frames, rng)
+        label = plan.hand(side).fingers
+        # hands start loose and form their primitive in the first frames, except clapping hands
+        # (open from the start so that every clap is palm against palm) and the touching hand
+        # (already pointing, so that its whole movement is the descent onto the palm)
+        formed = plan.relation == "clap" or (plan.relation == "touch_palm" and side == plan.toucher)
+        start = finger_pose(label, side) if formed else relaxed_start(side, rng)
+        fingers[side] = finger_trajectory(label, side, start, frames, rng)
     if plan.relation == "none":
         paths = relations.independent({side: plan.hand(side).wrist for side in HANDS}, frames, rng)
     elif plan.relation in ("approach", "separate"):

@@ -109,7 +109,7 @@ def finger_trajectory(
 ) -> np.ndarray:
     """Absolute finger poses (F, 45): ease from ``start`` (45,) into the primitive, hold it, breathe.
 
-    The change takes 12-20 frames (0.4-0.67 s) from frame 0; afterwards the pose holds
+    The change takes 14-22 frames (0.47-0.73 s) from frame 0; afterwards the pose holds
     with a small static jitter plus smooth noise (0.02 rad, 0.006 rad on the thumb and
     index of a pinch so that the tips stay together).
     """
@@ -122,7 +122,7 @@ def finger_trajectory(
         amplitude[: pose_slice(12).stop] *= 1.5  # loose fingers drift a little more; the thumb stays clear
         amplitude[pose_slice(1)] = 0.01  # of the index tip
     target = target + rng.normal(0.0, 1.0, 45) * amplitude * 0.5
-    weight = curves.ramp(frames, rng.uniform(12.0, 20.0))[:, None]
+    weight = curves.ramp(frames, rng.uniform(14.0, 22.0))[:, None]
     noise = curves.smooth_noise(rng, frames, 45, 1.0) * amplitude
     return (1.0 - weight) * start[None] + weight * target[None] + weight * noise
 

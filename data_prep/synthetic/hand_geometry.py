@@ -15,15 +15,16 @@ import numpy as np
 import torch
 
 from handgen.hand import ProceduralHand
+from handgen.hand.anatomy import palm_outline
 from handgen.hand.topology import PALM_KEYPOINTS
 
-PALM_SURFACE_OFFSET = 0.0135  # palm skin to the palm's mid-plane (palm-keypoint centre), metres
+PALM_SURFACE_OFFSET = sum(palm_outline()[1:])  # palm skin to the palm's mid-plane (13.5 mm), metres
 
 
 @lru_cache(maxsize=2)
 def procedural_hand(side: str) -> ProceduralHand:
-    """The float64, flat-hand-mean procedural hand of ``side`` (shared, read-only)."""
-    return ProceduralHand(side, flat_hand_mean=True, dtype=torch.float64)
+    """The flat-hand-mean procedural hand of ``side`` (shared, read-only; float32 is ample for placement)."""
+    return ProceduralHand(side, flat_hand_mean=True)
 
 
 @dataclass
@@ -53,10 +54,12 @@ def palm_normal(rotvec: np.ndarray) -> np.ndarray:
 def pose_hand(side: str, rotvec: np.ndarray, fingers: np.ndarray, betas: np.ndarray) -> PosedHand:
     """Pose ``side`` with world orientations (F,3) and absolute finger poses (F,45); wrist at 0."""
     hand = procedural_hand(side)
-    b = torch.as_tensor(np.asarray(betas, dtype=np.float64))
+    b = torch.as_tensor(np.asarray(betas, dtype=np.float32))
     with torch.no_grad():
-        out = hand(torch.as_tensor(rotvec, dtype=torch.float64), torch.as_tensor(fingers, dtype=torch.float64), b)
+        out = hand(torch.as_tensor(rotvec, dtype=torch.float32), torch.as_tensor(fingers, dtype=torch.float32), b)
         wrist = hand.wrist_offset(b)
     return PosedHand(
-        vertices=(out.vertices - wrist).numpy(), joints=(out.joints - wrist).numpy(), faces=hand.faces.numpy()
+        vertices=(out.vertices - wrist).numpy().astype(np.float64),
+        joints=(out.joints - wrist).numpy().astype(np.float64),
+        faces=hand.faces.numpy(),
     )

@@ -1,12 +1,13 @@
 """Two-hand relations: wrist paths of both hands that together show a relation.
 
 - ``none``: each hand follows its own wrist primitive (nothing coordinated).
-- ``approach`` / ``separate``: palms down, the hands slide towards each other until a
-  3-4 cm gap is left / start 3-4 cm apart and slide 20-28 cm apart.
-- ``clap``: palms turned to face each other; the hands meet (a 3 mm gap between the
-  meshes) every 20-26 frames, so any 60-frame window holds at least two claps.
+- ``approach`` / ``separate``: palms down, the hands slide towards each other from 26-34 cm
+  apart until a 3-4 cm gap is left / start 3-4 cm apart and slide 26-34 cm apart.
+- ``clap``: palms turned to face each other (tilted ~7 deg up, so that palm meets palm
+  rather than thumb meets thumb); the hands meet (a 3 mm gap between the meshes) every
+  20-26 frames, so any 60-frame window holds at least two claps.
 - ``touch_palm``: one hand turns its open palm up and holds still; the other, pointing,
-  comes down 9-13 cm until its index fingertip rests on the centre of that palm.
+  comes down 11-15 cm until its index fingertip rests on the centre of that palm.
 - ``mirror``: both hands do the mirror image of one wrist primitive, in sync.
 
 Hand-to-hand distances are measured on the posed procedural meshes frame by
@@ -36,7 +37,7 @@ from data_prep.synthetic.wrist_paths import (
 RELATIONS: tuple[str, ...] = ("none", "approach", "separate", "clap", "touch_palm", "mirror")
 MIRROR_WRISTS: tuple[str, ...] = ("wave", "rotate", "up", "down", "forward", "back")
 CLAP_GAP = 0.003  # metres between the two meshes at each clap
-TOUCH_DEPTH = 0.015  # index fingertip above the palm's mid-plane at contact (skin ~13.5 mm), metres
+TOUCH_DEPTH = PALM_SURFACE_OFFSET + 0.0015  # index fingertip above the palm mid-plane at contact, metres
 _X = np.array([1.0, 0.0, 0.0])
 INDEX_TIP = FINGER_KEYPOINTS["index"][3]
 
@@ -61,7 +62,7 @@ def _side_by_side(
     frames = len(gap)
     reach = {}
     for side, direction in (("left", -_X), ("right", _X)):
-        posed = pose_hand(side, WristPath(np.zeros((frames, 3)), angles[side]).rotvec(side), fingers[side], betas)
+        posed = pose_hand(side, orientation_rotvec(angles[side], side), fingers[side], betas)
         reach[side] = posed.extent(direction)
     separation = gap + reach["left"] + reach["right"]  # wrist x distance
     paths = {}
@@ -85,7 +86,7 @@ def approach_or_separate(
 ) -> dict[str, WristPath]:
     frames = len(fingers["left"])
     angles = {side: _noisy_angles(np.zeros(4), frames, rng) for side in ("left", "right")}
-    far, near = rng.uniform(0.20, 0.28), rng.uniform(0.03, 0.04)
+    far, near = rng.uniform(0.26, 0.34), rng.uniform(0.03, 0.04)
     s = curves.progress(frames)
     gap = far + (near - far) * s if relation == "approach" else near + (far - near) * s
     return _side_by_side(angles, fingers, betas, gap, _centre(rng), rng)
@@ -121,7 +122,8 @@ def touch_palm(
     posture = np.array([0.0, rng.uniform(0.3, 0.5), -rng.uniform(0.7, 0.9), 0.0])
     angles = _noisy_angles(posture, frames, rng, noise=0.01)
     tip = pose_hand(toucher, orientation_rotvec(angles, toucher), fingers[toucher], betas).joints[:, INDEX_TIP]
-    lift = rng.uniform(0.09, 0.13) * (1.0 - curves.ramp(frames, rng.uniform(0.35, 0.5) * frames))
+    # the descent ends at 45-55 % of the segment, so that every 60-frame clip sees some of it and the touch
+    lift = rng.uniform(0.11, 0.15) * (1.0 - curves.ramp(frames, rng.uniform(0.45, 0.55) * frames))
     position = target - tip
     position[:, 1] += lift
     return {receiver: held, toucher: WristPath(position=position, angles=angles)}

@@ -88,14 +88,20 @@ def to_arctic(motion: dict[str, HandMotion], betas: np.ndarray) -> dict[str, dic
     return out
 
 
+def sequence_rngs(seed: int, index: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Independent generators (plan, motion, wording) of sequence ``index`` of the dataset ``seed``."""
+    plan_seed, motion_seed, text_seed = np.random.SeedSequence([seed, index]).spawn(3)
+    return np.random.default_rng(plan_seed), np.random.default_rng(motion_seed), np.random.default_rng(text_seed)
+
+
 def make_sequence(seed: int, index: int, frames: int) -> Sequence:
     """Sequence ``index`` of the dataset made with ``seed``: ARCTIC arrays and its caption segment."""
-    plan_seed, motion_seed, text_seed = np.random.SeedSequence([seed, index]).spawn(3)
+    plan_rng, motion_rng, text_rng = sequence_rngs(seed, index)
     subject = subject_name(index)
     betas = subject_betas(subject)
-    plan = sample_plan(np.random.default_rng(plan_seed))
-    motion = compose_segment(plan, frames, betas, np.random.default_rng(motion_seed))
-    texts = captioning.caption_triplets(plan, np.random.default_rng(text_seed))
+    plan = sample_plan(plan_rng)
+    motion = compose_segment(plan, frames, betas, motion_rng)
+    texts = captioning.caption_triplets(plan, text_rng)
     name = sequence_name(index)
     segment = {"sequence": f"{subject}/{name}", "start": 0, "end": frames, "captions": texts, "labels": plan.labels()}
     return Sequence(subject=subject, name=name, arrays=to_arctic(motion, betas), segments=[segment])

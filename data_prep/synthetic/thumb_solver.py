@@ -19,18 +19,19 @@ import numpy as np
 import torch
 
 from handgen.hand import ProceduralHand
-from handgen.hand.anatomy import right_hands_mean
+from handgen.hand.anatomy import bone_capsules, palm_outline, right_hands_mean
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGER_MANO_JOINTS, PALM_KEYPOINTS, pose_slice
 
-# flesh radius per finger segment (base, middle, distal), metres; as in handgen.hand.anatomy
-SEGMENT_RADII: dict[str, tuple[float, float, float]] = {
-    "thumb": (0.0125, 0.0100, 0.0088),
-    "index": (0.0095, 0.0085, 0.0078),
-    "middle": (0.0098, 0.0088, 0.0080),
-    "ring": (0.0092, 0.0083, 0.0076),
-    "pinky": (0.0082, 0.0074, 0.0068),
-}
-PALM_RADIUS = 0.0125  # half-thickness of the palm slab around the wrist->knuckle lines, metres
+
+def _segment_radii() -> dict[str, tuple[float, ...]]:
+    """Flesh radius of each finger segment (base, middle, distal), metres, from the hand's anatomy."""
+    radius = {joint: r for joint, _, _, r in bone_capsules()}
+    return {finger: tuple(radius[j] for j in joints) for finger, joints in FINGER_MANO_JOINTS.items()}
+
+
+SEGMENT_RADII = _segment_radii()
+_, _PALM_HALF, _PALM_ROUNDING = palm_outline()
+PALM_RADIUS = _PALM_HALF + _PALM_ROUNDING  # palm skin to its mid-plane (wrist->knuckle lines), metres
 _SAMPLES = torch.linspace(0.0, 1.0, 6, dtype=torch.float64)
 _STEPS = 400
 

@@ -116,7 +116,7 @@ def wrist_primitive(
 
     - ``still``: holds the rest posture.
     - ``wave``: fingers raised (palm forward), tilting side to side by 0.4-0.5 rad every 30-34 frames.
-    - ``rotate``: palm rolls about the forearm by 0.7-1.0 rad each way every 30-40 frames.
+    - ``rotate``: palm rolls about the forearm by 0.7-0.9 rad each way every 32-40 frames.
     - translations: 13-22 cm along the named direction with :func:`curves.progress` (always moving).
     """
     if name not in WRIST_PRIMITIVES:
@@ -128,7 +128,7 @@ def wrist_primitive(
         amplitude, period = rng.uniform(0.4, 0.5), rng.uniform(30.0, 34.0)
         angles[:, 0] += amplitude * curves.oscillation(frames, period, rng.uniform(0, 2 * np.pi))
     elif name == "rotate":
-        amplitude, period = rng.uniform(0.7, 1.0), rng.uniform(30.0, 40.0)
+        amplitude, period = rng.uniform(0.7, 0.9), rng.uniform(32.0, 40.0)
         angles[:, 3] += amplitude * curves.oscillation(frames, period, rng.uniform(0, 2 * np.pi))
     elif name in TRANSLATIONS:
         distance = rng.uniform(*TRANSLATION_RANGE)

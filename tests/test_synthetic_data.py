@@ -104,7 +104,9 @@ def test_files_follow_arctic_layout(dataset):
         for side in ("left", "right"):
             d = data[side]
             assert set(d) == {"rot", "pose", "trans", "shape", "fitting_err"}
-            expected = {"rot": (FRAMES, 3), "pose": (FRAMES, 45), "trans": (FRAMES, 3), "shape": (10,), "fitting_err": (FRAMES,)}
+            expected = {
+                "rot": (FRAMES, 3), "pose": (FRAMES, 45), "trans": (FRAMES, 3), "shape": (10,), "fitting_err": (FRAMES,)
+            }
             for key, shape in expected.items():
                 assert d[key].shape == shape and d[key].dtype == np.float32, (path, side, key)
                 assert np.isfinite(d[key]).all()
@@ -135,7 +137,8 @@ def test_pose_is_offset_from_hands_mean_and_trans_is_mano_transl():
 
 def test_captions_file_contract(dataset):
     rows = caption_rows(dataset)
-    keys = {str(p.relative_to(dataset / "raw_seqs")).removesuffix(".mano.npy") for p in (dataset / "raw_seqs").rglob("*.mano.npy")}
+    root = dataset / "raw_seqs"
+    keys = {str(p.relative_to(root)).removesuffix(".mano.npy") for p in root.rglob("*.mano.npy")}
     assert {r["sequence"] for r in rows} == keys
     for row in rows:
         assert (row["start"], row["end"]) == (0, FRAMES)
@@ -199,7 +202,8 @@ def test_finger_primitive_is_visible_in_the_joints(primitive, subject):
             assert (bend < PI_6).all()
             index_dir = joints[held, INDEX_TIP] - joints[held, 5]
             pinky_dir = joints[held, 20] - joints[held, 17]
-            cos = (index_dir * pinky_dir).sum(-1) / np.linalg.norm(index_dir, axis=-1) / np.linalg.norm(pinky_dir, axis=-1)
+            norms = np.linalg.norm(index_dir, axis=-1) * np.linalg.norm(pinky_dir, axis=-1)
+            cos = (index_dir * pinky_dir).sum(-1) / norms
             assert (np.arccos(cos) > 0.45).all()  # spread apart
         elif name == "relaxed":
             assert (bend < PI_3).all() and not (bend < PI_6).all()  # partly bent, nowhere fully
@@ -338,12 +342,13 @@ def test_mirror_moves_both_hands_as_mirror_images():
 
 
 def test_independent_hands_keep_apart():
-    for seed in range(6):
-        plan = sample_plan(np.random.default_rng(100 + seed))
-        if plan.relation != "none":
-            continue
+    rng = np.random.default_rng(100)
+    plans = [p for p in (sample_plan(rng) for _ in range(60)) if p.relation == "none"][:8]
+    assert len(plans) == 8
+    for seed, plan in enumerate(plans):
+        assert plan.left.wrist != plan.right.wrist
         seq = posed(plan, seed=seed)
-        assert min_hand_distance(seq.vertices[::3]).min() > 0.06
+        assert min_hand_distance(seq.vertices[::3]).min() > 0.05
 
 
 def test_motion_is_smooth(dataset):

@@ -40,8 +40,14 @@ FINGER_PHRASES: dict[str, list[tuple[str, str]]] = {
     ],
     "pinch": [
         ("pinches its thumb and index finger together", "pinching its thumb and index finger together"),
-        ("makes a pinch, thumb tip against the index fingertip", "making a pinch, thumb tip against the index fingertip"),
-        ("pinches, bringing the thumb and index fingertips together", "pinching the thumb and index fingertips together"),
+        (
+            "makes a pinch, thumb tip against the index fingertip",
+            "making a pinch, thumb tip against the index fingertip",
+        ),
+        (
+            "pinches, bringing the thumb and index fingertips together",
+            "pinching the thumb and index fingertips together",
+        ),
         ("forms a pinch between the thumb and index finger", "forming a pinch between the thumb and index finger"),
     ],
     "point": [

@@ -90,7 +90,8 @@ def sample_plan(rng: np.random.Generator) -> SegmentPlan:
     fingers = (_pick(rng, FINGER_PRIMITIVES), _pick(rng, FINGER_PRIMITIVES))
     if relation == "none":
         wl, wr = _independent_wrists(rng)
-        return SegmentPlan(HandLabel(fingers[0], wl, palm_facing(wl)), HandLabel(fingers[1], wr, palm_facing(wr)), relation)
+        left, right = HandLabel(fingers[0], wl, palm_facing(wl)), HandLabel(fingers[1], wr, palm_facing(wr))
+        return SegmentPlan(left, right, relation)
     if relation in ("approach", "separate"):
         inward = relation == "approach"
         return SegmentPlan(
@@ -119,7 +120,9 @@ def relaxed_start(side: str, rng: np.random.Generator) -> np.ndarray:
     return finger_pose("relaxed", side) + rng.normal(0.0, 0.03, 45)
 
 
-def compose_segment(plan: SegmentPlan, frames: int, betas: np.ndarray, rng: np.random.Generator) -> dict[str, HandMotion]:
+def compose_segment(
+    plan: SegmentPlan, frames: int, betas: np.ndarray, rng: np.random.Generator
+) -> dict[str, HandMotion]:
     """The motion of both hands for ``plan`` over ``frames`` frames (subject shape ``betas`` (10,))."""
     fingers = {}
     for side in HANDS:

@@ -83,12 +83,13 @@ def _check_out_dir(out: Path, seed: int, num_seqs: int, frames: int) -> None:
     if not out.is_dir() or not any(out.iterdir()):
         return
     info_path = out / "synthetic_info.json"
+    foreign = HandgenError(f"{out}: --out is a non-empty folder not made by 'prep synthetic'; choose a new one")
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise HandgenError(f"{out}: --out is a non-empty folder not made by 'prep synthetic'; choose a new one") from None
-    if info.get("generator") != GENERATOR:
-        raise HandgenError(f"{out}: --out is a non-empty folder not made by 'prep synthetic'; choose a new one")
+        raise foreign from None
+    if not isinstance(info, dict) or info.get("generator") != GENERATOR:
+        raise foreign
     previous = (info.get("seed"), info.get("num_seqs"), info.get("frames"))
     if previous != (seed, num_seqs, frames):
         raise HandgenError(

@@ -22,7 +22,11 @@ from data_prep.synthetic.readback import PosedSequence, load_mano_npy, pose_sequ
 TILE = 240
 HEADER = 64
 # viewing directions (camera -> scene): facing the person at about eye level, from above, from their left
-VIEWS: dict[str, tuple[float, float, float]] = {"face": (0.0, -0.2, -1.0), "top": (0.0, -1.0, 0.001), "side": (-1.0, -0.3, 0.0)}
+VIEWS: dict[str, tuple[float, float, float]] = {
+    "face": (0.0, -0.2, -1.0),
+    "top": (0.0, -1.0, 0.001),
+    "side": (-1.0, -0.3, 0.0),
+}
 
 
 def render_sheet(
@@ -58,7 +62,8 @@ def _segment_title(raw_dir: Path, key: str) -> str:
             row = json.loads(line)
             if row["sequence"] == key:
                 c = row["captions"][0]
-                return f"{key} {json.dumps(row['labels'], sort_keys=True)} | L: {c['left']} | R: {c['right']} | B: {c['both']}"
+                labels = json.dumps(row["labels"], sort_keys=True)
+                return f"{key} {labels} | L: {c['left']} | R: {c['right']} | B: {c['both']}"
     return key
 
 

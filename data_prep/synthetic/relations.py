@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgen.hand.topology import FINGER_KEYPOINTS
+from handgen.hand.topology import FINGER_KEYPOINTS, HANDS
 
 from data_prep.synthetic import curves
 from data_prep.synthetic.hand_geometry import PALM_SURFACE_OFFSET, palm_normal, pose_hand
@@ -95,7 +95,8 @@ def approach_or_separate(
 def clap(fingers: dict[str, np.ndarray], betas: np.ndarray, rng: np.random.Generator) -> dict[str, WristPath]:
     frames = len(fingers["left"])
     # one shared (mirror-symmetric) posture so that the palms stay parallel and meet flat
-    posture = np.array([0.0, -rng.uniform(0.0, 0.1), rng.uniform(0.2, 0.45), np.pi / 2 + 0.13]) + posture_jitter(rng, 0.04)
+    posture = np.array([0.0, -rng.uniform(0.0, 0.1), rng.uniform(0.2, 0.45), np.pi / 2 + 0.13])
+    posture += posture_jitter(rng, 0.04)
     angles = {side: _noisy_angles(posture, frames, rng, noise=0.008, jitter=0.01) for side in ("left", "right")}
     period, widest = rng.uniform(20.0, 26.0), rng.uniform(0.10, 0.16)
     opening = 0.5 * (1.0 - curves.oscillation(frames, period, rng.uniform(0, 2 * np.pi) + np.pi / 2))
@@ -138,4 +139,4 @@ def mirror(wrist: str, frames: int, rng: np.random.Generator) -> dict[str, Wrist
 
 def independent(wrists: dict[str, str], frames: int, rng: np.random.Generator) -> dict[str, WristPath]:
     """Relation ``none``: each hand its own wrist primitive around its own rest position."""
-    return {side: wrist_primitive(wrists[side], side, frames, rest_anchor(side, rng), rng) for side in ("left", "right")}
+    return {side: wrist_primitive(wrists[side], side, frames, rest_anchor(side, rng), rng) for side in HANDS}

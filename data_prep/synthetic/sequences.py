@@ -18,7 +18,14 @@ from handgen.hand import ProceduralHand
 from handgen.hand.topology import HANDS
 
 from data_prep.synthetic import captions as captioning
-from data_prep.synthetic.compose import PALM_LABELS, RELATION_WEIGHTS, WRIST_LABELS, HandMotion, compose_segment, sample_plan
+from data_prep.synthetic.compose import (
+    PALM_LABELS,
+    RELATION_WEIGHTS,
+    WRIST_LABELS,
+    HandMotion,
+    compose_segment,
+    sample_plan,
+)
 from data_prep.synthetic.finger_poses import FINGER_PRIMITIVES
 
 NUM_SUBJECTS = 10

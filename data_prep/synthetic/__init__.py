@@ -1,0 +1,1 @@
+"""Procedural synthetic bimanual dataset in ARCTIC's on-disk format (``handgen prep synthetic``)."""

@@ -1,0 +1,144 @@
+"""``handgen prep synthetic``: a procedural bimanual dataset in ARCTIC's on-disk format.
+
+Output (``RAW_DIR``)::
+
+    raw_seqs/sNN/hands_use_KKKK.mano.npy   one sequence per file, ARCTIC's MANO format
+    captions.jsonl                          ground-truth captions and labels per segment
+    synthetic_info.json                     generator version, arguments, fps, vocabulary, subjects
+
+``.mano.npy`` (ARCTIC): ``np.save`` of a dict, read with ``np.load(p, allow_pickle=True).item()``
+(the one place handgen accepts a pickle), keys ``left`` and ``right``, each
+``{"rot": (F,3), "pose": (F,45), "trans": (F,3), "shape": (10,), "fitting_err": (F,)}``,
+float32, axis-angle radians and metres. ``pose`` follows MANO's ``flat_hand_mean=False``
+convention: absolute pose = ``pose + ProceduralHand(side).hands_mean``. ``trans`` is
+MANO's transl: the wrist joint is at ``trans + hand.wrist_offset(shape)``. World frame:
++x the person's left, +y up, +z forward. ``fitting_err`` is zero (the parameters are exact).
+Subjects ``s01``..``s10`` take sequences round-robin and each has fixed betas (both hands).
+
+``captions.jsonl`` (the contract with the ARCTIC converter, which gives each clip the
+captions of the segment covering most of it): one JSON object per line per caption
+segment::
+
+    {"sequence": "s03/hands_use_0007",      # subject folder / file stem under raw_seqs
+     "start": 0, "end": 90,                  # half-open frame range of that sequence
+     "captions": [{"left": str, "right": str, "both": str}, ...],   # >= 3 phrasings
+     "labels": {"left":  {"fingers": F, "wrist": W, "palm": P},
+                "right": {"fingers": F, "wrist": W, "palm": P},
+                "both": R,                    # relation
+                "toucher": "left"|"right"}}   # only when R == "touch_palm"
+
+with F in ``relaxed fist open pinch point``, W in ``still wave rotate left right up down
+forward back in_out`` (directions in the person's frame; ``in_out`` is a clapping hand's
+swing), P in ``down forward inward up`` and R in ``none approach separate clap touch_palm
+mirror`` (the vocabulary is repeated in ``synthetic_info.json``). Every sequence is
+currently one segment covering all its frames.
+
+The output is a pure function of (seed, num_seqs, frames): sequence k draws from
+``numpy.random.default_rng`` seeded with (seed, k), so it does not depend on num_seqs
+(:mod:`data_prep.synthetic.sequences`). Re-running with the same arguments into the
+same folder rewrites it; any other non-empty ``--out`` is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from handgen.errors import HandgenError
+from handgen.io.atomic import atomic_path, atomic_write_json, atomic_write_jsonl
+
+GENERATOR = "handgen-synthetic"
+GENERATOR_VERSION = 1
+FPS = 30
+MIN_FRAMES = 60
+
+
+def _info(seed: int, num_seqs: int, frames: int, complete: bool) -> dict:
+    from data_prep.synthetic.sequences import NUM_SUBJECTS, subject_betas, subject_name, vocabulary
+
+    return {
+        "generator": GENERATOR,
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "num_seqs": num_seqs,
+        "frames": frames,
+        "fps": FPS,
+        "complete": complete,
+        "hand_model": "procedural",
+        "pose_convention": "ARCTIC: pose = absolute - ProceduralHand(side).hands_mean (flat_hand_mean=False)",
+        "world_frame": "+x person's left, +y up, +z forward; metres",
+        "vocabulary": vocabulary(),
+        "subjects": {subject_name(i): subject_betas(subject_name(i)).round(6).tolist() for i in range(NUM_SUBJECTS)},
+    }
+
+
+def _check_out_dir(out: Path, seed: int, num_seqs: int, frames: int) -> None:
+    """Refuse a file, or a non-empty folder that this command did not make with the same arguments."""
+    if out.exists() and not out.is_dir():
+        raise HandgenError(f"{out}: --out exists and is not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    info_path = out / "synthetic_info.json"
+    foreign = HandgenError(f"{out}: --out is a non-empty folder not made by 'prep synthetic'; choose a new one")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise foreign from None
+    if not isinstance(info, dict) or info.get("generator") != GENERATOR:
+        raise foreign
+    previous = (info.get("seed"), info.get("num_seqs"), info.get("frames"))
+    if previous != (seed, num_seqs, frames):
+        raise HandgenError(
+            f"{out}: holds a synthetic dataset made with seed/num-seqs/frames {previous}, "
+            f"not {(seed, num_seqs, frames)}; delete it or choose another --out"
+        )
+
+
+def save_mano_npy(path: Path, arrays: dict[str, dict[str, np.ndarray]]) -> None:
+    """Write an ARCTIC-style ``.mano.npy`` (a pickled dict) atomically."""
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, np.array(arrays, dtype=object), allow_pickle=True)
+
+
+def generate(out: str | Path, num_seqs: int = 64, seed: int = 0, frames: int = 90, progress: bool = True) -> dict:
+    """Write the dataset to ``out``; returns the info dict. Raises HandgenError on bad arguments."""
+    if num_seqs < 1:
+        raise HandgenError(f"--num-seqs must be at least 1, got {num_seqs}")
+    if frames < MIN_FRAMES:
+        raise HandgenError(f"--frames must be at least {MIN_FRAMES} (one 2 s clip at 30 fps), got {frames}")
+    if seed < 0:
+        raise HandgenError(f"--seed must be a non-negative integer, got {seed}")
+    out = Path(out)
+    _check_out_dir(out, seed, num_seqs, frames)
+    from tqdm import tqdm
+
+    from data_prep.synthetic.sequences import make_sequence  # heavy (torch): after the argument checks
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "synthetic_info.json", _info(seed, num_seqs, frames, complete=False))
+    rows: list[dict] = []
+    for index in tqdm(range(num_seqs), desc="synthetic sequences", unit="seq", disable=not progress):
+        seq = make_sequence(seed, index, frames)
+        save_mano_npy(out / "raw_seqs" / seq.subject / f"{seq.name}.mano.npy", seq.arrays)
+        rows.extend(seq.segments)
+    atomic_write_jsonl(out / "captions.jsonl", rows)
+    info = _info(seed, num_seqs, frames, complete=True)
+    atomic_write_json(out / "synthetic_info.json", info)
+    return info
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Entry point of ``handgen prep synthetic`` (args.out, args.num_seqs, args.seed, args.frames)."""
+    start = time.perf_counter()
+    generate(args.out, num_seqs=args.num_seqs, seed=args.seed, frames=args.frames)
+    elapsed = time.perf_counter() - start
+    total = args.num_seqs * args.frames
+    print(
+        f"prep synthetic: {args.num_seqs} sequences, {total} frames ({total / FPS:.1f} s of motion at {FPS} fps) "
+        f"written to {args.out} in {elapsed:.1f} s"
+    )
+    return 0

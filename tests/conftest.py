@@ -38,3 +38,24 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, 
     if check and proc.returncode != 0:
         raise AssertionError(f"handgen {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="session")
+def synthetic_data_dir(tmp_path_factory) -> Path:
+    """A small DATA_DIR from `handgen prep synthetic` + `handgen prep arctic` (made once per session)."""
+    root = tmp_path_factory.mktemp("synthetic")
+    raw, data = root / "raw", root / "data"
+    run_cli("-q", "prep", "synthetic", "--out", raw, "--num-seqs", "24", "--seed", "0", check=True)
+    run_cli("-q", "prep", "arctic", "--src", raw, "--out", data, check=True)
+    return data
+
+
+def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
+    """Overrides that make configs/motion_diffusion_tiny.yaml train in seconds."""
+    base = {
+        "data": data, "output_dir": out, "model.layers": 1, "model.width": 64, "model.ff": 128,
+        "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8,
+        "text.max_tokens": 12,
+    }
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]

@@ -66,6 +66,9 @@ def train(cfg: DictConfig) -> Path:
         _check_run_dir(run_dir, cfg, resume)
     accelerator.wait_for_everyone()
 
+    from accelerate.utils import set_seed
+
+    set_seed(int(cfg.seed))  # the same initial weights on every process and every run of this config
     task = task_class(cfg.model_type)(cfg, run_dir)
     model = task.build_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(tc.lr), weight_decay=float(tc.weight_decay))

@@ -1,0 +1,1 @@
+"""Benchmarks: each module measures one thing and returns table rows; ``eval.bench`` prints them."""

@@ -59,3 +59,21 @@ def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
+
+
+@pytest.fixture(scope="session")
+def tiny_diffusion_run(synthetic_data_dir, tmp_path_factory) -> Path:
+    """A tiny motion diffusion model trained for a few dozen steps (once per session)."""
+    run = tmp_path_factory.mktemp("diffusion") / "run"
+    config = str(REPO / "configs" / "motion_diffusion_tiny.yaml")
+    overrides = tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=60, **{
+        "train.checkpoint_every": 60, "train.val_every": 60, "train.lr": 0.002, "train.batch_size": 16})
+    run_cli("-q", "train", "--config", config, *overrides, check=True)
+    return run
+
+
+def cli_in_process(*args: str) -> int:
+    """Run ``handgen ARGS`` in this process (fast: imports are shared); returns the exit code."""
+    from handgen.cli import main
+
+    return main([str(a) for a in args])

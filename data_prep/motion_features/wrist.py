@@ -1,0 +1,89 @@
+"""Per-hand wrist features: translation velocity per world axis, rotation rates, palm and finger directions.
+
+World frame (handgen): +x the person's LEFT, +y UP, +z FORWARD. Velocities are
+Savitzky-Golay derivatives (a 7-frame quadratic fit) so that millimetre jitter does
+not read as motion; units m/s and rad/s.
+
+Rotation rates are the hand's angular velocity expressed in its palm frame and signed so
+that mirror-image motions of the two hands give the same numbers:
+
+- ``supination``: about the forearm axis; + turns the palm towards the thumb side and up;
+- ``flexion``: about the flexion axis; + tips the fingers towards the palm side;
+- ``deviation``: about the palm normal; + swings the fingers towards the thumb side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import savgol_filter
+from scipy.spatial.transform import Rotation
+
+from handgen.hand.topology import WRIST_KEYPOINT
+
+from data_prep.motion_features.hand_frame import hand_frame, handedness_sign
+
+AXES: tuple[str, ...] = ("left_right", "down_up", "back_front")  # world x, y, z
+# direction words for -/+ along each axis
+AXIS_DIRECTIONS: dict[str, tuple[str, str]] = {
+    "left_right": ("right", "left"),
+    "down_up": ("down", "up"),
+    "back_front": ("back", "forward"),
+}
+ROTATIONS: tuple[str, ...] = ("supination", "flexion", "deviation")
+FACING: tuple[str, ...] = ("inward", "outward", "up", "down", "forward", "back")
+SMOOTH_WINDOW = 7
+
+
+def smooth_derivative(x: np.ndarray, fps: float, window: int = SMOOTH_WINDOW) -> np.ndarray:
+    """d/dt of ``x`` (T, ...) along time, smoothed; units per second. Short clips use a plain gradient."""
+    t = x.shape[0]
+    if t < 3:
+        return np.zeros_like(x, dtype=np.float64)
+    w = min(window, t if t % 2 else t - 1)
+    if w < 3:
+        return np.gradient(x, axis=0) * fps
+    return savgol_filter(x, w, 2, deriv=1, delta=1.0 / fps, axis=0, mode="interp")
+
+
+def wrist_position(joints: np.ndarray) -> np.ndarray:
+    """Wrist keypoint (T, 3), metres."""
+    return joints[:, WRIST_KEYPOINT]
+
+
+def wrist_velocity(joints: np.ndarray, fps: float) -> np.ndarray:
+    """Wrist velocity (T, 3) in m/s along world (x left, y up, z forward)."""
+    return smooth_derivative(wrist_position(joints).astype(np.float64), fps)
+
+
+def rotation_rates(joints: np.ndarray, hand: int, fps: float) -> np.ndarray:
+    """(T, 3) rad/s: (supination, flexion, deviation) of hand ``hand``, see the module docstring."""
+    frame = hand_frame(joints.astype(np.float64), hand)
+    matrices = frame.rotation()  # (T, 3, 3) columns forward, normal, lateral
+    t = len(matrices)
+    if t < 2:
+        return np.zeros((t, 3))
+    rot = Rotation.from_matrix(matrices)
+    # world angular velocity between consecutive frames, at the midpoints, then back onto frames
+    step = (rot[1:] * rot[:-1].inv()).as_rotvec() * fps  # (T-1, 3)
+    omega = np.empty((t, 3))
+    omega[0], omega[-1] = step[0], step[-1]
+    omega[1:-1] = 0.5 * (step[1:] + step[:-1])
+    omega = savgol_filter(omega, min(5, t - (1 - t % 2)), 1, axis=0, mode="interp") if t >= 5 else omega
+    s = handedness_sign(hand)
+    roll = (omega * frame.forward).sum(-1)
+    pitch = (omega * frame.lateral).sum(-1)
+    yaw = (omega * frame.normal).sum(-1)
+    # + roll turns the normal towards the lateral axis: the thumb side for the right hand
+    return np.stack([s * roll, pitch, -s * yaw], axis=-1)
+
+
+def facing_index(directions: np.ndarray, hand: int) -> np.ndarray:
+    """Index into :data:`FACING` of the world direction (T, 3) closest to each unit vector.
+
+    ``inward`` is towards the other hand's side: -x for the left hand, +x for the right.
+    """
+    s = handedness_sign(hand)  # right hand: inward is +x
+    basis = np.array([
+        [s, 0.0, 0.0], [-s, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0],
+    ])
+    return np.argmax(directions @ basis.T, axis=-1)

@@ -38,3 +38,16 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, 
     if check and proc.returncode != 0:
         raise AssertionError(f"handgen {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="session")
+def synthetic_clips(tmp_path_factory) -> Path:
+    """A DATA_DIR of ``prep synthetic`` data (48 sequences of 90 frames -> 96 clips, seed 5) converted
+    by ``prep arctic``, with ground-truth labels. Shared: copy it before changing anything."""
+    from data_prep.prep_arctic import prep_arctic
+    from data_prep.synthetic.generate import generate
+
+    root = tmp_path_factory.mktemp("synthetic_clips")
+    generate(root / "raw", num_seqs=48, seed=5, frames=90, progress=False)
+    prep_arctic(root / "raw", root / "data", progress=False)
+    return root / "data"

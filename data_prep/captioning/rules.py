@@ -16,6 +16,7 @@ from handgen.hand.topology import FINGERS
 
 from data_prep.captioning import phrases as P
 from data_prep.events.summary import ClipSummary, HandSummary, summarise
+from data_prep.motion_features.wrist import AXES
 
 LEVELS = ("concise", "moderate", "detailed")
 Phrase = tuple[str, str]  # (finite verb phrase, gerund phrase)
@@ -72,7 +73,7 @@ def shape_phrase(hand: HandSummary, ev: dict[str, Any], variant: int) -> Phrase:
         formed, held = _pick(P.SHAPE_PHRASES[hand.shape], variant)
         return formed if hand.shape_from is not None else held
     detail = _finger_detail(ev)
-    return f"holds {detail}", f"with {detail}"
+    return f"holds {detail}", f"keeping {detail}"
 
 
 def _travel_phrase(hand: HandSummary, ev: dict[str, Any], variant: int, level: str) -> Phrase:
@@ -152,9 +153,9 @@ def hand_caption(clip: ClipSummary, side: str, events: dict[str, Any], level: st
     main = [e for e in ev.get("shape", []) if e["state"] == hand.shape]
     if hand.shape_from is not None and main:
         when = f" within the first {main[-1]['start'] / clip.fps:.1f} s"
-    detail = _finger_detail(ev)
+    detail = "" if hand.shape not in P.SHAPE_PHRASES else f", with {_finger_detail(ev)}"
     directed = P.DIRECTED_WORDS[hand.pointing]
-    text = (f"{subject} {shape_fin}{when}, with {detail}. "
+    text = (f"{subject} {shape_fin}{when}{detail}. "
             f"With the {palm} and the {directed}, it {_joined(motion)}.")
     return " ".join([text, *contacts])
 
@@ -163,7 +164,9 @@ def _relative_sentence(events: dict[str, Any]) -> str | None:
     words = {"above": "higher than", "below": "lower than", "in front of": "in front of", "behind": "behind",
              "right of": "to the right side of"}
     found = []
-    for axis, runs in events["both"].get("relative_position", {}).items():
+    relative = events["both"].get("relative_position", {})
+    for axis in AXES:
+        runs = relative.get(axis)
         if runs:
             state = max(runs, key=lambda e: e["end"] - e["start"])["state"]
             if state in words:

@@ -31,14 +31,13 @@ class Run:
 
 def runs(states: Sequence | np.ndarray) -> list[Run]:
     """Maximal runs of equal consecutive values of a 1-D sequence."""
-    values = list(np.asarray(states).tolist()) if isinstance(states, np.ndarray) else list(states)
-    out: list[Run] = []
-    start = 0
-    for t in range(1, len(values) + 1):
-        if t == len(values) or values[t] != values[start]:
-            out.append(Run(start, t, values[start]))
-            start = t
-    return out
+    values = np.asarray(states)
+    if values.size == 0:
+        return []
+    starts = [0, *(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist()]
+    ends = [*starts[1:], len(values)]
+    items = values.tolist()
+    return [Run(a, b, items[a]) for a, b in zip(starts, ends)]
 
 
 def merge_short_runs(
@@ -121,16 +120,18 @@ def hysteresis_above(values: np.ndarray, enter: float, leave: float) -> np.ndarr
 
 def hysteresis_bands(values: np.ndarray, edges: Sequence[float], margin: float) -> np.ndarray:
     """Band index per frame (``np.digitize`` with ascending ``edges``) that changes only ``margin`` past an edge."""
-    e = [float(x) for x in edges]
-
-    def band(x: float) -> int:
-        return sum(x >= edge for edge in e)
-
-    def step(state: int, x: float) -> int:
-        up, down = band(x - margin), band(x + margin)
-        return up if up > state else (down if down < state else state)
-
-    return _per_channel(values, step, band, np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    e = np.asarray(edges, dtype=np.float64)
+    up_all, down_all = np.digitize(v - margin, e), np.digitize(v + margin, e)  # the bands surely reached
+    flat_up, flat_down = up_all.reshape(len(v), -1), down_all.reshape(len(v), -1)
+    out = np.empty(flat_up.shape, dtype=np.int64)
+    for c in range(flat_up.shape[1]):
+        ups, downs = flat_up[:, c].tolist(), flat_down[:, c].tolist()
+        state = int(np.digitize(v.reshape(len(v), -1)[0, c], e)) if ups else 0
+        for t, (up, down) in enumerate(zip(ups, downs)):
+            state = up if up > state else (down if down < state else state)
+            out[t, c] = state
+    return out.reshape(v.shape)
 
 
 def hysteresis_argmax(scores: np.ndarray, margin: float) -> np.ndarray:

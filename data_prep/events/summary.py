@@ -20,11 +20,11 @@ from typing import Any
 
 from handgen.hand.topology import HANDS
 
-from data_prep.motion_features.wrist import AXES
+from data_prep.motion_features.wrist import AXES, ROTATIONS
 
 MIN_TRAVEL_CM = 1.0  # a translation counts from this distance
 MIN_TRAVEL_SHARE = 0.25  # ... and from this share of the hand's longest travel (smaller: posture adjustments)
-MIN_NET_CHANGE_CM = 5.0  # net approach/separation over the clip
+MIN_NET_CHANGE_CM = 8.0  # net approach/separation over the clip
 OSCILLATION_EVENTS = 3  # alternating moves along one axis that make a back-and-forth
 MIN_SHARE = 1.0 / 3.0  # of the clip, for approach/separate and mirror
 QUIET_SHAPES = ("other",)
@@ -99,7 +99,8 @@ def _hand(side: str, ev: dict[str, Any], frames: int) -> HandSummary:
             travel[index] = (e["direction"], travel[index][1] + e["distance"])
         else:
             travel.append((e["direction"], e["distance"]))
-    rotations = {name: [e["direction"] for e in events] for name, events in ev.get("rotation", {}).items() if events}
+    turns = ev.get("rotation", {})
+    rotations = {name: [e["direction"] for e in turns[name]] for name in ROTATIONS if turns.get(name)}
     palm = _longest(ev.get("palm_facing", [])) or {"state": "down"}
     pointing = _longest(ev.get("fingers_pointing", [])) or {"state": "forward"}
     thumb = []

@@ -33,6 +33,7 @@ class HandFeatures:
     rotation_rates: np.ndarray  # (T, 3) rad/s, (supination, flexion, deviation), mirror-signed
     palm_normal: np.ndarray  # (T, 3) unit, out of the palm
     finger_direction: np.ndarray  # (T, 3) unit, wrist -> middle knuckle in the palm plane
+    palm_centre: np.ndarray  # (T, 3) m, mean of the wrist and the four knuckles
 
     @property
     def thumb_contact(self) -> np.ndarray:
@@ -84,17 +85,18 @@ def _check_joints(joints: np.ndarray) -> np.ndarray:
 def hand_features(joints: np.ndarray, hand: int, fps: float) -> HandFeatures:
     """Features of hand ``hand`` (0 left, 1 right) from its joints (T, 21, 3)."""
     frame = hand_frame(joints, hand)
-    flex = fingers.flexion(joints, hand)
+    flex = fingers.flexion(joints, hand, frame)
     return HandFeatures(
         flexion=flex,
         curl=fingers.finger_curl(flex),
         thumb_tip_distance=fingers.thumb_tip_distances(joints),
-        spacing=fingers.finger_spacing(joints, hand),
+        spacing=fingers.finger_spacing(joints, hand, frame),
         wrist_position=wrist.wrist_position(joints),
         wrist_velocity=wrist.wrist_velocity(joints, fps),
-        rotation_rates=wrist.rotation_rates(joints, hand, fps),
+        rotation_rates=wrist.rotation_rates(joints, hand, fps, frame),
         palm_normal=frame.normal,
         finger_direction=frame.forward,
+        palm_centre=frame.centre,
     )
 
 
@@ -102,7 +104,7 @@ def pair_features(joints: np.ndarray, hands: tuple[HandFeatures, HandFeatures], 
     """Two-hand features from joints (T, 2, 21, 3) and both hands' features."""
     from data_prep.motion_features.contacts import inter_hand_distances
 
-    centres = two_hands.palm_centres(joints)
+    centres = np.stack([h.palm_centre for h in hands], axis=1)
     wrists = np.stack([h.wrist_position for h in hands], axis=1)
     wrist_distance = np.linalg.norm(wrists[:, 0] - wrists[:, 1], axis=-1)
     velocity = np.stack([h.wrist_velocity for h in hands], axis=1)
@@ -115,7 +117,7 @@ def pair_features(joints: np.ndarray, hands: tuple[HandFeatures, HandFeatures], 
         wrist_distance=wrist_distance,
         wrist_distance_rate=wrist.smooth_derivative(wrist_distance, fps),
         closing_speed=two_hands.closing_speeds(wrists, velocity),
-        palms_facing=two_hands.palms_facing(joints),
+        palms_facing=two_hands.palms_facing(centres, np.stack([h.palm_normal for h in hands], axis=1)),
         relative_position=centres[:, 0] - centres[:, 1],
         mirror=two_hands.mirror_similarity(velocity, rates),
     )

@@ -20,7 +20,7 @@ import numpy as np
 
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGERS, FINGERTIP_KEYPOINTS, WRIST_KEYPOINT
 
-from data_prep.motion_features.hand_frame import hand_frame, unit
+from data_prep.motion_features.hand_frame import HandFrame, hand_frame, unit
 
 FLEXION_STATES: tuple[str, ...] = ("hyper-extended", "extended", "partially bent", "fully bent")
 EXTENDED_MAX = np.pi / 6
@@ -45,9 +45,12 @@ def _unsigned_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.arccos(np.clip(cos, -1.0, 1.0))
 
 
-def flexion(joints: np.ndarray, hand: int) -> np.ndarray:
-    """Joint flexion (..., 5, 3) of hand ``hand``: fingers thumb..pinky, joints base..distal, radians."""
-    frame = hand_frame(joints, hand)
+def flexion(joints: np.ndarray, hand: int, frame: HandFrame | None = None) -> np.ndarray:
+    """Joint flexion (..., 5, 3) of hand ``hand``: fingers thumb..pinky, joints base..distal, radians.
+
+    ``frame`` is the hand's :func:`hand_frame` when the caller has it already.
+    """
+    frame = frame or hand_frame(joints, hand)
     wrist = joints[..., WRIST_KEYPOINT, :]
     out = np.empty(joints.shape[:-2] + (5, 3))
     for f, finger in enumerate(FINGERS):
@@ -90,13 +93,13 @@ def thumb_tip_distances(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(tips - joints[..., THUMB_TIP, None, :], axis=-1)
 
 
-def finger_spacing(joints: np.ndarray, hand: int) -> np.ndarray:
+def finger_spacing(joints: np.ndarray, hand: int, frame: HandFrame | None = None) -> np.ndarray:
     """Angles (..., 3) between adjacent long fingers (index-middle, middle-ring, ring-pinky), radians.
 
     Each finger's direction is knuckle -> fingertip projected onto the palm plane, so
     curling does not read as spreading.
     """
-    normal = hand_frame(joints, hand).normal
+    normal = (frame or hand_frame(joints, hand)).normal
     dirs = []
     for finger in LONG_FINGERS:
         k = FINGER_KEYPOINTS[finger]

@@ -40,10 +40,13 @@ def palm_distance(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(c[:, 0] - c[:, 1], axis=-1)
 
 
-def palms_facing(joints: np.ndarray) -> np.ndarray:
-    """(T,) in [-1, 1]: how much the two palms face each other (1 = face to face along the line between them)."""
-    c = palm_centres(joints)
-    n_left, n_right = hand_frame(joints[:, 0], 0).normal, hand_frame(joints[:, 1], 1).normal
+def palms_facing(centres: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(T,) in [-1, 1]: how much the two palms face each other (1 = face to face along the line between them).
+
+    ``centres`` and ``normals`` are (T, 2, 3): palm centres and unit normals out of the palms.
+    """
+    c = centres
+    n_left, n_right = normals[:, 0], normals[:, 1]
     between = c[:, 1] - c[:, 0]
     between = between / np.maximum(np.linalg.norm(between, axis=-1, keepdims=True), 1e-9)
     return 0.5 * ((n_left * between).sum(-1) - (n_right * between).sum(-1))

@@ -14,13 +14,15 @@ that mirror-image motions of the two hands give the same numbers:
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
-from scipy.signal import savgol_filter
 from scipy.spatial.transform import Rotation
 
 from handgen.hand.topology import WRIST_KEYPOINT
 
-from data_prep.motion_features.hand_frame import hand_frame, handedness_sign
+from data_prep.motion_features.hand_frame import HandFrame, hand_frame, handedness_sign
 
 AXES: tuple[str, ...] = ("left_right", "down_up", "back_front")  # world x, y, z
 # direction words for -/+ along each axis
@@ -34,15 +36,34 @@ FACING: tuple[str, ...] = ("inward", "outward", "up", "down", "forward", "back")
 SMOOTH_WINDOW = 7
 
 
+@lru_cache(maxsize=64)
+def savgol_matrix(frames: int, window: int, order: int, deriv: int) -> np.ndarray:
+    """(T, T) linear operator of a Savitzky-Golay filter along time (``deriv``-th derivative per frame).
+
+    Each frame fits a polynomial of ``order`` to the ``window`` frames around it (the first or
+    last ``window`` frames near the ends, like scipy's ``mode="interp"``) and evaluates it, or
+    its derivative, there. One small matmul instead of a filter call per signal.
+    """
+    w = min(window, frames if frames % 2 else frames - 1)
+    out = np.zeros((frames, frames))
+    if w <= order:
+        return np.eye(frames) if deriv == 0 else np.zeros((frames, frames))
+    half = w // 2
+    for t in range(frames):
+        start = min(max(t - half, 0), frames - w)
+        u = np.arange(start, start + w) - t
+        weights = np.linalg.pinv(np.vander(u, order + 1, increasing=True))[deriv] * math.factorial(deriv)
+        out[t, start : start + w] = weights
+    return out
+
+
 def smooth_derivative(x: np.ndarray, fps: float, window: int = SMOOTH_WINDOW) -> np.ndarray:
-    """d/dt of ``x`` (T, ...) along time, smoothed; units per second. Short clips use a plain gradient."""
-    t = x.shape[0]
-    if t < 3:
-        return np.zeros_like(x, dtype=np.float64)
-    w = min(window, t if t % 2 else t - 1)
-    if w < 3:
-        return np.gradient(x, axis=0) * fps
-    return savgol_filter(x, w, 2, deriv=1, delta=1.0 / fps, axis=0, mode="interp")
+    """d/dt of ``x`` (T, ...) along time, smoothed (quadratic Savitzky-Golay); units per second."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[0] < 3:
+        return np.gradient(x, axis=0) * fps if x.shape[0] == 2 else np.zeros_like(x)
+    matrix = savgol_matrix(x.shape[0], window, 2, 1)
+    return np.tensordot(matrix, x, axes=(1, 0)) * fps
 
 
 def wrist_position(joints: np.ndarray) -> np.ndarray:
@@ -55,9 +76,9 @@ def wrist_velocity(joints: np.ndarray, fps: float) -> np.ndarray:
     return smooth_derivative(wrist_position(joints).astype(np.float64), fps)
 
 
-def rotation_rates(joints: np.ndarray, hand: int, fps: float) -> np.ndarray:
+def rotation_rates(joints: np.ndarray, hand: int, fps: float, frame: HandFrame | None = None) -> np.ndarray:
     """(T, 3) rad/s: (supination, flexion, deviation) of hand ``hand``, see the module docstring."""
-    frame = hand_frame(joints.astype(np.float64), hand)
+    frame = frame or hand_frame(joints.astype(np.float64), hand)
     matrices = frame.rotation()  # (T, 3, 3) columns forward, normal, lateral
     t = len(matrices)
     if t < 2:
@@ -68,7 +89,7 @@ def rotation_rates(joints: np.ndarray, hand: int, fps: float) -> np.ndarray:
     omega = np.empty((t, 3))
     omega[0], omega[-1] = step[0], step[-1]
     omega[1:-1] = 0.5 * (step[1:] + step[:-1])
-    omega = savgol_filter(omega, min(5, t - (1 - t % 2)), 1, axis=0, mode="interp") if t >= 5 else omega
+    omega = savgol_matrix(t, 5, 1, 0) @ omega if t >= 3 else omega
     s = handedness_sign(hand)
     roll = (omega * frame.forward).sum(-1)
     pitch = (omega * frame.lateral).sum(-1)

@@ -144,6 +144,8 @@ def test_fingertip_on_the_other_palm(hand_pair):
     joints = np.stack([left, right], axis=1)
     inter = contacts.inter_hand_contacts(joints)  # (T, 2, 5)
     assert inter[40:, 0, 1].all() and not inter[:10].any() and not inter[:, 1].any()
+    bands = contacts.inter_hand_bands(joints)[:, 0, 1]  # far while high, then near, then contact
+    assert bands[0] == 2 and bands[-1] == 0 and 1 in bands and (np.diff(bands) <= 0).all()
     events = clip_events(extract_clip_features(joints))
     (touch,) = events["both"]["fingertip_to_palm"]
     assert (touch["hand"], touch["finger"], touch["palm"]) == ("left", "index", "right") and touch["end"] == T
@@ -244,4 +246,5 @@ def test_features_agree_with_the_synthetic_ground_truth(synthetic_clips):
             assert good / total >= 0.95, (field, label, agreement.failures[(field, label)])
     labels = {label for (field, label) in agreement.counts if field == "fingers"}
     assert labels == {"fist", "open", "pinch", "point", "relaxed"}
-    assert {"left", "right", "up", "down", "still"} <= {label for (field, label) in agreement.counts if field == "wrist"}
+    wrist_labels = {label for (field, label) in agreement.counts if field == "wrist"}
+    assert {"left", "right", "up", "down", "still"} <= wrist_labels

@@ -153,7 +153,8 @@ def test_cli_fills_the_manifest_and_a_rerun_sends_nothing(synthetic_clips, tmp_p
     data = tmp_path / "data"
     shutil.copytree(synthetic_clips, data)
     with ChatServer(["good"]) as server:
-        args = ["caption", "--data", str(data), "--captioner", "openai", "--base-url", server.url, "--model", "test-model"]
+        args = ["caption", "--data", str(data), "--captioner", "openai", "--base-url", server.url,
+                "--model", "test-model"]
         proc = run_cli(*args, env={"OPENAI_API_KEY": SECRET}, check=True)  # the real command, in a subprocess
         rows = DataDir(data).manifest
         assert len(server.requests) == len(rows) == 96

@@ -102,7 +102,8 @@ ROTATION_ONCE: dict[str, dict[str, tuple[str, str]]] = {  # one way
     "supination": {"palm turning up": ("rotates to turn the palm up", "rotating to turn the palm up"),
                    "palm turning down": ("rotates to turn the palm down", "rotating to turn the palm down")},
     "deviation": {"toward the thumb": ("tilts toward the thumb side", "tilting toward the thumb side"),
-                  "toward the little finger": ("tilts toward the little-finger side", "tilting toward the little finger")},
+                  "toward the little finger": ("tilts toward the little-finger side",
+                                               "tilting toward the little finger")},
     "flexion": {"bending toward the palm": ("bends at the wrist toward the palm", "bending at the wrist"),
                 "bending back": ("bends the wrist back", "bending the wrist back")},
 }

@@ -36,7 +36,8 @@ Rules:
    every string a non-empty English sentence or two.
 
 How to read the features: frames are clip frames [start, end) at "fps" frames per second;
-distances are in cm, speeds in cm/s, angles in degrees. Per hand ("left", "right"):
+distances are in cm and speeds in cm/s; rotation angles in degrees and their speeds in
+degrees/s. Per hand ("left", "right"):
 - "shape": the hand's shape over time: fist (four fingers fully bent), open (straight and
   spread), flat (straight, together), point (index straight, others fully bent), pinch (thumb
   tip on the index tip), relaxed (loosely curled), other (see "fingers").

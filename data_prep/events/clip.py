@@ -3,7 +3,7 @@
 :func:`clip_events` segments every feature stream of :class:`ClipFeatures` into events of at
 least 6 frames (contacts: 2), with hysteresis on every threshold, and returns a JSON-ready
 dict. Frames are clip frames [start, end); distances in cm, speeds in cm/s, angles in
-degrees. Layout (streams that hold nothing are left out)::
+degrees and rotation speeds in degrees/s. Layout (streams that hold nothing are left out)::
 
     {"fps": 30, "frames": 60, ["object": name,]
      "left"/"right": {
@@ -40,7 +40,7 @@ from data_prep.events import segmentation as seg
 from data_prep.motion_features import fingers as fing
 from data_prep.motion_features import two_hands
 from data_prep.motion_features.extract import ClipFeatures, HandFeatures, PairFeatures
-from data_prep.motion_features.wrist import AXES, AXIS_DIRECTIONS, FACING, ROTATIONS
+from data_prep.motion_features.wrist import AXES, AXIS_DIRECTIONS, FACING, ROTATIONS, facing_scores
 
 CONTACT_MIN_FRAMES = 2  # a clap lasts a few frames; contacts are always reported
 FLEXION_MARGIN = 0.05  # rad past a flexion band edge
@@ -91,7 +91,7 @@ def _contact_runs(flags: np.ndarray) -> list[seg.Run]:
     return [r for r in seg.runs(values) if r.state and r.length >= CONTACT_MIN_FRAMES]
 
 
-def _direction_events(signs: np.ndarray, values: np.ndarray, fps: float, words: tuple[str, str], scale: float,
+def _direction_events(signs: np.ndarray, values: np.ndarray, fps: float, words: tuple[str, str],
                       min_amount: float, unit: str) -> list[dict]:
     """Moving runs of a -1/0/+1 stream with mean speed and the amount moved (integral of ``values``)."""
     merged = seg.merge_short_runs(signs)
@@ -106,15 +106,13 @@ def _direction_events(signs: np.ndarray, values: np.ndarray, fps: float, words: 
         if unit == "cm":
             out.append(_event(r, direction=words[r.state > 0], speed=_cm(speed), distance=_cm(abs(amount))))
         else:
-            out.append(_event(r, direction=words[r.state > 0], speed=round(np.degrees(speed) * scale),
+            out.append(_event(r, direction=words[r.state > 0], speed=round(np.degrees(speed)),
                               angle=round(np.degrees(abs(amount)))))
     return out
 
 
 def _facing_events(vectors: np.ndarray, hand: int) -> list[dict]:
-    s = 1.0 if hand == 1 else -1.0
-    basis = np.array([[s, 0, 0], [-s, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64)
-    scores = vectors @ basis.T  # (T, 6) in FACING order
+    scores = facing_scores(vectors, hand)  # (T, 6) in FACING order
     index = seg.merge_short_runs(seg.hysteresis_argmax(scores, FACING_MARGIN))
     out = []
     for r in seg.runs(index):
@@ -150,7 +148,7 @@ def hand_events(hand: HandFeatures, index: int, fps: float) -> dict[str, Any]:
     translation = {}
     for a, axis in enumerate(AXES):
         signs = seg.hysteresis_sign(hand.wrist_velocity[:, a], MOVE_ENTER, MOVE_LEAVE)
-        events = _direction_events(signs, hand.wrist_velocity[:, a], fps, AXIS_DIRECTIONS[axis], 1.0,
+        events = _direction_events(signs, hand.wrist_velocity[:, a], fps, AXIS_DIRECTIONS[axis],
                                    MOVE_MIN_DISTANCE, "cm")
         if events:
             translation[axis] = events
@@ -159,7 +157,7 @@ def hand_events(hand: HandFeatures, index: int, fps: float) -> dict[str, Any]:
     rotation = {}
     for k, name in enumerate(ROTATIONS):
         signs = seg.hysteresis_sign(hand.rotation_rates[:, k], TURN_ENTER, TURN_LEAVE)
-        events = _direction_events(signs, hand.rotation_rates[:, k], fps, ROTATION_DIRECTIONS[name], 1.0,
+        events = _direction_events(signs, hand.rotation_rates[:, k], fps, ROTATION_DIRECTIONS[name],
                                    TURN_MIN_ANGLE, "deg")
         if events:
             rotation[name] = events

@@ -6,7 +6,8 @@ Clean functions for the evaluator as well as the captioner; joints are
 - intra-hand: thumb tip to each other fingertip < 2 cm -> ``(..., 2, 4)``
   (index, middle, ring, pinky), 4 pairs x 2 hands;
 - inter-hand: each fingertip to points on the other hand's palm < 2.5 cm -> ``(..., 2, 5)``
-  (hand h's thumb..pinky on the other palm), 5 x 2 labels.
+  (hand h's thumb..pinky on the other palm), 5 x 2 labels; :func:`inter_hand_bands` adds
+  HandX's near (2.5-3.5 cm) and far bands.
 
 :func:`contact_statistics` reads any boolean ``(T, ...)`` flags as HandX's dataset statistics:
 the ratio of frames in contact, the mean contact duration (s) and the frequency (events/s).
@@ -22,7 +23,7 @@ from handgen.hand.topology import FINGERTIP_KEYPOINTS
 
 from data_prep.motion_features.fingers import THUMB_CONTACT, thumb_tip_distances
 from data_prep.motion_features.hand_frame import palm_points
-from data_prep.motion_features.two_hands import TIP_CONTACT
+from data_prep.motion_features.two_hands import TIP_CONTACT, TIP_NEAR
 
 
 def _check(joints: np.ndarray) -> np.ndarray:
@@ -57,6 +58,11 @@ def inter_hand_distances(joints: np.ndarray) -> np.ndarray:
 def inter_hand_contacts(joints: np.ndarray, threshold: float = TIP_CONTACT) -> np.ndarray:
     """(..., 2, 5) bool: fingertip of hand h within ``threshold`` metres of the other hand's palm."""
     return inter_hand_distances(joints) < threshold
+
+
+def inter_hand_bands(joints: np.ndarray) -> np.ndarray:
+    """(..., 2, 5) int: HandX's fingertip-to-other-palm bands, 0 contact (< 2.5 cm), 1 near (2.5-3.5 cm), 2 far."""
+    return np.digitize(inter_hand_distances(joints), (TIP_CONTACT, TIP_NEAR))
 
 
 def contact_runs(flags: np.ndarray) -> list[tuple[int, int]]:

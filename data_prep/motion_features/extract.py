@@ -49,8 +49,9 @@ class PairFeatures:
     tip_to_palm: np.ndarray  # (T, 2, 5) m, hand h's tips to the other palm's skin
     palm_centres: np.ndarray  # (T, 2, 3) m
     palm_distance: np.ndarray  # (T,) m between palm centres
-    wrist_distance: np.ndarray  # (T,) m between the wrists (what approaching/separating reads:
-    wrist_distance_rate: np.ndarray  # (T,) m/s, + = moving apart          a tilting hand moves its palm, not its wrist)
+    # approaching/separating is read on the wrists: a tilting hand moves its palm, not its wrist
+    wrist_distance: np.ndarray  # (T,) m between the wrists
+    wrist_distance_rate: np.ndarray  # (T,) m/s, + = moving apart
     closing_speed: np.ndarray  # (T, 2) m/s, each wrist towards the other
     palms_facing: np.ndarray  # (T,) in [-1, 1]
     relative_position: np.ndarray  # (T, 3) m, left palm centre - right palm centre

@@ -34,12 +34,6 @@ def palm_centres(joints: np.ndarray) -> np.ndarray:
     return np.stack([hand_frame(joints[:, h], h).centre for h in (0, 1)], axis=1)
 
 
-def palm_distance(joints: np.ndarray) -> np.ndarray:
-    """(T,) distance between the two palm centres, metres."""
-    c = palm_centres(joints)
-    return np.linalg.norm(c[:, 0] - c[:, 1], axis=-1)
-
-
 def palms_facing(centres: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """(T,) in [-1, 1]: how much the two palms face each other (1 = face to face along the line between them).
 
@@ -50,12 +44,6 @@ def palms_facing(centres: np.ndarray, normals: np.ndarray) -> np.ndarray:
     between = c[:, 1] - c[:, 0]
     between = between / np.maximum(np.linalg.norm(between, axis=-1, keepdims=True), 1e-9)
     return 0.5 * ((n_left * between).sum(-1) - (n_right * between).sum(-1))
-
-
-def relative_palm_position(joints: np.ndarray) -> np.ndarray:
-    """(T, 3) left palm centre minus right palm centre, world axes (x left, y up, z forward), metres."""
-    c = palm_centres(joints)
-    return c[:, 0] - c[:, 1]
 
 
 def mirror_similarity(velocity: np.ndarray, rates: np.ndarray, floor: float = 0.05) -> np.ndarray:

@@ -98,8 +98,8 @@ def rotation_rates(joints: np.ndarray, hand: int, fps: float, frame: HandFrame |
     return np.stack([s * roll, pitch, -s * yaw], axis=-1)
 
 
-def facing_index(directions: np.ndarray, hand: int) -> np.ndarray:
-    """Index into :data:`FACING` of the world direction (T, 3) closest to each unit vector.
+def facing_scores(directions: np.ndarray, hand: int) -> np.ndarray:
+    """Cosines (..., 6) of unit vectors (..., 3) with the :data:`FACING` world directions.
 
     ``inward`` is towards the other hand's side: -x for the left hand, +x for the right.
     """
@@ -107,4 +107,9 @@ def facing_index(directions: np.ndarray, hand: int) -> np.ndarray:
     basis = np.array([
         [s, 0.0, 0.0], [-s, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0],
     ])
-    return np.argmax(directions @ basis.T, axis=-1)
+    return directions @ basis.T
+
+
+def facing_index(directions: np.ndarray, hand: int) -> np.ndarray:
+    """Index into :data:`FACING` of the world direction closest to each unit vector (..., 3)."""
+    return np.argmax(facing_scores(directions, hand), axis=-1)

@@ -228,7 +228,7 @@ def rules_captions(events: dict[str, Any], k: int = 5) -> list[dict[str, str]]:
     out = []
     counters = {level: 0 for level in LEVELS}
     for level in caption_levels(k):
-        variant = counters[level] + (0 if level != "detailed" else 0)
+        variant = counters[level]
         counters[level] += 1
         out.append({
             "left": hand_caption(clip, "left", events, level, variant),

@@ -91,11 +91,10 @@ def _hand(side: str, ev: dict[str, Any], frames: int) -> HandSummary:
         moves += [e for e in events if e["distance"] >= MIN_TRAVEL_CM]
     longest = max((e["distance"] for e in moves), default=0.0)
     moves = [e for e in moves if e["distance"] >= MIN_TRAVEL_SHARE * longest]
-    for e in sorted(moves, key=lambda e: e["start"]):
-        if travel and travel[-1][0] == e["direction"]:
-            travel[-1] = (e["direction"], travel[-1][1] + e["distance"])
-        elif e["direction"] in dict(travel):
-            index = [d for d, _ in travel].index(e["direction"])
+    for e in sorted(moves, key=lambda e: e["start"]):  # in order of first appearance, summed per direction
+        directions = [d for d, _ in travel]
+        if e["direction"] in directions:
+            index = directions.index(e["direction"])
             travel[index] = (e["direction"], travel[index][1] + e["distance"])
         else:
             travel.append((e["direction"], e["distance"]))

@@ -42,12 +42,15 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, 
 
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
-    """A small DATA_DIR from `handgen prep synthetic` + `handgen prep arctic` (made once per session)."""
+    """A DATA_DIR of ``prep synthetic`` data (48 sequences of 90 frames -> 96 clips, seed 5) converted by
+    ``prep arctic``, with ground-truth captions and labels. Shared by many tests: copy it before changing it."""
+    from data_prep.prep_arctic import prep_arctic
+    from data_prep.synthetic.generate import generate
+
     root = tmp_path_factory.mktemp("synthetic")
-    raw, data = root / "raw", root / "data"
-    run_cli("-q", "prep", "synthetic", "--out", raw, "--num-seqs", "24", "--seed", "0", check=True)
-    run_cli("-q", "prep", "arctic", "--src", raw, "--out", data, check=True)
-    return data
+    generate(root / "raw", num_seqs=48, seed=5, frames=90, progress=False)
+    prep_arctic(root / "raw", root / "data", progress=False)
+    return root / "data"
 
 
 def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
@@ -77,3 +80,4 @@ def cli_in_process(*args: str) -> int:
     from handgen.cli import main
 
     return main([str(a) for a in args])
+

@@ -150,7 +150,8 @@ class PrepSummary:
             f"now, {self.reused} already up to date), {self.skipped} files skipped ({self.partial} partially "
             f"converted); {self.clips['total']} clips ({split_counts}), {self.clip_frames} clip frames; "
             f"{self.frames_converted} source frames in {self.seconds:.2f} s = {self.frames_per_second:.0f} frames/s "
-            f"({workers} worker(s))" + (f"; setup (object grids) {self.setup_seconds:.1f} s" if self.setup_seconds else "")
+            f"({workers} worker(s))"
+            + (f"; setup (object grids) {self.setup_seconds:.1f} s" if self.setup_seconds else "")
         )
 
 
@@ -345,7 +346,8 @@ def run_pipeline(
     with_clips = [r for r in results if r.rows]
     skipped = [*source.skipped, *(r.skipped for r in results if r.skipped)]
     for record in skipped:
-        log.warning("%s %s: %s", "partly converted" if record["partial"] else "skipped", record["file"], record["reason"])
+        what = "partly converted" if record["partial"] else "skipped"
+        log.warning("%s %s: %s", what, record["file"], record["reason"])
     if not with_clips:
         fmt.write_skipped(out, skipped)
         raise HandgenError(f"no clip could be converted from {source.root} (reasons in {out / fmt.SKIPPED})")
@@ -353,7 +355,8 @@ def run_pipeline(
     old = _old_manifest(out)
     rows: list[dict[str, Any]] = []
     for result in with_clips:
-        prep_rows = source.annotate(result.task.key, [dict(base, split=splits[result.task.key]) for base in result.rows])
+        split = splits[result.task.key]
+        prep_rows = source.annotate(result.task.key, [dict(base, split=split) for base in result.rows])
         if prep_rows != result.rows:  # new split/annotations: update the marker, the npz stays
             marker = fmt.read_shard_marker(out, result.task.subject, result.task.sequence) or {}
             marker["rows"] = prep_rows

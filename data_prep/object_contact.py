@@ -29,6 +29,7 @@ import torch
 
 from data_prep.arctic_objects import ObjectTrack
 from data_prep.object_distance import DistanceGrid
+from handgen.hand.anatomy import mirror_axis_angle
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import FINGERTIP_KEYPOINTS, HANDS
 from handgen.repr.motion import BimanualMotion
@@ -51,7 +52,9 @@ class ObjectDistance:
     top: DistanceGrid | None
 
     @classmethod
-    def build(cls, template: ObjectTemplate, reach: float = CONTACT_DIST, spacing: float = GRID_SPACING) -> "ObjectDistance":
+    def build(
+        cls, template: ObjectTemplate, reach: float = CONTACT_DIST, spacing: float = GRID_SPACING
+    ) -> "ObjectDistance":
         """Grids exact up to ``reach`` (+ two voxels) from each part's surface."""
         grids = []
         for part in (0, 1):
@@ -88,19 +91,18 @@ class ObjectDistance:
         return max(g.spacing for g in self.grids)
 
 
-def frame_contact(
+def hand_contact(
     distance: ObjectDistance, vertices: np.ndarray, tips: np.ndarray, articulation: np.ndarray, rot: np.ndarray,
     transl: np.ndarray, contact_dist: float = CONTACT_DIST,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Contact of posed hands: vertices (F,2,V,3), fingertips (F,2,5,3) -> fraction (F,2), tips (F,2,5) bool."""
-    if contact_dist > distance.reach:
-        raise ValueError(f"contact_dist {contact_dist} exceeds the distance grids' reach {distance.reach}")
-    f, _, v, _ = vertices.shape
-    points = np.concatenate([vertices.reshape(f, -1, 3), tips.reshape(f, -1, 3)], axis=1)
-    d = distance.distance(points, articulation, rot, transl)
-    near = d < contact_dist
-    fraction = near[:, : 2 * v].reshape(f, 2, v).mean(axis=2)
-    return fraction.astype(np.float32), near[:, 2 * v :].reshape(f, 2, 5)
+    """One hand's contact: vertices (F,V,3), fingertips (F,5,3) world -> fraction (F,), tips (F,5) bool.
+
+    ``articulation`` (F,), ``rot`` (F,3), ``transl`` (F,3) metres pose the object per frame.
+    """
+    points = np.concatenate([vertices, tips], axis=1)
+    near = distance.distance(points, articulation, rot, transl) < contact_dist
+    v = vertices.shape[1]
+    return near[:, :v].mean(axis=1).astype(np.float32), near[:, v:]
 
 
 def bone_points(joints: np.ndarray) -> np.ndarray:
@@ -119,9 +121,9 @@ def flesh_radius(hands: HandPair, side: str) -> float:
     """How far (m) a hand's mesh reaches from its bones, over a flat and a fist pose, plus a margin."""
     key = (id(hands[side]), side)
     if key not in _FLESH:
-        from data_prep.synthetic.finger_poses import finger_pose
-
-        poses = torch.as_tensor(np.stack([np.zeros(45), finger_pose("fist", side)]), dtype=torch.float32)
+        curled = np.tile([0.0, 0.0, 1.2], 15)  # every joint flexed (right-hand flexion is about +z)
+        curled = mirror_axis_angle(curled) if side == "left" else curled
+        poses = torch.as_tensor(np.stack([np.zeros(45), curled]), dtype=torch.float32)
         with torch.no_grad():
             out = hands[side](torch.zeros(2, 3), poses)
         verts, bones = out.vertices.double().numpy(), bone_points(out.joints.double().numpy())
@@ -160,7 +162,7 @@ def sequence_contact(
     todo = todo[valid[todo] & track.valid[todo]]
     for a in range(0, len(todo), CHUNK_FRAMES):
         idx = todo[a : a + CHUNK_FRAMES]
-        part = BimanualMotion(motion.global_orient[idx], motion.hand_pose[idx], motion.transl[idx], motion.betas, motion.fps)
+        part = BimanualMotion(motion.global_orient[idx], motion.hand_pose[idx], motion.transl[idx], motion.betas)
         params = part.torch_params()
         pose = (track.articulation[idx], track.rot[idx], track.transl[idx])
         with torch.no_grad():
@@ -174,11 +176,8 @@ def sequence_contact(
             sel = idx[near]
             with torch.no_grad():
                 out = hands.pose(side, {k: v if k.endswith("_betas") else v[near] for k, v in params.items()})
-            verts = out.vertices.double().numpy()
-            tip_points = out.joints[:, list(FINGERTIP_KEYPOINTS)].double().numpy()
-            points = np.concatenate([verts, tip_points], axis=1)
-            d = distance.distance(points, track.articulation[sel], track.rot[sel], track.transl[sel]) < contact_dist
-            v = verts.shape[1]
-            fraction[sel, h] = d[:, :v].mean(axis=1)
-            tips[sel, h] = d[:, v:]
+            fraction[sel, h], tips[sel, h] = hand_contact(
+                distance, out.vertices.double().numpy(), out.joints[:, list(FINGERTIP_KEYPOINTS)].double().numpy(),
+                track.articulation[sel], track.rot[sel], track.transl[sel], contact_dist,
+            )
     return fraction, tips

@@ -125,7 +125,7 @@ def convert_grasp_sequence(
                 "subject": task.subject, "sequence": task.sequence, "frame": int(f), "object": name,
                 "category": template.category, "text": f"grasp {template.category} with both hands",
                 "articulation": round(float(track.articulation[f]), 6), "split": None, "shard": _shard_rel(task),
-                "index": i, "contact": {"left": round(float(contact[f, 0]), 4), "right": round(float(contact[f, 1]), 4)},
+                "index": i, "contact": {side: round(float(contact[f, h]), 4) for h, side in enumerate(HANDS)},
                 "hand_model": settings["hand_model"],
             })
         atomic_save_npz(out / _shard_rel(task), **arrays)

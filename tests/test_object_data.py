@@ -193,7 +193,8 @@ def test_clip_and_render_draw_the_object_with_both_hands(data, tmp_path, capsys)
     assert "object box" in capsys.readouterr().out
     motion, extras = load_motion(tmp_path / "c.npz")
     assert str(extras["object_name"]) == "box" and extras["object_rot"].shape == (CLIP, 3)
-    assert cli.main(["render", "--motion", str(tmp_path / "c.npz"), "--out", str(tmp_path / "c.gif"), "--size", "160"]) == 0
+    render = ["render", "--motion", str(tmp_path / "c.npz"), "--out", str(tmp_path / "c.gif"), "--size", "160"]
+    assert cli.main(render) == 0
     gif = Image.open(tmp_path / "c.gif")
     assert gif.n_frames == CLIP
     gif.seek(CLIP // 2)

@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from data_prep.arctic_objects import load_template, read_object_track, write_arctic_template
 from data_prep.hand_frame import FRAME_DROP, FRAME_SCALE, apply_frame, right_hand_frame
-from data_prep.object_contact import ObjectDistance, frame_contact
+from data_prep.object_contact import ObjectDistance, hand_contact
 from data_prep.object_distance import DistanceGrid
 from handgen.errors import InputFileError
 from handgen.io.object_folder import load_template as load_metric, write_object_folder
@@ -127,7 +127,7 @@ def test_object_distance_follows_the_articulated_lid():
     np.testing.assert_allclose(distance.distance(moved[None], np.array([np.pi / 2]), rot, shift), opened, atol=1e-9)
 
 
-def test_frame_contact_counts_vertices_and_fingertips():
+def test_hand_contact_counts_vertices_and_fingertips():
     mesh = trimesh.creation.box(extents=EXTENTS)
     template = ObjectTemplate("box", mesh.vertices, mesh.faces, np.zeros(8))
     distance = ObjectDistance.build(template)
@@ -139,9 +139,10 @@ def test_frame_contact_counts_vertices_and_fingertips():
     tips[..., 1] = top + 0.02
     tips[0, 1, 2, 1] = top + 0.001
     zero = np.zeros((1, 3))
-    fraction, tip = frame_contact(distance, verts, tips, np.zeros(1), zero, zero)
-    np.testing.assert_allclose(fraction, [[0.3, 1.0]], atol=1e-6)
-    assert tip[0, 1].tolist() == [False, False, True, False, False] and not tip[0, 0].any()
+    left, left_tips = hand_contact(distance, verts[:, 0], tips[:, 0], np.zeros(1), zero, zero)
+    right, right_tips = hand_contact(distance, verts[:, 1], tips[:, 1], np.zeros(1), zero, zero)
+    np.testing.assert_allclose([left[0], right[0]], [0.3, 1.0], atol=1e-6)
+    assert right_tips[0].tolist() == [False, False, True, False, False] and not left_tips.any()
 
 
 def test_right_hand_frame_is_ghop_normalisation(hand_pair):

@@ -58,7 +58,8 @@ def test_clips_reproduce_the_source_hand_poses(ahx_root, tmp_path, hand_pair):
     skipped = {r["file"]: r for r in map(json.loads, (tmp_path / "out" / "skipped.jsonl").read_text().splitlines())}
     assert set(skipped) == {"user01/short_hand.smplx.npy", "joints20.npz"}
     assert "disagree in length" in skipped["user01/short_hand.smplx.npy"]["reason"]
-    assert "(F,2,21,3)" in skipped["joints20.npz"]["reason"] and "got (100, 2, 20, 3)" in skipped["joints20.npz"]["reason"]
+    reason = skipped["joints20.npz"]["reason"]
+    assert "(F,2,21,3)" in reason and "got (100, 2, 20, 3)" in reason
 
     # labels are attached at index time: a changed csv reconverts nothing
     (root / "labels2.csv").write_text(LABELS.replace("Screw", "unscrew"))

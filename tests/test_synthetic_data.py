@@ -162,7 +162,8 @@ def test_same_seed_gives_identical_bytes_and_different_seed_differs(tmp_path, da
     assert (dataset / "captions.jsonl").read_bytes() == (again / "captions.jsonl").read_bytes()
 
     fewer = tmp_path / "fewer"
-    generate(fewer, num_seqs=3, seed=7, frames=FRAMES, progress=False, objects=0)  # sequence k does not depend on num_seqs
+    # sequence k does not depend on num_seqs
+    generate(fewer, num_seqs=3, seed=7, frames=FRAMES, progress=False, objects=0)
     for path in (fewer / "raw_seqs").rglob("*.mano.npy"):
         assert path.read_bytes() == (dataset / path.relative_to(fewer)).read_bytes()
 

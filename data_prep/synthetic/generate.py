@@ -212,9 +212,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     objects = info["objects"]
     from data_prep.synthetic.sequences import is_object_sequence
 
-    with_objects = sum(is_object_sequence(k, objects["fraction"]) for k in range(args.num_seqs)) if objects["names"] else 0
+    with_objects = sum(is_object_sequence(k, objects["fraction"]) for k in range(args.num_seqs))
+    with_objects = with_objects if objects["names"] else 0
     print(
-        f"prep synthetic: {args.num_seqs} sequences ({with_objects} with objects: {', '.join(objects['names']) or '-'}), "
+        f"prep synthetic: {args.num_seqs} sequences ({with_objects} with objects: "
+        f"{', '.join(objects['names']) or '-'}), "
         f"{total} frames ({total / FPS:.1f} s of motion at {FPS} fps) written to {args.out} in {elapsed:.1f} s"
     )
     return 0

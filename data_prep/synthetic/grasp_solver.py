@@ -100,12 +100,6 @@ def vertex_allowance(side: str) -> np.ndarray:
     return np.where(owner == 13, THENAR_SQUASH, 0.0)
 
 
-def palm_offset(side: str, rotvec: np.ndarray, pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
-    """Palm centre (mean of wrist and knuckles) minus wrist (3,), world axes."""
-    posed = pose_hand(side, rotvec[None], pose[None], betas)
-    return posed.joints[0, list(PALM_KEYPOINTS)].mean(axis=0)
-
-
 def place_palm(
     side: str, rotvec: np.ndarray, pose: np.ndarray, betas: np.ndarray, palm_target: np.ndarray,
     palm_normal: np.ndarray, sdf: SignedDistance, standoff: float = 0.08, gap: float = GAP,
@@ -121,7 +115,8 @@ def place_palm(
     posed = pose_hand(side, rotvec[None], pose[None], betas)
     rel = posed.vertices[0]
     allowance = vertex_allowance(side)
-    wrist = np.asarray(palm_target, dtype=np.float64) - posed.joints[0, list(PALM_KEYPOINTS)].mean(axis=0) - standoff * n
+    palm = posed.joints[0, list(PALM_KEYPOINTS)].mean(axis=0)
+    wrist = np.asarray(palm_target, dtype=np.float64) - palm - standoff * n
     clearance = float((sdf(rel + wrist) + allowance).min())
     for _ in range(60):
         if abs(clearance - gap) < 2e-4:

@@ -18,10 +18,12 @@ from data_prep.synthetic.object_motion import ObjectPlan, hand_roles
 ACTION_PHRASES: dict[str, list[tuple[str, str]]] = {
     "lift": [("lifts {o} upward", "lifting {o} upward"), ("raises {o} up", "raising {o} up")],
     "lower": [("lowers {o}, moving it downward", "lowering {o}"), ("brings {o} downward", "bringing {o} downward")],
-    "move_left": [("carries {o} to the left", "carrying {o} to the left"), ("moves {o} to the left", "moving {o} to the left")],
+    "move_left": [("carries {o} to the left", "carrying {o} to the left"),
+                  ("moves {o} to the left", "moving {o} to the left")],
     "move_right": [("carries {o} to the right", "carrying {o} to the right"),
                    ("moves {o} to the right", "moving {o} to the right")],
-    "push": [("pushes {o} forward, away from the body", "pushing {o} forward"), ("moves {o} forward", "moving {o} forward")],
+    "push": [("pushes {o} forward, away from the body", "pushing {o} forward"),
+             ("moves {o} forward", "moving {o} forward")],
     "pull": [("pulls {o} backward toward the body", "pulling {o} backward"), ("draws {o} back toward the chest",
                                                                             "drawing {o} back toward the chest")],
     "turn": [("turns {o} around", "turning {o} around"), ("rotates {o}", "rotating {o}")],
@@ -87,6 +89,8 @@ def holding_caption(side: str, role: str, plan: ObjectPlan, noun: str, rng: np.r
     if role == "lid":
         rest = _pick(rng, ["and lifts it open", "and raises it, opening the lid", "and swings the lid upward"])
         return f"The {side} hand {grip} {rest}."
+    if role == "body":
+        return f"The {side} hand {grip}" + _pick(rng, [".", " while the lid opens.", ", not moving."])
     finite, gerund = _pick(rng, ACTION_PHRASES[plan.action])
     if rng.random() < 0.5:
         return f"The {side} hand {grip} and {finite.format(o='it')}."

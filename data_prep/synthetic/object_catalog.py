@@ -89,7 +89,8 @@ YCB: dict[str, ObjectSpec] = {
         _rests(("upright", _rot("y", 90.0) @ Z_UP), ("flat", np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], float))),
     ),
     "masterchefcan": ObjectSpec("masterchefcan", "coffee can", "coffee can",
-                                ("sides", "sides", "wrap_top", "wrap_top", "wrap_one"), _MOVES, _rests(("upright", Z_UP))),
+                                ("sides", "sides", "wrap_top", "wrap_top", "wrap_one"), _MOVES,
+                                _rests(("upright", Z_UP))),
     "tomatosoupcan": ObjectSpec("tomatosoupcan", "soup can", "soup can", ("wrap_top", "wrap_top", "wrap_one"), _MOVES,
                                 _rests(("upright", Z_UP))),
 }
@@ -140,12 +141,11 @@ def build_template(spec: ObjectSpec, ycb_dir: Path | None) -> ObjectTemplate:
     """The canonical template (metres) of a catalogue object."""
     if spec.name == "box":
         return _box_template("box", (0.20, 0.12, 0.14), spec.category)
-    if spec.name == "cylinder":
-        mesh = trimesh.creation.cylinder(radius=0.045, height=0.20, sections=48)
-        return ObjectTemplate("cylinder", mesh.vertices, mesh.faces, np.zeros(len(mesh.vertices)), category=spec.category)
-    if spec.name == "sphere":
-        mesh = trimesh.creation.icosphere(subdivisions=3, radius=SPHERE_RADIUS)
-        return ObjectTemplate("sphere", mesh.vertices, mesh.faces, np.zeros(len(mesh.vertices)), category=spec.category)
+    if spec.name in ("cylinder", "sphere"):
+        mesh = (trimesh.creation.cylinder(radius=0.045, height=0.20, sections=48) if spec.name == "cylinder"
+                else trimesh.creation.icosphere(subdivisions=3, radius=SPHERE_RADIUS))
+        parts = np.zeros(len(mesh.vertices))
+        return ObjectTemplate(spec.name, mesh.vertices, mesh.faces, parts, category=spec.category)
     if spec.name == "hingebox":
         vertices, faces, parts = hinge_box()
         return ObjectTemplate("hingebox", vertices, faces, parts, category=spec.category)

@@ -164,11 +164,3 @@ def solve_layout(
         if cKDTree(left).query(right)[0].min() >= HAND_CLEARANCE:
             return grasps
     raise AssertionError("unreachable")
-
-
-def hands_clearance(grasps: dict[str, HandGrasp], betas: np.ndarray) -> float:
-    """Smallest vertex distance between the two grasping hands (inf with one hand), metres."""
-    if len(grasps) < 2:
-        return float("inf")
-    left, right = (hand_vertices(grasps[s], betas) for s in ("left", "right"))
-    return float(cKDTree(left).query(right)[0].min())

@@ -47,5 +47,6 @@ def run(args: argparse.Namespace) -> int:
         hands_mean=data.meta["hands_mean"], source_id=record.row["id"], extra=extra,
     )
     with_object = f", object {obj.name}" if obj is not None else ""
-    print(f"clip {record.row['id']} ({record.motion.num_frames} frames, {record.row['split']}{with_object}) -> {args.out}")
+    frames = record.motion.num_frames
+    print(f"clip {record.row['id']} ({frames} frames, {record.row['split']}{with_object}) -> {args.out}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+MANO_HELP = "official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("prep", help="generate or convert data into handgen's DATA_DIR format")
@@ -39,12 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ahx = kinds.add_parser("ahx", help="convert AssemblyHands-X style SMPL-X sequences into clips")
     ahx.add_argument("--src", required=True, help="AHX_ROOT holding <name>.smplx.npy or <name>.npz files (any depth)")
     ahx.add_argument("--out", required=True, help="DATA_DIR to write")
-    ahx.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
-    ahx.add_argument("--smplx-dir", default=None, help="SMPL-X model folder (SMPLX_<GENDER>.npz): wrists from the body model")
+    ahx.add_argument("--mano-dir", default=None, help=MANO_HELP)
+    ahx.add_argument("--smplx-dir", default=None,
+                     help="SMPL-X model folder (SMPLX_<GENDER>.npz): wrists from the body model")
     ahx.add_argument("--keypoints", default=None,
                      help="3D hand keypoints: AssemblyHands annotation .json or an array file (.npy/.npz)")
-    ahx.add_argument("--keypoint-unit", default="auto", choices=["auto", "m", "cm", "mm"], help="keypoint unit (default auto)")
-    ahx.add_argument("--frame-offset", type=int, default=0, help="annotation frame id of the sequence's frame 0 (json keypoints)")
+    ahx.add_argument("--keypoint-unit", default="auto", choices=["auto", "m", "cm", "mm"],
+                     help="keypoint unit (default auto)")
+    ahx.add_argument("--frame-offset", type=int, default=0,
+                     help="annotation frame id of the sequence's frame 0 (json keypoints)")
     ahx.add_argument("--wrist-offset", default=None,
                      help="extra wrist rotation, six comma-separated axis-angle values 'lx,ly,lz,rx,ry,rz' (radians)")
     ahx.add_argument("--labels", default=None, help="Assembly101-style action csv: clips get their dominant 'verb'")
@@ -56,13 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ahx.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     ahx.set_defaults(func=_run_ahx)
 
-    grasp = kinds.add_parser("grasps", help="extract bimanual grasp frames (both hands on the object) for the grasp prior")
+    grasp = kinds.add_parser(
+        "grasps", help="extract bimanual grasp frames (both hands on the object) for the grasp prior"
+    )
     grasp.add_argument("--src", required=True, help="ARCTIC_ROOT holding raw_seqs/ with .object.npy files and meta/")
     grasp.add_argument("--out", required=True, help="GRASP_DIR to write")
-    grasp.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
+    grasp.add_argument("--mano-dir", default=None, help=MANO_HELP)
     grasp.add_argument("--contact-dist", type=float, default=0.01, help="contact distance in metres (default 0.01)")
     grasp.add_argument("--min-fraction", type=float, default=0.2,
-                       help="keep a frame when EACH hand has more than this fraction of its vertices in contact (default 0.2)")
+                       help="keep a frame when EACH hand has more than this fraction of its vertices in contact "
+                       "(default 0.2)")
     grasp.add_argument("--stride", type=int, default=1, help="consider every N-th frame only (default 1)")
     grasp.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     grasp.set_defaults(func=_run_grasps)

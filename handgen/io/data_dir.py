@@ -49,7 +49,8 @@ first frame is the origin. Hand index 0 is the left hand, 1 the right.
 
 Prep owns every manifest field; once a captioner has set ``caption_source`` to something
 other than ``"synthetic"``/null, re-running prep keeps that row's ``captions``,
-``caption_source`` and any keys prep does not write (see :func:`merge_caption_fields`).
+``caption_source`` and any keys prep does not write (``object`` and ``verb`` are prep's;
+see :func:`merge_caption_fields`).
 
 This module knows the format only; the source converters live in ``data_prep``.
 """
@@ -82,6 +83,7 @@ ROW_KEYS: tuple[str, ...] = (
     "gt_labels", "caption_source", "shard", "index", "hand_model",
 )
 PREP_CAPTION_SOURCES = (None, "synthetic")
+PREP_OPTIONAL_KEYS: tuple[str, ...] = ("object", "verb")  # prep-owned fields beyond ROW_KEYS
 # array name -> shape after the leading N (T = clip length)
 SHARD_ARRAYS: dict[str, tuple[str | int, ...]] = {
     "features": ("T", FEATURE_DIM),
@@ -198,7 +200,7 @@ def merge_caption_fields(new_row: dict[str, Any], old_row: Mapping[str, Any] | N
     out["captions"] = old_row.get("captions", [])
     out["caption_source"] = old_row["caption_source"]
     for key, value in old_row.items():
-        if key not in ROW_KEYS:
+        if key not in ROW_KEYS and key not in PREP_OPTIONAL_KEYS:
             out[key] = value
     return out
 

@@ -42,13 +42,14 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, 
 
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
-    """A DATA_DIR of ``prep synthetic`` data (48 sequences of 90 frames -> 96 clips, seed 5) converted by
-    ``prep arctic``, with ground-truth captions and labels. Shared by many tests: copy it before changing it."""
+    """A DATA_DIR of hand-only ``prep synthetic`` data (48 sequences of 90 frames -> 96 clips, seed 5)
+    converted by ``prep arctic``, with ground-truth captions and labels. Shared by many tests: copy it
+    before changing it. (Hand-object sequences have their own fixtures.)"""
     from data_prep.prep_arctic import prep_arctic
     from data_prep.synthetic.generate import generate
 
     root = tmp_path_factory.mktemp("synthetic")
-    generate(root / "raw", num_seqs=48, seed=5, frames=90, progress=False)
+    generate(root / "raw", num_seqs=48, seed=5, frames=90, progress=False, objects=0.0)
     prep_arctic(root / "raw", root / "data", progress=False)
     return root / "data"
 

@@ -90,7 +90,8 @@ def grasp_scene_xml(object_vertices: np.ndarray, hands: list[HandGeometry], grav
         assets.append(f'<mesh name="palm{h}" vertex="{_fmt(hand.palm)}"/>')
         geoms.append(f'<geom name="palm{h}" type="mesh" mesh="palm{h}"/>')
         for c, (a, b, radius) in enumerate(hand.capsules):
-            geoms.append(f'<geom name="hand{h}_bone{c}" type="capsule" fromto="{_fmt(a)} {_fmt(b)}" size="{radius:.6g}"/>')
+            geoms.append(f'<geom name="hand{h}_bone{c}" type="capsule" fromto="{_fmt(a)} {_fmt(b)}" '
+                         f'size="{radius:.6g}"/>')
     return (
         "<mujoco>"
         f'<option timestep="{timestep}" gravity="{_fmt(gravity)}"/>'

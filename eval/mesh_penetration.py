@@ -45,7 +45,7 @@ def winding_numbers(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
 
 
 class SurfaceSamples:
-    """Points spread over a mesh's faces (area-weighted, fixed seed, plus every vertex and centroid) with their faces."""
+    """Points spread over a mesh (area-weighted, fixed seed, plus every vertex and centroid) and their faces."""
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, seed: int = 0) -> None:
         from scipy.spatial import cKDTree

@@ -20,7 +20,9 @@ import numpy as np
 
 from eval import hand_metrics as hm
 from eval import motion_metrics as mm
-from eval.motion_sets import ClipSet, MotionSet, generate_features, generation_options, load_clip_set, motion_set_from_features
+from eval.motion_sets import (
+    ClipSet, MotionSet, generate_features, generation_options, load_clip_set, motion_set_from_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +188,8 @@ def _model_row(evaluator, ref: Reference, ckpt, hands, replications: int, seed: 
         scores = {**embedding_scores(emb, ref, seed + r, rp_batch=rp_batch),
                   **hand_scores(ref, motions, hands, penetration_stride=penetration_stride)}
         if mm_texts > 0 and mm_samples > 1:
-            pick = np.random.default_rng([seed, r, 2]).choice(len(clips.triplets), min(mm_texts, len(clips.triplets)), replace=False)
+            n = len(clips.triplets)
+            pick = np.random.default_rng([seed, r, 2]).choice(n, min(mm_texts, n), replace=False)
             triplets = [clips.triplets[i] for i in pick for _ in range(mm_samples)]
             feats = generate_features(generator, triplets, clips.frames, rep_seed + 500, options, batch_size)
             joints = motion_set_from_features(feats, hands).joints
@@ -196,7 +199,7 @@ def _model_row(evaluator, ref: Reference, ckpt, hands, replications: int, seed: 
     return {
         "run_dir": str(ckpt),
         "model_type": str(generator.cfg.get("model_type")),
-        "options": {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in options.items()},
+        "options": {k: v if v is None or isinstance(v, (int, float, str, bool)) else str(v) for k, v in options.items()},
         "seconds_per_sample": seconds / max(generated, 1),
         "metrics": summarize(per_rep),
     }
@@ -220,7 +223,8 @@ def format_report(report: dict[str, Any]) -> str:
         cells = []
         for n in names:
             value = rows[n]["metrics"].get(key)
-            cells.append(f"{'-':>22}" if value is None else f"{_fmt(value['mean'])} ± {_fmt(value['ci95'], 5)}".rjust(22))
+            shown = "-" if value is None else f"{_fmt(value['mean'])} ± {_fmt(value['ci95'])}"
+            cells.append(shown.rjust(22))
         if all(c.strip() == "-" for c in cells):
             continue
         hint = {"lower": "lower", "higher": "higher", "real": "close to real", "chance": f"~{chance:.3f}"}[better]
@@ -228,7 +232,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _fmt(value: float, width: int = 8) -> str:
+def _fmt(value: float) -> str:
     if abs(value) < 1e-12:
         return "0"
     if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):

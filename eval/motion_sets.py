@@ -94,7 +94,8 @@ def load_clip_set(data_dir: str | Path, split: str = "test", caption_field: str 
     if uncaptioned:
         raise HandgenError(f"{data_dir}: {len(uncaptioned)} {split} clip(s) have no {caption_field!r} "
                            f"(e.g. {uncaptioned[0]}); run handgen caption first")
-    params: dict[str, list[np.ndarray]] = {f"{h}_{k}": [] for h in HANDS for k in ("global_orient", "hand_pose", "transl", "betas")}
+    keys = ("global_orient", "hand_pose", "transl", "betas")
+    params: dict[str, list[np.ndarray]] = {f"{h}_{k}": [] for h in HANDS for k in keys}
     joints = []
     for row in rows:
         clip = data.load_clip(row["id"])
@@ -105,7 +106,8 @@ def load_clip_set(data_dir: str | Path, split: str = "test", caption_field: str 
             params[f"{h}_betas"].append(clip.motion.betas[i])
         joints.append(clip.joints)
     triplets = [{k: row[caption_field][0].get(k, "") for k in ("left", "right", "both")} for row in rows]
-    motions = MotionSet({k: np.stack(v).astype(np.float32) for k, v in params.items()}, np.stack(joints).astype(np.float64))
+    motions = MotionSet({k: np.stack(v).astype(np.float32) for k, v in params.items()},
+                        np.stack(joints).astype(np.float64))
     return ClipSet([r["id"] for r in rows], triplets, motions, float(data.meta.get("fps", 30.0)),
                    str(data.meta.get("hand_model", "procedural")))
 
@@ -116,7 +118,8 @@ def generation_options(generator, overrides: dict[str, Any]) -> dict[str, Any]:
     Raises:
         HandgenError: an override the generator does not take (e.g. --sampler for an AR run).
     """
-    accepted = set(inspect.signature(generator.generate).parameters) - {"triplets", "frames", "seed", "condition", "progress"}
+    fixed = {"triplets", "frames", "seed", "condition", "progress"}
+    accepted = set(inspect.signature(generator.generate).parameters) - fixed
     defaults = generator.cfg.get("sample") or {}
     options = {k: v for k, v in dict(defaults).items() if k in accepted}
     for key, value in overrides.items():
@@ -125,7 +128,7 @@ def generation_options(generator, overrides: dict[str, Any]) -> dict[str, Any]:
         if key not in accepted:
             raise HandgenError(f"option {key!r} does not apply to {type(generator).__name__} runs")
         options[key] = value
-    if options.get("sampler") is not None and "steps" in accepted and overrides.get("sampler") and overrides.get("steps") is None:
+    if overrides.get("sampler") and overrides.get("steps") is None and "steps" in accepted:
         options["steps"] = None  # a sampler chosen on the command line uses its own default step count
     return options
 

@@ -14,7 +14,8 @@ def test_sections_are_registered_and_skips_are_shown(monkeypatch):
     monkeypatch.delenv("HANDGEN_BENCH_GRASP_RUN", raising=False)
     rows = bench_grasp()
     assert len(rows) == 1 and math.isnan(rows[0]["value"]) and rows[0]["unit"].startswith("skipped: set HANDGEN_BENCH")
-    table = format_table(rows + [{"benchmark": "sample 60 frames", "case": "DDIM-50", "value": 0.25, "unit": "s/motion"}])
+    timed = {"benchmark": "sample 60 frames", "case": "DDIM-50", "value": 0.25, "unit": "s/motion"}
+    table = format_table(rows + [timed])
     lines = table.splitlines()
     assert "handgen grasp             -  skipped: set HANDGEN_BENCH_GRASP_RUN" in lines[2]
     assert "0.250" in lines[3]

@@ -29,7 +29,8 @@ def tiny_evaluator_run(synthetic_data_dir, tmp_path_factory) -> Path:
     from handgen.train.loop import run_training
 
     run = tmp_path_factory.mktemp("evaluator") / "run"
-    return run_training(str(REPO / "configs" / "evaluator_tiny.yaml"), tiny_evaluator_overrides(synthetic_data_dir, run))
+    config = str(REPO / "configs" / "evaluator_tiny.yaml")
+    return run_training(config, tiny_evaluator_overrides(synthetic_data_dir, run))
 
 
 def test_motion_input_layout_and_values():
@@ -80,7 +81,8 @@ def test_evaluator_outputs_unit_embeddings_independent_of_padding(pooling):
     states = torch.randn(3, 6, 24)
     mask = torch.tensor([[1, 1, 1, 0, 0, 0]] * 3, dtype=torch.bool)
     texts = {b: (states, mask) for b in ("left", "right", "both")}
-    padded = {b: (torch.cat([states, torch.randn(3, 4, 24)], 1), torch.cat([mask, torch.zeros(3, 4, dtype=torch.bool)], 1))
+    extra_mask = torch.zeros(3, 4, dtype=torch.bool)
+    padded = {b: (torch.cat([states, torch.randn(3, 4, 24)], 1), torch.cat([mask, extra_mask], 1))
               for b in ("left", "right", "both")}
     m, t = model(torch.randn(3, 61, FRAME_DIM), texts)  # odd frame count: the last token repeats a frame
     assert m.shape == t.shape == (3, 16)
@@ -95,7 +97,8 @@ def test_tiny_evaluator_trains_through_handgen_train(tiny_evaluator_run):
     from handgen.io.data_dir import DataDir
 
     run = tiny_evaluator_run
-    for name in ("config.yaml", "model.safetensors", "evaluator_stats.npz", "model_info.json", "text_encoder.json", "DONE"):
+    for name in ("config.yaml", "model.safetensors", "evaluator_stats.npz", "model_info.json", "text_encoder.json",
+                 "DONE"):
         assert (run / name).is_file(), name
     log = (run / "log.csv").read_text().splitlines()
     assert "val_R@3" in log[0]
@@ -111,7 +114,8 @@ def test_tiny_evaluator_trains_through_handgen_train(tiny_evaluator_run):
     assert text.shape == (5, 32) and np.allclose(text[4], text[0], atol=1e-6)
 
 
-def test_eval_motion_command_real_and_model(tiny_evaluator_run, tiny_diffusion_run, synthetic_data_dir, tmp_path, capsys):
+def test_eval_motion_command_real_and_model(tiny_evaluator_run, tiny_diffusion_run, synthetic_data_dir, tmp_path,
+                                            capsys):
     common = ["--data", synthetic_data_dir, "--evaluator", tiny_evaluator_run, "--rprecision-batch", "8",
               "--replications", "2", "--penetration-stride", "60"]
     assert cli_in_process("eval", "motion", "--real", "--out", tmp_path / "real.json", *common) == 0
@@ -127,7 +131,8 @@ def test_eval_motion_command_real_and_model(tiny_evaluator_run, tiny_diffusion_r
     assert "R-Precision top-3" in out and "MultiModality" in out and "report written to" in out
     report = json.loads((tmp_path / "model.json").read_text())
     row = report["rows"]["model"]
-    assert row["model_type"] == "motion_diffusion" and row["options"]["sampler"] == "ddim" and row["options"]["steps"] == 5
+    assert row["model_type"] == "motion_diffusion"
+    assert row["options"]["sampler"] == "ddim" and row["options"]["steps"] == 5
     m = row["metrics"]
     for key in ("FID", "R_precision_top1", "MM_Dist", "Diversity", "MultiModality", "MPJPE_mm", "contact_inter_f1",
                 "motion_intensity_deg_s", "jitter_m_s3", "interpenetration_mm", "joint_limit_violation_rate"):
@@ -139,7 +144,8 @@ def test_eval_motion_command_real_and_model(tiny_evaluator_run, tiny_diffusion_r
 
 def test_eval_motion_errors(tiny_evaluator_run, tiny_diffusion_run, synthetic_data_dir, tmp_path, capsys):
     out = tmp_path / "r.json"
-    assert cli_in_process("eval", "motion", "--data", synthetic_data_dir, "--evaluator", tiny_evaluator_run, "--out", out) == 1
+    assert cli_in_process("eval", "motion", "--data", synthetic_data_dir, "--evaluator", tiny_evaluator_run,
+                          "--out", out) == 1
     assert "--ckpt RUN_DIR" in capsys.readouterr().err
     assert cli_in_process("eval", "motion", "--real", "--data", synthetic_data_dir, "--evaluator", tiny_diffusion_run,
                           "--out", out) == 1
@@ -168,6 +174,7 @@ def test_tiny_evaluator_scores_the_synthetic_test_split(tmp_path):
                        [f"data={tmp_path / 'data'}", f"output_dir={tmp_path / 'evaluator'}"])
     report = evaluate_motion(run, tmp_path / "data", real=True, replications=10, penetration_stride=0)
     metrics = report["rows"]["real"]["metrics"]
-    print({k: metrics[k] for k in ("R_precision_top1", "R_precision_top2", "R_precision_top3", "R_precision_shuffled_top3")})
+    keys = ("R_precision_top1", "R_precision_top2", "R_precision_top3", "R_precision_shuffled_top3")
+    print({k: metrics[k] for k in keys})
     assert metrics["R_precision_top3"]["mean"] >= 0.8
     assert metrics["R_precision_shuffled_top3"]["mean"] == pytest.approx(3 / 32, abs=0.06)

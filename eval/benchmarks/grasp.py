@@ -23,7 +23,8 @@ def bench_grasp(num: int = 1) -> list[dict]:
     if run and importlib.util.find_spec("handgen.commands.grasp") is None:
         reason = "this handgen has no grasp command"
     if reason:
-        return [{"benchmark": "grasp synthesis", "case": "handgen grasp", "value": float("nan"), "unit": f"skipped: {reason}"}]
+        return [{"benchmark": "grasp synthesis", "case": "handgen grasp", "value": float("nan"),
+                 "unit": f"skipped: {reason}"}]
     with tempfile.TemporaryDirectory() as tmp:
         mesh = os.environ.get("HANDGEN_BENCH_GRASP_MESH")
         if not mesh:

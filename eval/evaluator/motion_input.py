@@ -21,7 +21,8 @@ FRAME_DIM = 2 * 3 + 2 * 20 * 3 + 2 * 21 * 3
 
 def joints_from_features(features: np.ndarray | torch.Tensor) -> torch.Tensor:
     """The joints block of raw (denormalised) features (..., T, 324) -> (..., T, 2, 21, 3)."""
-    f = features.float() if isinstance(features, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(features)).float()
+    f = features if isinstance(features, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(features))
+    f = f.float()
     left = f[..., SLICES["left.joints"]].unflatten(-1, (21, 3))
     right = f[..., SLICES["right.joints"]].unflatten(-1, (21, 3))
     return torch.stack([left, right], dim=-3)

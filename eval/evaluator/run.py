@@ -36,7 +36,8 @@ class Evaluator:
         return float(self.info.get("fps", 30.0))
 
     @torch.no_grad()
-    def embed_motions(self, joints: np.ndarray | torch.Tensor, fps: float | None = None, batch: int = 256) -> np.ndarray:
+    def embed_motions(self, joints: np.ndarray | torch.Tensor, fps: float | None = None,
+                      batch: int = 256) -> np.ndarray:
         """Embeddings (N, latent) of joints (N, T, 2, 21, 3) in metres."""
         x = motion_input(joints, self.fps if fps is None else fps)
         x = self.input_stats.normalize(x)

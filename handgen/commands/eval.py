@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--mm-samples", type=int, default=8, help="samples per MultiModality text (default 8)")
     m.add_argument("--batch-size", type=int, default=64, help="motions generated per call (default 64)")
     m.add_argument("--rprecision-batch", type=int, default=32, help="R-Precision batch size (default 32, the protocol)")
-    m.add_argument("--penetration-stride", type=int, default=3, help="every n-th frame for hand-hand penetration (default 3; 0 = skip)")
+    m.add_argument("--penetration-stride", type=int, default=3,
+                   help="every n-th frame for hand-hand penetration (default 3; 0 = skip)")
     m.add_argument("--max-clips", type=int, default=None, help="use only the first N clips of the split")
     m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion runs")
     m.add_argument("--steps", type=int, default=None, help="diffusion runs: sampler steps")
@@ -43,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", required=True, help="REPORT.json to write")
     g.add_argument("--mesh", default=None, help="object mesh (default: the one recorded in OUT_DIR/summary.json)")
     g.add_argument("--scale", type=float, default=None, help="scale applied to the mesh (default: as recorded)")
-    g.add_argument("--gravity", default="-y", help="gravity direction in the mesh frame: x, -x, y, -y, z, -z (default -y)")
+    g.add_argument("--gravity", default="-y",
+                   help="gravity direction in the mesh frame: x, -x, y, -y, z, -z (default -y)")
     g.add_argument("--sim-seconds", type=float, default=1.0, help="simulated time (default 1 s)")
     g.add_argument("--mano-dir", default=None, help="MANO files (for grasps made with MANO)")
     g.set_defaults(func=_run_grasp)

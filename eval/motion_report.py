@@ -139,6 +139,12 @@ def evaluate_motion(
     if ckpt is None and not real:
         raise HandgenError("give --ckpt RUN_DIR (a motion model) or --real (score the test split itself)")
     evaluator = Evaluator(evaluator_dir, device=device)
+    generator = chosen = None
+    if ckpt is not None and not real:  # checked before any scoring: bad options fail at once
+        from eval.motion_generator import open_motion_generator
+
+        generator = open_motion_generator(ckpt, device=device)
+        chosen = generation_options(generator, options or {})
     clips = load_clip_set(data_dir, split, str(evaluator.cfg.text.caption_field), max_clips)
     if len(clips.ids) < rp_batch:
         raise HandgenError(f"{data_dir}: the {split} split has {len(clips.ids)} clips, R-Precision needs batches "
@@ -160,21 +166,17 @@ def evaluate_motion(
         {**embedding_scores(ref.motion, ref, seed + r, real=True, rp_batch=rp_batch), **fixed}
         for r in range(replications)])}
     log.info("real row scored in %.1f s", time.perf_counter() - started)
-    if ckpt is not None and not real:
-        report["rows"]["model"] = _model_row(evaluator, ref, ckpt, hands, replications, seed, mm_texts, mm_samples,
-                                             batch_size, options or {}, device, rp_batch, penetration_stride)
+    if generator is not None:
+        report["rows"]["model"] = _model_row(evaluator, ref, ckpt, generator, chosen, hands, replications, seed,
+                                             mm_texts, mm_samples, batch_size, rp_batch, penetration_stride)
     return report
 
 
-def _model_row(evaluator, ref: Reference, ckpt, hands, replications: int, seed: int, mm_texts: int, mm_samples: int,
-               batch_size: int, overrides: dict[str, Any], device: str, rp_batch: int,
+def _model_row(evaluator, ref: Reference, ckpt, generator, options: dict[str, Any], hands, replications: int,
+               seed: int, mm_texts: int, mm_samples: int, batch_size: int, rp_batch: int,
                penetration_stride: int) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from handgen.sample.generators import open_generator
-
-    generator = open_generator(ckpt, device=device)
-    options = generation_options(generator, overrides)
     clips = ref.clips
     per_rep, seconds, generated = [], 0.0, 0
     for r in tqdm(range(replications), desc="eval motion", unit="rep"):
@@ -199,7 +201,8 @@ def _model_row(evaluator, ref: Reference, ckpt, hands, replications: int, seed: 
     return {
         "run_dir": str(ckpt),
         "model_type": str(generator.cfg.get("model_type")),
-        "options": {k: v if v is None or isinstance(v, (int, float, str, bool)) else str(v) for k, v in options.items()},
+        "options": {k: v if v is None or isinstance(v, (int, float, str, bool)) else str(v)
+                    for k, v in options.items()},
         "seconds_per_sample": seconds / max(generated, 1),
         "metrics": summarize(per_rep),
     }

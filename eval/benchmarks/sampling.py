@@ -49,7 +49,7 @@ def _seconds(call, repeats: int) -> float:
 
 
 def bench_sampling(frames: int = 60) -> list[dict]:
-    from handgen.sample.generators import open_generator
+    from eval.motion_generator import open_motion_generator
 
     rows = []
     run, label = _run_dir("HANDGEN_BENCH_DIFFUSION_RUN", "motion_diffusion_tiny.yaml")
@@ -57,7 +57,7 @@ def bench_sampling(frames: int = 60) -> list[dict]:
         rows.append({"benchmark": f"sample {frames} frames", "case": "diffusion", "value": float("nan"),
                      "unit": f"skipped: {label}"})
     else:
-        gen = open_generator(run)
+        gen = open_motion_generator(run)
         guidance = float(gen.cfg.sample.guidance)
         for name, sampler, steps, repeats in DIFFUSION_CASES:
             seconds = _seconds(lambda: gen.generate([PROMPT], frames, sampler=sampler, steps=steps, guidance=guidance),
@@ -69,7 +69,7 @@ def bench_sampling(frames: int = 60) -> list[dict]:
         rows.append({"benchmark": f"sample {frames} frames", "case": "AR", "value": float("nan"),
                      "unit": f"skipped: {label}"})
         return rows
-    gen = open_generator(run)
+    gen = open_motion_generator(run)
     accepted = inspect.signature(gen.generate).parameters
     options = {k: v for k, v in dict(gen.cfg.get("sample") or {}).items() if k in accepted}
     caches = (True, False) if "use_cache" in accepted else (None,)

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--steps", type=int, default=None, help="diffusion runs: sampler steps")
     m.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default from the run)")
     m.add_argument("--temperature", type=float, default=None, help="AR runs")
+    m.add_argument("--top-k", type=int, default=None, help="AR runs: sample among the k likeliest tokens")
+    m.add_argument("--top-p", type=float, default=None, help="AR runs: nucleus sampling mass")
     m.add_argument("--greedy", action="store_true", default=None, help="AR runs: greedy decoding")
     m.add_argument("--mano-dir", default=None, help="MANO files (for data made with MANO)")
     m.add_argument("--device", default="cpu")
@@ -66,7 +68,7 @@ def _run_motion(args: argparse.Namespace) -> int:
     if args.real and args.ckpt:
         raise HandgenError("give either --ckpt or --real, not both (a model report includes the real row)")
     options = {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance,
-               "temperature": args.temperature, "greedy": args.greedy}
+               "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "greedy": args.greedy}
     report = evaluate_motion(
         args.evaluator, args.data, ckpt=args.ckpt, real=args.real, split=args.split,
         replications=args.replications, seed=args.seed, mm_texts=args.mm_texts, mm_samples=args.mm_samples,

@@ -8,6 +8,7 @@ from handgen.errors import HandgenError
 
 TASKS: dict[str, str] = {
     "motion_diffusion": "handgen.train.tasks.motion_diffusion:MotionDiffusionTask",
+    "motion_evaluator": "eval.evaluator.task:MotionEvaluatorTask",
 }
 
 

@@ -17,6 +17,7 @@ import torch
 SECTIONS: dict[str, str] = {
     "hands": "eval.benchmarks.hands:bench_hands",
     "prep": "eval.benchmarks.prep:bench_prep",
+    "motion_sampling": "eval.benchmarks.motion_sampling:bench_motion_sampling",
 }
 
 

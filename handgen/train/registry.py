@@ -8,6 +8,8 @@ from handgen.errors import HandgenError
 
 TASKS: dict[str, str] = {
     "motion_diffusion": "handgen.train.tasks.motion_diffusion:MotionDiffusionTask",
+    "fsq_tokenizer": "handgen.train.tasks.fsq_tokenizer:FSQTokenizerTask",
+    "motion_ar": "handgen.train.tasks.motion_ar:MotionARTask",
 }
 
 

@@ -63,8 +63,8 @@ def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
 
 def tiny_tokenizer_overrides(data: Path, out: Path, **extra) -> list[str]:
     """Overrides that make configs/fsq_tiny.yaml train in seconds."""
-    base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "train.batch_size": 8,
-            "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
+    base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "model.levels": "[8,5,5,5]",
+            "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
 

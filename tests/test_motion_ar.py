@@ -115,3 +115,16 @@ def test_context_and_setting_errors(model):
                        (TokenSampling(top_p=1.5), "top-p"), (TokenSampling(guidance=-1), "guidance")]:
         with pytest.raises(HandgenError, match=match):
             bad.check()
+
+
+def test_long_horizon_seam_blend():
+    from handgen.sample.ar_generator import blend_seam
+
+    decoded = torch.zeros(1, 12, 2)
+    decoded[0, :, 0] = torch.arange(12.0)  # a ramp; the context is the first 4 frames
+    last = torch.tensor([[5.0, 1.0]])  # the previous window ended 2 above the decoded context's end (3)
+    new = blend_seam(last, decoded, 4, blend=3)
+    assert new.shape == (1, 8, 2)
+    # the offset (2, 1) fades out: weights 3/4, 2/4, 1/4, then 0
+    assert torch.allclose(new[0, :, 0], torch.tensor([4 + 1.5, 5 + 1.0, 6 + 0.5, 7, 8, 9, 10, 11]))
+    assert torch.allclose(new[0, :, 1], torch.tensor([0.75, 0.5, 0.25, 0, 0, 0, 0, 0]))

@@ -31,10 +31,11 @@ def test_fsq_indices_codes_indices_is_identity(levels):
     assert torch.equal(tok.indices_to_codes(ids), codes)
 
 
-@pytest.mark.parametrize("downsample,frames,tokens", [(2, 60, 30), (2, 61, 31), (4, 60, 15), (4, 62, 16)])
-def test_tokenizer_shapes(downsample, frames, tokens):
+@pytest.mark.parametrize("downsample,frames,tokens,attention", [(2, 60, 30, 0), (2, 61, 31, 1), (4, 60, 15, 0),
+                                                                 (4, 62, 16, 1)])
+def test_tokenizer_shapes(downsample, frames, tokens, attention):
     tok = MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], downsample=downsample, preset="tiny",
-                                          width=16, blocks=1))
+                                          width=16, blocks=1, attention=attention))
     x = torch.randn(2, frames, 24)
     recon, ids = tok(x)
     assert recon.shape == x.shape and ids.shape == (2, tokens) and ids.dtype == torch.long
@@ -111,3 +112,23 @@ def test_tiny_tokenizer_reconstructs_held_out_clips_under_10mm(tmp_path_factory)
     print(f"fsq_tiny: val MPJPE {last['val_mpjpe_mm']} mm, usage {last['val_code_usage']}, "
           f"perplexity {last['val_code_perplexity']}")
     assert float(last["val_mpjpe_mm"]) < 10.0
+
+
+def test_random_crops_are_canonical_windows():
+    from handgen.repr.features import SLICES
+    from handgen.train.tasks.fsq_tokenizer import random_crops
+
+    raw = torch.randn(4, 20, 324)
+    torch.manual_seed(0)
+    crops = random_crops(raw, 8)
+    assert crops.shape == (4, 8, 324)
+    assert torch.allclose(crops[:, 0, SLICES["right.wrist"]], torch.zeros(4, 3), atol=1e-6)
+    for b in range(4):  # each crop is a window of its clip, moved as a whole
+        starts = [s for s in range(13) if torch.allclose(
+            crops[b, :, SLICES["left.pose6d"]], raw[b, s : s + 8, SLICES["left.pose6d"]])]
+        assert len(starts) == 1
+        s = starts[0]
+        shift = crops[b, :, SLICES["left.wrist"]] - raw[b, s : s + 8, SLICES["left.wrist"]]
+        assert torch.allclose(shift, -raw[b, s, SLICES["right.wrist"]].expand(8, 3), atol=1e-5)
+        joints = (crops[b, :, SLICES["right.joints"]] - raw[b, s : s + 8, SLICES["right.joints"]]).view(8, 21, 3)
+        assert torch.allclose(joints, shift[:, None].expand(8, 21, 3), atol=1e-5)

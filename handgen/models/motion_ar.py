@@ -75,7 +75,7 @@ class MotionAR(nn.Module):
         llama = LlamaConfig(
             vocab_size=1, hidden_size=width, intermediate_size=ff, num_hidden_layers=layers,
             num_attention_heads=heads, max_position_embeddings=config.max_positions,
-            attention_dropout=config.dropout, bos_token_id=None, eos_token_id=None, pad_token_id=None,
+            attention_dropout=0.0, bos_token_id=None, eos_token_id=None, pad_token_id=None,
         )
         llama._attn_implementation = "sdpa"
         self.backbone = LlamaModel(llama)
@@ -87,7 +87,7 @@ class MotionAR(nn.Module):
         self.token_embed = nn.Embedding(config.codebook_size, width)
         nn.init.normal_(self.token_embed.weight, std=std)
         self.head = nn.Linear(width, config.codebook_size + 1)  # the last class is the end token
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = nn.Dropout(config.dropout)  # on the input embeddings (attention dropout would force SDPA's slow path)
 
     @property
     def end_id(self) -> int:
@@ -161,13 +161,16 @@ class MotionAR(nn.Module):
         return self.logits(hidden[:, pre.shape[1] - 1 :])
 
     def loss(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        """Cross-entropy of the motion tokens and the end token; also their accuracy."""
-        logits = self.forward(texts, tokens, keep)
-        end = torch.full_like(tokens[:, :1], self.end_id)
-        target = torch.cat([tokens, end], 1)
-        ce = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten())
-        acc = (logits.argmax(-1) == target).float().mean()
-        return ce, {"token_acc": acc.item()}
+        """:func:`token_loss` of the teacher-forced logits."""
+        return token_loss(self.forward(texts, tokens, keep), tokens, self.end_id)
+
+
+def token_loss(logits: torch.Tensor, tokens: torch.Tensor, end_id: int) -> tuple[torch.Tensor, dict[str, float]]:
+    """Cross-entropy of the motion tokens (B, N) and the end token from logits (B, N + 1, V); also the accuracy."""
+    target = torch.cat([tokens, torch.full_like(tokens[:, :1], end_id)], 1)
+    ce = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten())
+    acc = (logits.argmax(-1) == target).float().mean()
+    return ce, {"token_acc": acc.item()}
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -25,6 +25,7 @@ PRESETS: dict[str, tuple[int, int]] = {
     "base": (512, 3),
 }
 DOWNSAMPLE_CHOICES: tuple[int, ...] = (1, 2, 4)
+PAD = "replicate"  # clip ends are padded with their edge values (zeros would be the mean pose)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class TokenizerConfig:
     preset: str = "base"
     width: int | None = None
     blocks: int | None = None
+    attention: int = 0  # self-attention layers at the token rate (encoder and decoder each)
     dropout: float = 0.0
 
     def resolved(self) -> tuple[int, int]:
@@ -57,7 +59,7 @@ class _ResBlock(nn.Module):
     def __init__(self, width: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.norm = nn.GroupNorm(_groups(width), width)
-        self.conv = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
+        self.conv = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation, padding_mode=PAD)
         self.mix = nn.Conv1d(width, width, 1)
         nn.init.zeros_(self.mix.weight)
         nn.init.zeros_(self.mix.bias)
@@ -69,6 +71,19 @@ class _ResBlock(nn.Module):
 
 def _groups(width: int) -> int:
     return next(g for g in (8, 4, 2, 1) if width % g == 0)
+
+
+class _TokenAttention(nn.Module):
+    """Pre-norm transformer layers over the token axis of a channels-first tensor (B, C, N)."""
+
+    def __init__(self, width: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(width, max(1, width // 32), 2 * width, dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x.transpose(1, 2)).transpose(1, 2)
 
 
 def _res_stack(width: int, blocks: int, dropout: float) -> nn.Sequential:
@@ -89,13 +104,19 @@ class MotionTokenizer(nn.Module):
         code_dim = len(levels)
         enc: list[nn.Module] = [nn.Conv1d(config.feature_dim, width, 1)]
         for _ in range(stages):
-            enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1)]
-        enc += [_res_stack(width, blocks, config.dropout), nn.GroupNorm(_groups(width), width), nn.SiLU(),
-                nn.Conv1d(width, code_dim, 3, padding=1)]
+            enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1, padding_mode=PAD)]
+        enc.append(_res_stack(width, blocks, config.dropout))
+        if config.attention:
+            enc.append(_TokenAttention(width, config.attention, config.dropout))
+        enc += [nn.GroupNorm(_groups(width), width), nn.SiLU(),
+                nn.Conv1d(width, code_dim, 3, padding=1, padding_mode=PAD)]
         self.encoder = nn.Sequential(*enc)
-        dec: list[nn.Module] = [nn.Conv1d(code_dim, width, 3, padding=1), _res_stack(width, blocks, config.dropout)]
+        dec: list[nn.Module] = [nn.Conv1d(code_dim, width, 3, padding=1, padding_mode=PAD),
+                                _res_stack(width, blocks, config.dropout)]
+        if config.attention:
+            dec.append(_TokenAttention(width, config.attention, config.dropout))
         for _ in range(stages):
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1),
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
                     _res_stack(width, blocks, config.dropout)]
         dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, config.feature_dim, 1)]
         self.decoder = nn.Sequential(*dec)

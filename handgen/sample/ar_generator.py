@@ -16,6 +16,24 @@ from handgen.sample.tokenizer_run import TokenizerRun
 from handgen.text.encoder import TextEncoder, load_text_encoder
 
 
+SEAM_BLEND = 8  # frames over which a window's start is pulled onto the end of the previous one
+
+
+def blend_seam(last: torch.Tensor, decoded: torch.Tensor, context_frames: int, blend: int = SEAM_BLEND) -> torch.Tensor:
+    """The new frames of a decoded window (B, W, D) after its ``context_frames``, joined smoothly.
+
+    The decoded context differs a little from the frames it re-encodes; the difference at
+    the seam (``last`` (B, D) minus the decoded last context frame) is added to the first new
+    frames with weights falling linearly to zero over ``blend`` frames.
+    """
+    new = decoded[:, context_frames:].clone()
+    delta = last - decoded[:, context_frames - 1]
+    n = min(blend, new.shape[1])
+    weights = 1.0 - torch.arange(1, n + 1, dtype=new.dtype) / (blend + 1)
+    new[:, :n] += weights[None, :, None] * delta[:, None]
+    return new
+
+
 class ARMotionGenerator:
     """A trained motion AR run (with its copy of the tokenizer), ready to sample.
 
@@ -144,8 +162,8 @@ class ARMotionGenerator:
             shift = -ctx[:, 0, SLICES["right.wrist"]]  # (B,3) moves the right wrist at the seam to the origin
             ctx_ids = self.tokenizer.encode_raw(translate_features(ctx, shift))
             ids = window(ctx_ids, self.tokens_per_clip).cpu()
-            new = self.tokenizer.decode_raw(ids)[:, context_frames:]
-            out = torch.cat([out, translate_features(new, -shift)], 1)
+            decoded = translate_features(self.tokenizer.decode_raw(ids), -shift)
+            out = torch.cat([out, blend_seam(out[:, -1], decoded, context_frames)], 1)
         out = out[:, :frames]
         if condition is not None and condition.offset is not None:
             out = translate_features(out, torch.as_tensor(-condition.offset, dtype=out.dtype).expand(b, 3))

@@ -18,7 +18,7 @@ from torch import nn
 
 from handgen.errors import HandgenError
 from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, codebook_usage
-from handgen.repr.features import SLICES
+from handgen.repr.features import SLICES, translate_features
 from handgen.repr.normalization import FeatureStats
 from handgen.train.task import TrainingTask
 
@@ -29,7 +29,8 @@ def build_tokenizer(cfg, feature_dim: int) -> MotionTokenizer:
     m = cfg.model
     return MotionTokenizer(TokenizerConfig(
         feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
-        preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), dropout=float(m.get("dropout", 0.0)),
+        preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
+        dropout=float(m.get("dropout", 0.0)),
     ))
 
 
@@ -42,6 +43,19 @@ def mpjpe_mm(recon: torch.Tensor, target: torch.Tensor, stats: FeatureStats) -> 
     """Mean per-joint position error (mm) of each clip (B,) between two normalised feature batches (B, T, D)."""
     a, b = joint_positions(stats.denormalize(recon)), joint_positions(stats.denormalize(target))
     return (a - b).norm(dim=-1).mean(dim=(-1, -2)) * 1000.0
+
+
+def random_crops(raw: torch.Tensor, frames: int) -> torch.Tensor:
+    """A random window of ``frames`` frames of each raw clip (B, T, D), re-canonicalised like a clip.
+
+    Each window is moved so that its right wrist at its first frame is the origin (the DATA_DIR
+    canonical frame), so the crops are new clips of the training distribution.
+    """
+    b, t, d = raw.shape
+    start = torch.randint(0, t - frames + 1, (b,))
+    index = (start[:, None] + torch.arange(frames)[None])[..., None].expand(b, frames, d)
+    window = raw.gather(1, index)
+    return translate_features(window, -window[:, 0, SLICES["right.wrist"]])
 
 
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, weights) -> tuple[torch.Tensor, dict[str, float]]:
@@ -70,12 +84,18 @@ class FSQTokenizerTask(TrainingTask):
         self.data = DataDir(cfg.data)
         self.stats = self.data.stats
         self.features: dict[str, torch.Tensor] = {}
-        for split in ("train", "val"):
-            feats, _ = self.data.split_arrays(split)
-            self.features[split] = torch.as_tensor(self.stats.normalize(feats), dtype=torch.float32)
-        if len(self.features["train"]) == 0:
+        self.raw_train = torch.as_tensor(self.data.split_arrays("train")[0], dtype=torch.float32)
+        if len(self.raw_train) == 0:
             raise HandgenError(f"{cfg.data}: the train split has no clips")
+        self.features["train"] = self._normalize(self.raw_train)
+        self.features["val"] = self._normalize(torch.as_tensor(self.data.split_arrays("val")[0]))
         self.crop = cfg.train.get("crop_frames")
+        if self.crop is not None and not 2 <= int(self.crop) <= self.raw_train.shape[1]:
+            raise HandgenError(f"train.crop_frames must be between 2 and the clip length "
+                               f"{self.raw_train.shape[1]}, got {self.crop}")
+
+    def _normalize(self, raw: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.stats.normalize(raw.numpy()), dtype=torch.float32)
 
     @property
     def feature_dim(self) -> int:
@@ -88,12 +108,10 @@ class FSQTokenizerTask(TrainingTask):
         return len(self.features["train"])
 
     def make_batch(self, indices: np.ndarray, split: str = "train") -> dict[str, torch.Tensor]:
-        x = self.features[split][torch.as_tensor(np.asarray(indices), dtype=torch.long)]
-        if split == "train" and self.crop and int(self.crop) < x.shape[1]:
-            n = int(self.crop)
-            start = int(torch.randint(0, x.shape[1] - n + 1, ()))
-            x = x[:, start : start + n]
-        return {"x": x}
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        if split == "train" and self.crop and int(self.crop) < self.raw_train.shape[1]:
+            return {"x": self._normalize(random_crops(self.raw_train[idx], int(self.crop)))}
+        return {"x": self.features[split][idx]}
 
     def compute_loss(self, model, batch, train: bool):
         recon, _ = model(batch["x"])

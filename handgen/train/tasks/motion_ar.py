@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import BRANCHES, ARConfig, MotionAR, count_parameters
+from handgen.models.motion_ar import BRANCHES, ARConfig, MotionAR, count_parameters, token_loss
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
 
@@ -100,7 +100,7 @@ class MotionARTask(TrainingTask):
         keep = None
         if train and float(self.cfg.train.cond_drop_prob) > 0:
             keep = torch.rand(b, device=device) >= float(self.cfg.train.cond_drop_prob)
-        return model.loss(texts, tokens, keep)
+        return token_loss(model(texts, tokens, keep), tokens, self.codebook_size)  # forward: DDP-safe
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         n = min(len(self.clips.val), int(self.cfg.train.val_items))

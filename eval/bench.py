@@ -12,8 +12,6 @@ import platform
 import sys
 from typing import Callable
 
-import torch
-
 SECTIONS: dict[str, str] = {
     "hands": "eval.benchmarks.hands:bench_hands",
     "prep": "eval.benchmarks.prep:bench_prep",
@@ -22,6 +20,8 @@ SECTIONS: dict[str, str] = {
 
 
 def machine_line() -> str:
+    import torch
+
     return (f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads, CUDA {'yes' if torch.cuda.is_available() else 'no'}")
 

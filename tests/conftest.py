@@ -42,12 +42,16 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, 
 
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
-    """A small DATA_DIR from `handgen prep synthetic` + `handgen prep arctic` (made once per session)."""
+    """A DATA_DIR of hand-only ``prep synthetic`` data (48 sequences of 90 frames -> 96 clips, seed 5)
+    converted by ``prep arctic``, with ground-truth captions and labels. Shared by many tests: copy it
+    before changing it. (Hand-object sequences have their own fixtures.)"""
+    from data_prep.prep_arctic import prep_arctic
+    from data_prep.synthetic.generate import generate
+
     root = tmp_path_factory.mktemp("synthetic")
-    raw, data = root / "raw", root / "data"
-    run_cli("-q", "prep", "synthetic", "--out", raw, "--num-seqs", "24", "--seed", "0", check=True)
-    run_cli("-q", "prep", "arctic", "--src", raw, "--out", data, check=True)
-    return data
+    generate(root / "raw", num_seqs=48, seed=5, frames=90, progress=False, objects=0.0)
+    prep_arctic(root / "raw", root / "data", progress=False)
+    return root / "data"
 
 
 def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
@@ -96,3 +100,22 @@ def trained_ar(trained_tokenizer, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("ar") / "run"
     return run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), tiny_ar_overrides(
         trained_tokenizer, run, max_steps=6, **{"train.val_every": 3, "train.checkpoint_every": 6}))
+
+
+@pytest.fixture(scope="session")
+def tiny_diffusion_run(synthetic_data_dir, tmp_path_factory) -> Path:
+    """A tiny motion diffusion model trained for a few dozen steps (once per session)."""
+    run = tmp_path_factory.mktemp("diffusion") / "run"
+    config = str(REPO / "configs" / "motion_diffusion_tiny.yaml")
+    overrides = tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=60, **{
+        "train.checkpoint_every": 60, "train.val_every": 60, "train.lr": 0.002, "train.batch_size": 16})
+    run_cli("-q", "train", "--config", config, *overrides, check=True)
+    return run
+
+
+def cli_in_process(*args: str) -> int:
+    """Run ``handgen ARGS`` in this process (fast: imports are shared); returns the exit code."""
+    from handgen.cli import main
+
+    return main([str(a) for a in args])
+

@@ -80,7 +80,7 @@ def hands(fingers_left: str, fingers_right: str, wl: str = "still", wr: str = "u
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synthetic") / "raw"
-    generate(out, num_seqs=12, seed=7, frames=FRAMES, progress=False)
+    generate(out, num_seqs=12, seed=7, frames=FRAMES, progress=False, objects=0)
     return out
 
 
@@ -156,18 +156,19 @@ def test_captions_file_contract(dataset):
 
 def test_same_seed_gives_identical_bytes_and_different_seed_differs(tmp_path, dataset):
     again = tmp_path / "again"
-    generate(again, num_seqs=12, seed=7, frames=FRAMES, progress=False)
+    generate(again, num_seqs=12, seed=7, frames=FRAMES, progress=False, objects=0)
     for path in (dataset / "raw_seqs").rglob("*.mano.npy"):
         assert path.read_bytes() == (again / path.relative_to(dataset)).read_bytes()
     assert (dataset / "captions.jsonl").read_bytes() == (again / "captions.jsonl").read_bytes()
 
     fewer = tmp_path / "fewer"
-    generate(fewer, num_seqs=3, seed=7, frames=FRAMES, progress=False)  # sequence k does not depend on num_seqs
+    # sequence k does not depend on num_seqs
+    generate(fewer, num_seqs=3, seed=7, frames=FRAMES, progress=False, objects=0)
     for path in (fewer / "raw_seqs").rglob("*.mano.npy"):
         assert path.read_bytes() == (dataset / path.relative_to(fewer)).read_bytes()
 
     other = tmp_path / "other"
-    generate(other, num_seqs=3, seed=8, frames=FRAMES, progress=False)
+    generate(other, num_seqs=3, seed=8, frames=FRAMES, progress=False, objects=0)
     a = load_mano_npy(dataset / "raw_seqs" / "s01" / "hands_use_0000.mano.npy")
     b = load_mano_npy(other / "raw_seqs" / "s01" / "hands_use_0000.mano.npy")
     assert not np.allclose(a["right"]["trans"], b["right"]["trans"])
@@ -402,12 +403,12 @@ def test_written_captions_match_labels(dataset):
 
 def test_cli_writes_a_dataset_and_rejects_bad_arguments(tmp_path):
     out = tmp_path / "raw"
-    proc = run_cli("prep", "synthetic", "--out", out, "--num-seqs", "4")
+    proc = run_cli("prep", "synthetic", "--out", out, "--num-seqs", "4", "--objects", "0")
     assert proc.returncode == 0, proc.stderr
     assert "4 sequences" in proc.stdout and "360 frames" in proc.stdout
     assert len(list((out / "raw_seqs").rglob("*.mano.npy"))) == 4
     assert len(caption_rows(out)) == 4
-    generate(out, num_seqs=4, seed=0, frames=FRAMES, progress=False)  # same arguments: rewritten in place
+    generate(out, num_seqs=4, seed=0, frames=FRAMES, progress=False, objects=0)  # same arguments: rewritten in place
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -420,7 +421,7 @@ def test_cli_writes_a_dataset_and_rejects_bad_arguments(tmp_path):
         ("--out", tmp_path / "z", "--seed", "-1"),
         ("--out", foreign),
         ("--out", a_file),
-        ("--out", out, "--num-seqs", "4", "--seed", "5"),  # made by us with other arguments
+        ("--out", out, "--num-seqs", "4", "--seed", "5", "--objects", "0"),  # made by us with other arguments
     ]
     for args in bad:
         proc = run_cli("prep", "synthetic", *args)

@@ -66,6 +66,8 @@ class Sequence:
     name: str
     arrays: dict[str, dict[str, np.ndarray]]  # the .mano.npy dict
     segments: list[dict]  # rows of captions.jsonl
+    object_array: np.ndarray | None = None  # (F, 7) the .object.npy rows, for hand-object sequences
+    object_name: str | None = None
 
     @property
     def key(self) -> str:
@@ -99,6 +101,36 @@ def sequence_rngs(seed: int, index: int) -> tuple[np.random.Generator, np.random
     """Independent generators (plan, motion, wording) of sequence ``index`` of the dataset ``seed``."""
     plan_seed, motion_seed, text_seed = np.random.SeedSequence([seed, index]).spawn(3)
     return np.random.default_rng(plan_seed), np.random.default_rng(motion_seed), np.random.default_rng(text_seed)
+
+
+def is_object_sequence(index: int, fraction: float) -> bool:
+    """Whether sequence ``index`` holds an object: the ``fraction`` of indices spread evenly (k = 2, 5, 8... at 1/3)."""
+    return int(np.floor((index + 1) * fraction + 1e-9)) > int(np.floor(index * fraction + 1e-9))
+
+
+def object_sequence_name(obj: str, index: int) -> str:
+    """ARCTIC-like ``<object>_use_<index>`` (the object name is the part before the first ``_``)."""
+    return f"{obj}_use_{index:04d}"
+
+
+def make_object_sequence(seed: int, index: int, frames: int, objects: list[str], ycb_dir: str | None) -> Sequence:
+    """Sequence ``index`` as a hand-object sequence with one of ``objects`` (names of the catalogue)."""
+    from data_prep.synthetic.object_captions import object_caption_triplets
+    from data_prep.synthetic.object_catalog import catalog_object
+    from data_prep.synthetic.object_motion import compose_object_sequence, plan_labels, sample_object_plan
+
+    plan_rng, motion_rng, text_rng = sequence_rngs(seed, index)
+    subject = subject_name(index)
+    betas = subject_betas(subject)
+    obj = catalog_object(objects[int(plan_rng.integers(len(objects)))], ycb_dir)
+    plan = sample_object_plan(plan_rng, obj)
+    result = compose_object_sequence(plan, obj, frames, betas, motion_rng)
+    texts = object_caption_triplets(plan, obj.spec.noun, text_rng)
+    name = object_sequence_name(obj.name, index)
+    labels = plan_labels(plan, obj.spec.noun, obj.spec.category)
+    segment = {"sequence": f"{subject}/{name}", "start": 0, "end": frames, "captions": texts, "labels": labels}
+    return Sequence(subject=subject, name=name, arrays=to_arctic(result.hands, betas), segments=[segment],
+                    object_array=result.object_array, object_name=obj.name)
 
 
 def make_sequence(seed: int, index: int, frames: int) -> Sequence:

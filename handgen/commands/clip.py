@@ -1,4 +1,8 @@
-"""``handgen clip``: write one processed DATA_DIR clip as a motion file (the sampled-motion format)."""
+"""``handgen clip``: write one processed DATA_DIR clip as a motion file (the sampled-motion format).
+
+A clip with an object also carries the object's template and per-frame pose (the optional
+object keys of :mod:`handgen.io.motion_npz`), so ``handgen render`` draws it.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     from handgen.errors import HandgenError
     from handgen.io.data_dir import DataDir
-    from handgen.io.motion_npz import save_motion
+    from handgen.io.motion_npz import object_arrays, save_motion
+    from handgen.io.object_folder import load_template
 
     if not str(args.out).lower().endswith(".npz"):
         raise HandgenError(f"--out {args.out}: motion files end in .npz")
@@ -32,9 +37,16 @@ def run(args: argparse.Namespace) -> int:
     texts = captions[args.caption] if 0 <= args.caption < len(captions) else {}
     if captions and texts == {}:
         raise HandgenError(f"clip {args.clip_id!r} has {len(captions)} caption(s); --caption {args.caption} is out of range")
+    extra = None
+    obj = data.load_object(record.row["id"])
+    if obj is not None:
+        template = load_template(data.object_folder(obj.name), obj.name)
+        extra = object_arrays(template, obj.rot, obj.transl, obj.articulation)
     save_motion(
         args.out, record.motion, record.joints, texts, hand_model=record.row["hand_model"],
-        hands_mean=data.meta["hands_mean"], source_id=record.row["id"],
+        hands_mean=data.meta["hands_mean"], source_id=record.row["id"], extra=extra,
     )
-    print(f"clip {record.row['id']} ({record.motion.num_frames} frames, {record.row['split']}) -> {args.out}")
+    with_object = f", object {obj.name}" if obj is not None else ""
+    frames = record.motion.num_frames
+    print(f"clip {record.row['id']} ({frames} frames, {record.row['split']}{with_object}) -> {args.out}")
     return 0

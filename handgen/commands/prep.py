@@ -1,8 +1,10 @@
-"""``handgen prep {synthetic,arctic,triangulate,...}``: make raw data and convert it to a DATA_DIR."""
+"""``handgen prep {synthetic,arctic,ahx,grasps,triangulate}``: make raw data and convert it to a DATA_DIR."""
 
 from __future__ import annotations
 
 import argparse
+
+MANO_HELP = "official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +16,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     syn.add_argument("--num-seqs", type=int, default=64, help="number of sequences (default 64)")
     syn.add_argument("--seed", type=int, default=0, help="random seed; the output is a pure function of it")
     syn.add_argument("--frames", type=int, default=90, help="frames per sequence at 30 fps (default 90)")
+    syn.add_argument(
+        "--objects", type=float, default=1 / 3, metavar="FRACTION",
+        help="fraction of sequences in which both hands hold and move an object (default 1/3; 0 = hands only)",
+    )
+    syn.add_argument(
+        "--ycb-dir", default=None,
+        help="folder with the YCB meshes CrackerBox.obj, MasterChefCan.obj, TomatoSoupCan.obj "
+        "(default: $HANDGEN_YCB_DIR or ../shared/data/ycb beside the handgen checkout; skipped with a warning if absent)",
+    )
     syn.set_defaults(func=_run_synthetic)
 
     arc = kinds.add_parser("arctic", help="convert ARCTIC raw_seqs (MANO per frame) into clips")
@@ -23,7 +34,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     arc.add_argument("--clip-len", type=int, default=60, help="frames per clip (default 60)")
     arc.add_argument("--stride", type=int, default=30, help="frames between clip starts (default 30)")
     arc.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    arc.add_argument("--contact-dist", type=float, default=0.01,
+                     help="hand-object contact distance in metres for object_contact/object_tips (default 0.01)")
     arc.set_defaults(func=_run_arctic)
+
+    ahx = kinds.add_parser("ahx", help="convert AssemblyHands-X style SMPL-X sequences into clips")
+    ahx.add_argument("--src", required=True, help="AHX_ROOT holding <name>.smplx.npy or <name>.npz files (any depth)")
+    ahx.add_argument("--out", required=True, help="DATA_DIR to write")
+    ahx.add_argument("--mano-dir", default=None, help=MANO_HELP)
+    ahx.add_argument("--smplx-dir", default=None,
+                     help="SMPL-X model folder (SMPLX_<GENDER>.npz): wrists from the body model")
+    ahx.add_argument("--keypoints", default=None,
+                     help="3D hand keypoints: AssemblyHands annotation .json or an array file (.npy/.npz)")
+    ahx.add_argument("--keypoint-unit", default="auto", choices=["auto", "m", "cm", "mm"],
+                     help="keypoint unit (default auto)")
+    ahx.add_argument("--frame-offset", type=int, default=0,
+                     help="annotation frame id of the sequence's frame 0 (json keypoints)")
+    ahx.add_argument("--wrist-offset", default=None,
+                     help="extra wrist rotation, six comma-separated axis-angle values 'lx,ly,lz,rx,ry,rz' (radians)")
+    ahx.add_argument("--labels", default=None, help="Assembly101-style action csv: clips get their dominant 'verb'")
+    ahx.add_argument("--benchmark-verbs", action="store_true",
+                     help="only the six benchmark verbs (pick up, put down, position, remove, screw, unscrew) count")
+    ahx.add_argument("--fit-betas", action="store_true", help="fit each hand's size (betas[0]) to the keypoints")
+    ahx.add_argument("--clip-len", type=int, default=60, help="frames per clip (default 60)")
+    ahx.add_argument("--stride", type=int, default=30, help="frames between clip starts (default 30)")
+    ahx.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    ahx.set_defaults(func=_run_ahx)
+
+    grasp = kinds.add_parser(
+        "grasps", help="extract bimanual grasp frames (both hands on the object) for the grasp prior"
+    )
+    grasp.add_argument("--src", required=True, help="ARCTIC_ROOT holding raw_seqs/ with .object.npy files and meta/")
+    grasp.add_argument("--out", required=True, help="GRASP_DIR to write")
+    grasp.add_argument("--mano-dir", default=None, help=MANO_HELP)
+    grasp.add_argument("--contact-dist", type=float, default=0.01, help="contact distance in metres (default 0.01)")
+    grasp.add_argument("--min-fraction", type=float, default=0.2,
+                       help="keep a frame when EACH hand has more than this fraction of its vertices in contact "
+                       "(default 0.2)")
+    grasp.add_argument("--stride", type=int, default=1, help="consider every N-th frame only (default 1)")
+    grasp.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    grasp.set_defaults(func=_run_grasps)
 
     tri = kinds.add_parser(
         "triangulate", help="confidence-weighted multi-view triangulation of 2D keypoints (AssemblyHands-X Eq. 1-2)"
@@ -45,6 +95,18 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 
 def _run_arctic(args: argparse.Namespace) -> int:
     from data_prep.prep_arctic import run_from_args
+
+    return run_from_args(args)
+
+
+def _run_ahx(args: argparse.Namespace) -> int:
+    from data_prep.prep_ahx import run_from_args
+
+    return run_from_args(args)
+
+
+def _run_grasps(args: argparse.Namespace) -> int:
+    from data_prep.prep_grasps import run_from_args
 
     return run_from_args(args)
 

@@ -1,4 +1,4 @@
-"""``handgen render``: animate a motion file to a GIF or MP4."""
+"""``handgen render``: animate a motion file (and its object, when it carries one) to a GIF or MP4."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     from handgen.errors import HandgenError
     from handgen.hand.factory import make_hand_pair, resolve_mano_dir
-    from handgen.io.motion_npz import load_motion
+    from handgen.io.motion_npz import load_motion, object_from_extras
     from handgen.render.animation import check_output, render_motion
+    from handgen.render.object_layer import object_frames
 
     check_output(args.out)
     motion, extras = load_motion(args.motion)
@@ -44,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
             raise HandgenError(f"cannot build the MANO hand model from {mano_dir}: {exc}") from None
         label = f"{hands.name} hand"
     started = time.perf_counter()
+    found = object_from_extras(args.motion, extras, motion.num_frames)
+    objects = [object_frames(*found)] if found is not None else []
     out = render_motion(
         motion, hands, extras["texts"], args.out, view=args.view, skeleton=args.skeleton, size=args.size,
-        joints=extras["joints"], fps=args.fps, label=label,
+        joints=extras["joints"], fps=args.fps, label=label, objects=objects,
     )
     print(f"rendered {motion.num_frames} frames to {out} in {time.perf_counter() - started:.2f} s")
     return 0

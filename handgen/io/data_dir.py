@@ -17,6 +17,8 @@ Layout::
                          shard         "shards/s01/box_use_01.npz" (relative to DATA_DIR)
                          index         the clip's row in that shard
                          hand_model    "procedural" | "mano"
+                         object        optional: the object's name (prep arctic; null without one)
+                         verb          optional: the clip's action verb (prep ahx --labels)
       shards/<subject>/<sequence>.npz   one per source sequence; N clips of T frames stacked:
                          features (N,T,324) float32     handgen.repr.features layout
                          global_orient (N,T,2,3)        axis-angle, radians
@@ -26,6 +28,12 @@ Layout::
                          joints (N,T,2,21,3)            metres, canonical frame
                          canonical_offset (N,3)         what was added to every position
                          start (N,) int64               first source frame of each clip
+                       and, for sequences with an object (all five together):
+                         object_rot (N,T,3)             axis-angle: x = R x_canonical' + object_transl
+                         object_transl (N,T,3)          metres, canonical frame (offset like the hands)
+                         articulation (N,T)             radians, top part about the template's axis/pivot
+                         object_contact (N,T,2)         fraction of each hand's vertices within 1 cm of it
+                         object_tips (N,T,2,5) bool     fingertips (thumb..pinky) within 1 cm of it
       shards/<subject>/<sequence>.json  the sequence's manifest rows, the source file's size and
                          mtime and the conversion settings: the resume marker, written after the npz
       stats.npz        FeatureStats (mean, std over D=324) of the train split's frames
@@ -33,13 +41,16 @@ Layout::
                        hand_pose_convention, hands_mean per hand, split rule, counts, run timing
       skipped.jsonl    one line per input file not (fully) converted:
                        {"file": relpath, "reason": "...", "partial": bool, ...}
+      objects/<name>/  the objects' templates in METRES: mesh.obj, parts.json, object.json
+                       (:func:`data_prep.arctic_objects.write_object_folder`)
 
 Canonical frame: every clip is translated (no rotation) so that the right wrist at its
 first frame is the origin. Hand index 0 is the left hand, 1 the right.
 
 Prep owns every manifest field; once a captioner has set ``caption_source`` to something
 other than ``"synthetic"``/null, re-running prep keeps that row's ``captions``,
-``caption_source`` and any keys prep does not write (see :func:`merge_caption_fields`).
+``caption_source`` and any keys prep does not write (``object`` and ``verb`` are prep's;
+see :func:`merge_caption_fields`).
 
 This module knows the format only; the source converters live in ``data_prep``.
 """
@@ -65,12 +76,14 @@ from handgen.repr.normalization import FeatureStats
 
 FORMAT_VERSION = 1
 MANIFEST, STATS, META, SKIPPED, SHARDS = "manifest.jsonl", "stats.npz", "meta.json", "skipped.jsonl", "shards"
+OBJECTS = "objects"
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 ROW_KEYS: tuple[str, ...] = (
     "id", "source", "subject", "sequence", "start", "end", "fps", "split", "captions", "gt_captions",
     "gt_labels", "caption_source", "shard", "index", "hand_model",
 )
 PREP_CAPTION_SOURCES = (None, "synthetic")
+PREP_OPTIONAL_KEYS: tuple[str, ...] = ("object", "verb")  # prep-owned fields beyond ROW_KEYS
 # array name -> shape after the leading N (T = clip length)
 SHARD_ARRAYS: dict[str, tuple[str | int, ...]] = {
     "features": ("T", FEATURE_DIM),
@@ -82,6 +95,16 @@ SHARD_ARRAYS: dict[str, tuple[str | int, ...]] = {
     "canonical_offset": (3,),
     "start": (),
 }
+# present together, only in shards of sequences with an object
+OBJECT_ARRAYS: dict[str, tuple[str | int, ...]] = {
+    "object_rot": ("T", 3),
+    "object_transl": ("T", 3),
+    "articulation": ("T",),
+    "object_contact": ("T", 2),
+    "object_tips": ("T", 2, 5),
+}
+ALL_ARRAYS = {**SHARD_ARRAYS, **OBJECT_ARRAYS}
+_DTYPES = {"start": np.int64, "object_tips": np.bool_}
 
 
 # -- names -------------------------------------------------------------------------------------
@@ -107,13 +130,24 @@ def feature_layout() -> dict[str, Any]:
 
 # -- writing -------------------------------------------------------------------------------------
 def validate_shard_arrays(arrays: Mapping[str, np.ndarray]) -> int:
-    """Check a shard's arrays against :data:`SHARD_ARRAYS`; returns N. Raises ValueError."""
+    """Check a shard's arrays against :data:`SHARD_ARRAYS` (+ all or none of :data:`OBJECT_ARRAYS`); returns N.
+
+    Raises:
+        ValueError: a missing, unknown or wrongly shaped array.
+    """
     missing = set(SHARD_ARRAYS) - set(arrays)
     if missing:
         raise ValueError(f"shard arrays missing {sorted(missing)}")
+    unknown = set(arrays) - set(ALL_ARRAYS)
+    if unknown:
+        raise ValueError(f"unknown shard arrays {sorted(unknown)}")
+    objects = set(OBJECT_ARRAYS) & set(arrays)
+    if objects and objects != set(OBJECT_ARRAYS):
+        raise ValueError(f"object arrays come together; missing {sorted(set(OBJECT_ARRAYS) - objects)}")
     n = int(np.asarray(arrays["start"]).shape[0])
     t = int(np.asarray(arrays["features"]).shape[1]) if np.ndim(arrays["features"]) > 1 else -1
-    for key, tail in SHARD_ARRAYS.items():
+    for key in arrays:
+        tail = ALL_ARRAYS[key]
         want = (n, *(t if d == "T" else d for d in tail))
         if tuple(np.shape(arrays[key])) != want:
             raise ValueError(f"shard array {key} has shape {np.shape(arrays[key])}, expected {want}")
@@ -132,7 +166,7 @@ def write_shard(
     if len(marker.get("rows", ())) != n:
         raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
     data_dir = Path(data_dir)
-    typed = {k: np.asarray(v, dtype=np.int64 if k == "start" else np.float32) for k, v in arrays.items()}
+    typed = {k: np.asarray(v, dtype=_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
     atomic_save_npz(data_dir / shard_relpath(subject, sequence), **typed)
     write_shard_marker(data_dir, subject, sequence, marker)
 
@@ -166,7 +200,7 @@ def merge_caption_fields(new_row: dict[str, Any], old_row: Mapping[str, Any] | N
     out["captions"] = old_row.get("captions", [])
     out["caption_source"] = old_row["caption_source"]
     for key, value in old_row.items():
-        if key not in ROW_KEYS:
+        if key not in ROW_KEYS and key not in PREP_OPTIONAL_KEYS:
             out[key] = value
     return out
 
@@ -321,6 +355,18 @@ class ClipRecord:
     joints: np.ndarray  # (T, 2, 21, 3) metres
 
 
+@dataclass
+class ObjectClip:
+    """The object of one clip: pose per frame in the clip's canonical frame, and hand contact."""
+
+    name: str
+    rot: np.ndarray  # (T, 3) axis-angle
+    transl: np.ndarray  # (T, 3) metres
+    articulation: np.ndarray  # (T,) radians
+    contact: np.ndarray  # (T, 2) fraction of hand vertices within 1 cm
+    tips: np.ndarray  # (T, 2, 5) bool
+
+
 class DataDir:
     """Read a DATA_DIR: ``meta``, ``manifest``, ``stats``, clips and whole splits.
 
@@ -375,12 +421,12 @@ class DataDir:
 
     def shard_array(self, shard: str, key: str) -> np.ndarray:
         """One array of one shard (cached), checked against the format."""
-        if key not in SHARD_ARRAYS:
+        if key not in ALL_ARRAYS:
             raise KeyError(key)
         if (shard, key) not in self._cache:
             path = self.path / shard
             value = _load_shard_arrays(path, (key,))[key]
-            tail = tuple(self.clip_len if d == "T" else d for d in SHARD_ARRAYS[key])
+            tail = tuple(self.clip_len if d == "T" else d for d in ALL_ARRAYS[key])
             if value.shape[1:] != tail:
                 raise InputFileError(path, f"{key} has shape {value.shape}, expected (N, {', '.join(map(str, tail))})")
             self._cache[(shard, key)] = value
@@ -407,6 +453,25 @@ class DataDir:
             fps=float(row["fps"]),
         )
         return ClipRecord(row=row, features=arrays["features"], motion=motion, joints=arrays["joints"])
+
+    def load_object(self, clip: str) -> ObjectClip | None:
+        """The object of one clip (pose, articulation, contact), or None when it has none.
+
+        Raises KeyError (unknown id) or InputFileError (bad shard, missing object arrays).
+        """
+        row = self.row(clip)
+        if not row.get("object"):
+            return None
+        arrays = {k: self._index(row, k) for k in OBJECT_ARRAYS}
+        return ObjectClip(
+            name=str(row["object"]), rot=arrays["object_rot"].astype(np.float64),
+            transl=arrays["object_transl"].astype(np.float64), articulation=arrays["articulation"].astype(np.float64),
+            contact=arrays["object_contact"], tips=arrays["object_tips"].astype(bool),
+        )
+
+    def object_folder(self, name: str) -> Path:
+        """``objects/<name>/`` (metric template: mesh.obj, parts.json, object.json)."""
+        return self.path / OBJECTS / name
 
     def split_arrays(self, split: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """All features of a split (N, T, D) float32 in manifest order, with their rows."""

@@ -14,6 +14,18 @@ Arrays (T frames; ``h`` in ``left``, ``right``)::
     hand_model          str      "procedural" or "mano"
     source_id           str      optional: the DATA_DIR clip id it came from
 
+Optional object (a clip with an object; all or none, :func:`object_arrays`)::
+
+    object_name         str
+    object_category     str
+    object_vertices     (V, 3)   canonical template, metres, articulation 0
+    object_faces        (F, 3)   int32
+    object_parts        (V,)     int8, 1 = top (moving) part
+    object_axis, object_pivot (3,)  the top part's hinge (handgen.repr.object_pose)
+    object_rot          (T, 3)   axis-angle: x = R x_canonical' + object_transl
+    object_transl       (T, 3)   metres, the motion's frame
+    object_articulation (T,)     radians
+
 Strings are stored as numpy unicode arrays, so ``np.load(path, allow_pickle=False)``
 reads every key. Other keys (sampling metadata) may be added by the writer and are
 returned untouched by :func:`load_motion`.
@@ -31,6 +43,7 @@ from handgen.errors import InputFileError
 from handgen.hand.topology import HANDS, NUM_BETAS, NUM_KEYPOINTS
 from handgen.io.atomic import atomic_save_npz
 from handgen.repr.motion import BimanualMotion
+from handgen.repr.object_pose import ObjectTemplate
 
 HAND_POSE_CONVENTION = "absolute (flat_hand_mean=True): MANO hand_pose = this - hands_mean"
 TEXT_KEYS: tuple[str, ...] = ("left", "right", "both")
@@ -182,3 +195,56 @@ def load_motion(path: str | Path) -> tuple[BimanualMotion, dict[str, Any]]:
         source_id=str(data["source_id"]) if "source_id" in data else None,
     )
     return motion, extras
+
+
+OBJECT_KEYS: tuple[str, ...] = (
+    "object_name", "object_category", "object_vertices", "object_faces", "object_parts", "object_axis",
+    "object_pivot", "object_rot", "object_transl", "object_articulation",
+)
+
+
+def object_arrays(
+    template: ObjectTemplate, rot: np.ndarray, transl: np.ndarray, articulation: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The optional object keys of a motion file (pass them as ``extra`` to :func:`save_motion`)."""
+    return {
+        "object_name": np.asarray(template.name), "object_category": np.asarray(template.category),
+        "object_vertices": template.vertices.astype(np.float32), "object_faces": template.faces.astype(np.int32),
+        "object_parts": template.parts.astype(np.int8), "object_axis": template.axis.astype(np.float32),
+        "object_pivot": template.pivot.astype(np.float32), "object_rot": np.asarray(rot, dtype=np.float32),
+        "object_transl": np.asarray(transl, dtype=np.float32),
+        "object_articulation": np.asarray(articulation, dtype=np.float32),
+    }
+
+
+def object_from_extras(
+    path: str | Path, extras: Mapping[str, Any], frames: int
+) -> tuple[ObjectTemplate, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The object of a loaded motion file: (template, articulation (T,), rot (T,3), transl (T,3)), or None.
+
+    Raises:
+        InputFileError: some but not all object keys, or wrong shapes / non-finite values.
+    """
+    present = [k for k in OBJECT_KEYS if k in extras]
+    if not present:
+        return None
+    path = Path(path)
+    missing = [k for k in OBJECT_KEYS if k not in extras]
+    if missing:
+        raise InputFileError(path, f"object arrays incomplete: missing {missing}")
+    verts = np.asarray(extras["object_vertices"], dtype=np.float64)
+    faces = np.asarray(extras["object_faces"])
+    if verts.ndim != 2 or verts.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
+        raise InputFileError(path, f"object_vertices/object_faces must be (V,3)/(F,3), got {verts.shape}/{faces.shape}")
+    if faces.min() < 0 or faces.max() >= len(verts):
+        raise InputFileError(path, "object_faces index vertices that do not exist")
+    for key, shape in (("object_rot", (frames, 3)), ("object_transl", (frames, 3)), ("object_articulation", (frames,)),
+                       ("object_parts", (len(verts),)), ("object_axis", (3,)), ("object_pivot", (3,))):
+        _expect(path, extras, key, shape)
+    template = ObjectTemplate(
+        str(extras["object_name"]), verts, faces.astype(np.int64), np.asarray(extras["object_parts"]),
+        axis=np.asarray(extras["object_axis"]), pivot=np.asarray(extras["object_pivot"]),
+        category=str(extras["object_category"]),
+    )
+    return (template, np.asarray(extras["object_articulation"], dtype=np.float64),
+            np.asarray(extras["object_rot"], dtype=np.float64), np.asarray(extras["object_transl"], dtype=np.float64))

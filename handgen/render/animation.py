@@ -1,8 +1,8 @@
 """Animate a bimanual motion to a GIF (Pillow) or MP4 (imageio + imageio-ffmpeg).
 
 One fixed orthographic camera frames the whole clip; the left hand is drawn blue, the
-right orange (posed meshes of the hand model, or 21-keypoint skeletons). The three texts
-sit above the scene as a wrapped title, with a frame counter in the corner.
+right orange (posed meshes of the hand model, or 21-keypoint skeletons), objects grey. The
+three texts sit above the scene as a wrapped title, with a frame counter in the corner.
 """
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS
 from handgen.io.atomic import atomic_path
 from handgen.render.camera import VIEWS, Camera
-from handgen.render.raster import BACKGROUND, LEFT_COLOR, RIGHT_COLOR, MeshLayer, draw_meshes, draw_skeleton
+from handgen.render.object_layer import ObjectFrames
+from handgen.render.raster import (
+    BACKGROUND,
+    LEFT_COLOR,
+    OBJECT_COLOR,
+    RIGHT_COLOR,
+    MeshLayer,
+    draw_meshes,
+    draw_skeleton,
+)
 from handgen.repr.motion import BimanualMotion
 
 log = logging.getLogger(__name__)
@@ -102,7 +111,7 @@ def _posed_vertices(motion: BimanualMotion, hands: HandPair) -> tuple[list[np.nd
 def render_frames(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None = None, *,
     view: str = "front", skeleton: bool = False, size: int = 360, joints: np.ndarray | None = None,
-    label: str | None = None,
+    label: str | None = None, objects: Sequence[ObjectFrames] = (),
 ) -> list[Image.Image]:
     """RGB frames of the animation (see :func:`render_motion`)."""
     if view not in VIEWS:
@@ -116,12 +125,17 @@ def render_frames(
                 raise ValueError("skeleton rendering needs joints or a HandPair")
             joints = motion.joints(hands)
         joints = np.asarray(joints, dtype=np.float64)
-        camera = Camera.framing(joints, view=view, size=(size, size))
+        framed = [joints.reshape(-1, 3)]
     else:
         if hands is None:
             raise ValueError("mesh rendering needs a HandPair")
         verts, faces = _posed_vertices(motion, hands)
-        camera = Camera.framing(np.concatenate([v.reshape(-1, 3) for v in verts]), view=view, size=(size, size))
+        framed = [v.reshape(-1, 3) for v in verts]
+    for obj in objects:
+        if len(obj.vertices) != t:
+            raise ValueError(f"object has {len(obj.vertices)} frames, the motion {t}")
+        framed.append(obj.vertices.reshape(-1, 3))
+    camera = Camera.framing(np.concatenate(framed), view=view, size=(size, size))
     font_px = max(10, size // 28)
     title = title_strip(texts or {}, size, font_px)
     top = title.height if title is not None else 0
@@ -132,12 +146,14 @@ def render_frames(
     frames = []
     for i in range(t):
         scene = Image.new("RGB", (size, size), BACKGROUND)
+        object_layers = [MeshLayer(obj.vertices[i], obj.faces, OBJECT_COLOR) for obj in objects]
         if skeleton:
+            draw_meshes(scene, camera, object_layers)
             for h in range(2):
                 draw_skeleton(scene, camera, joints[i, h], HAND_COLORS[h])
         else:
             layers = [MeshLayer(verts[h][i], faces[h], HAND_COLORS[h]) for h in range(2)]
-            draw_meshes(scene, camera, layers)
+            draw_meshes(scene, camera, layers + object_layers)
         draw = ImageDraw.Draw(scene)
         draw.text((6, size - font_px - 6), f"frame {i + 1}/{t}  {i / motion.fps:.2f} s", fill=TEXT_COLOR, font=font)
         if label:
@@ -184,7 +200,7 @@ def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
 def render_motion(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None, out: str | Path, *,
     view: str = "front", skeleton: bool = False, size: int = 360, joints: np.ndarray | None = None,
-    fps: float | None = None, label: str | None = None,
+    fps: float | None = None, label: str | None = None, objects: Sequence[ObjectFrames] = (),
 ) -> Path:
     """Render ``motion`` to ``out`` (.gif or .mp4) at ``fps`` (default: the motion's) atomically.
 
@@ -196,6 +212,7 @@ def render_motion(
         skeleton: draw 21-keypoint skeletons (``joints`` (T,2,21,3) if given) instead of meshes.
         size: scene width/height in pixels (the title adds height above it).
         label: small grey text in the bottom-right corner (e.g. the hand model).
+        objects: objects posed per frame (:func:`handgen.render.object_layer.object_frames`), drawn grey.
 
     Raises:
         HandgenError: unknown view or extension, .mp4 without imageio-ffmpeg.
@@ -203,7 +220,8 @@ def render_motion(
     out = Path(out)
     suffix = check_output(out)
     started = time.perf_counter()
-    frames = render_frames(motion, hands, texts, view=view, skeleton=skeleton, size=size, joints=joints, label=label)
+    frames = render_frames(motion, hands, texts, view=view, skeleton=skeleton, size=size, joints=joints, label=label,
+                           objects=objects)
     rate = float(fps or motion.fps)
     with atomic_path(out, suffix=suffix) as tmp:
         (_write_gif if suffix == ".gif" else _write_mp4)(frames, tmp, rate)

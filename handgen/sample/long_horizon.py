@@ -47,5 +47,8 @@ def chain_windows(
         mask = weights[None, :, None].expand_as(known).clone()
         new = sample_window(window, InpaintingCondition(known, mask))
         new = translate_features(new, -shift)
+        fade = weights[context - SEAM_FEATHER : context][None, :, None].to(out.dtype)  # (1,F,1) old -> new
+        out = out.clone()
+        out[:, -SEAM_FEATHER:] = fade * out[:, -SEAM_FEATHER:] + (1 - fade) * new[:, context - SEAM_FEATHER : context]
         out = torch.cat([out, new[:, context:]], dim=1)
     return out[:, :total_frames]

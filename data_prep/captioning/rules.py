@@ -1,0 +1,238 @@
+"""The rule-based captioner: deterministic ``{left, right, both}`` triplets from a clip's events.
+
+Offline and faithful by construction: every sentence is a template filled from
+:func:`data_prep.events.summary.summarise` (shapes, travel, rotations, palm direction,
+contacts); contacts between the hands, and the absence of any, are always reported; no
+intent is named. ``k`` triplets come in three levels of detail (:func:`caption_levels`:
+2 concise, 2 moderate, 1 detailed for k=5), each level in different phrasings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from handgen.hand.topology import FINGERS
+
+from data_prep.captioning import phrases as P
+from data_prep.events.summary import ClipSummary, HandSummary, summarise
+from data_prep.motion_features.wrist import AXES
+
+LEVELS = ("concise", "moderate", "detailed")
+Phrase = tuple[str, str]  # (finite verb phrase, gerund phrase)
+
+
+def caption_levels(k: int) -> list[str]:
+    """Detail level of each of ``k`` triplets: ~40% concise, ~40% moderate, at least one detailed."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    detailed = max(1, round(k / 5))
+    concise = math.ceil((k - detailed) / 2)
+    return ["concise"] * concise + ["moderate"] * (k - detailed - concise) + ["detailed"] * detailed
+
+
+def _pick(options, variant: int):
+    return options[variant % len(options)]
+
+
+def _fingers(names: list[str]) -> str:
+    """``["index", "middle"]`` -> "index and middle fingers"; the thumb and the little finger by name."""
+    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
+    long = [short[n] for n in names if n != "thumb"]
+    parts = ["thumb"] if "thumb" in names else []
+    if long:
+        joined = long[0] if len(long) == 1 else ", ".join(long[:-1]) + " and " + long[-1]
+        parts.append(joined + (" finger" if len(long) == 1 else " fingers"))
+    return " and the ".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _finger_states(ev: dict[str, Any]) -> dict[str, list[str]]:
+    """Flexion word -> fingers, from each finger's longest state run."""
+    out: dict[str, list[str]] = {}
+    for finger in FINGERS:
+        runs = ev.get("fingers", {}).get(finger, [])
+        if runs:
+            state = max(runs, key=lambda e: e["end"] - e["start"])["state"]
+            out.setdefault(P.FLEXION_WORDS[state], []).append(finger)
+    return out
+
+
+def _finger_detail(ev: dict[str, Any]) -> str:
+    states = _finger_states(ev)
+    if len(states) == 1 and len(next(iter(states.values()))) == len(FINGERS):
+        return f"all five fingers {next(iter(states))}"
+    return _and([f"the {_fingers(names)} {state}" for state, names in states.items()])
+
+
+def shape_phrase(hand: HandSummary, ev: dict[str, Any], variant: int) -> Phrase:
+    if hand.shape in P.SHAPE_PHRASES:
+        formed, held = _pick(P.SHAPE_PHRASES[hand.shape], variant)
+        return formed if hand.shape_from is not None else held
+    detail = _finger_detail(ev)
+    return f"holds {detail}", f"keeping {detail}"
+
+
+def _travel_phrase(hand: HandSummary, ev: dict[str, Any], variant: int, level: str) -> Phrase:
+    direction = hand.travel[0][0]
+    verb_fin, verb_ger = _pick(P.TRAVEL_VERBS.get(direction, P.TRAVEL_VERBS["other"]), variant)
+    pieces = []
+    for name, cm in hand.travel:
+        word = _pick(P.TRAVEL_WORDS[name], variant)
+        if level != "concise":
+            word = f"about {max(1, round(cm))} cm {word}"
+        if level == "detailed":
+            speeds = [e["speed"] for events in ev.get("translation", {}).values() for e in events
+                      if e["direction"] == name]
+            if speeds:
+                word += f" at roughly {max(1, round(sum(speeds) / len(speeds)))} cm/s"
+        pieces.append(word)
+    tail = _and(pieces) if len(pieces) < 3 else ", then ".join(pieces)
+    return f"{verb_fin} {tail}", f"{verb_ger} {tail}"
+
+
+def motion_phrases(hand: HandSummary, ev: dict[str, Any], variant: int, level: str) -> list[Phrase]:
+    """What the wrist does, as phrases (still when nothing moves)."""
+    if hand.still:
+        return [_pick(P.STILL_PHRASES, variant)]
+    out = []
+    if hand.travel:
+        out.append(_travel_phrase(hand, ev, variant, level))
+    for axis in hand.oscillations:
+        out.append(_pick(P.OSCILLATION_PHRASES[axis], variant))
+    for name, directions in hand.rotations.items():
+        if hand.rotating_back_and_forth(name):
+            out.append(_pick(P.ROTATION_PHRASES[name], variant))
+        else:
+            out.append(P.ROTATION_ONCE[name][directions[0]])
+    return out
+
+
+def _joined(phrases: list[Phrase], gerund: bool = False) -> str:
+    return _and([p[1] if gerund else p[0] for p in phrases])
+
+
+def _contact_sentences(hand: HandSummary, clip: ClipSummary, events: dict[str, Any], fps: float) -> list[str]:
+    out = []
+    others = [f for f in hand.thumb_contacts if not (f == "index" and hand.shape == "pinch")]
+    if others:
+        frames = sum(e["end"] - e["start"] for e in events.get("thumb_contact", []) if e["finger"] in others)
+        briefly = " briefly" if frames < clip.frames / 3 else ""
+        out.append(f"Its thumb tip{briefly} touches the {_and([P.TIP_NAMES[f] for f in others])}.")
+    for event in hand.object_contact:
+        what = f"the {clip.object}" if clip.object else "the object"
+        tips = event.get("tips") or []
+        with_tips = f" with the {_fingers(tips)}" if tips else ""
+        when = f" from {event['start'] / fps:.1f} s to {event['end'] / fps:.1f} s"
+        out.append(f"It touches {what}{with_tips}{when}.")
+    return out
+
+
+def hand_caption(clip: ClipSummary, side: str, events: dict[str, Any], level: str, variant: int) -> str:
+    """One sentence (or a few, when detailed) about hand ``side`` only."""
+    hand, ev = clip.hand(side), events[side]
+    subject = _pick(P.SUBJECTS, variant).format(side=side)
+    shape_fin, shape_ger = shape_phrase(hand, ev, variant)
+    motion = motion_phrases(hand, ev, variant, level)
+    palm = _pick(P.PALM_WORDS[hand.palm], variant)
+    contacts = _contact_sentences(hand, clip, ev, clip.fps)
+    if level == "concise":
+        if variant % 2 == 0:
+            return f"{subject} {shape_fin} and {_joined(motion)}."
+        return f"{subject} {_joined(motion)} while {shape_ger}."
+    if level == "moderate":
+        if variant % 2 == 0:
+            text = f"{subject}, {palm}, {shape_fin} and {_joined(motion)}."
+        else:
+            text = f"{subject} {_joined(motion)} with the {palm}, {shape_ger}."
+        return " ".join([text, *contacts])
+    when = ""
+    main = [e for e in ev.get("shape", []) if e["state"] == hand.shape]
+    if hand.shape_from is not None and main:
+        when = f" within the first {main[-1]['start'] / clip.fps:.1f} s"
+    detail = "" if hand.shape not in P.SHAPE_PHRASES else f", with {_finger_detail(ev)}"
+    directed = P.DIRECTED_WORDS[hand.pointing]
+    text = (f"{subject} {shape_fin}{when}{detail}. "
+            f"With the {palm} and the {directed}, it {_joined(motion)}.")
+    return " ".join([text, *contacts])
+
+
+def _relative_sentence(events: dict[str, Any]) -> str | None:
+    words = {"above": "higher than", "below": "lower than", "in front of": "in front of", "behind": "behind",
+             "right of": "to the right side of"}
+    found = []
+    relative = events["both"].get("relative_position", {})
+    for axis in AXES:
+        runs = relative.get(axis)
+        if runs:
+            state = max(runs, key=lambda e: e["end"] - e["start"])["state"]
+            if state in words:
+                found.append(words[state])
+    return f"The left hand stays {_and(found)} the right hand." if found else None
+
+
+def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, variant: int) -> str:
+    """The two hands together: contacts first (always reported), then approach/separation or mirroring."""
+    pair = clip.pair
+    parts: list[str] = []
+    if pair.palm_contacts >= 2:
+        parts.append(_pick(P.CLAP, variant).format(n=pair.palm_contacts))
+    elif pair.palm_contacts == 1:
+        parts.append(_pick(P.PALM_TOUCH, variant))
+    seen = set()
+    for touch in pair.touches:
+        key = (touch["hand"], touch["finger"], touch["palm"])
+        if key not in seen:
+            seen.add(key)
+            parts.append(_pick(P.TOUCH_PALM, variant).format(t=key[0], tip=P.TIP_NAMES[key[1]], r=key[2]))
+    for contact in pair.tip_contacts:
+        key = ("tips", contact["left"], contact["right"])
+        if key not in seen:
+            seen.add(key)
+            parts.append(_pick(P.TIP_TOUCH, variant).format(a=P.TIP_NAMES[key[1]], b=P.TIP_NAMES[key[2]]))
+    touching = bool(parts)
+    if pair.change in ("approaching", "separating") and not pair.palm_contacts:
+        if pair.change_by == "both":
+            parts.append(_pick(P.APPROACH if pair.change == "approaching" else P.SEPARATE, variant))
+        else:
+            mover = pair.change_by or "left"
+            other = "right" if mover == "left" else "left"
+            options = P.ONE_APPROACHES if pair.change == "approaching" else P.ONE_SEPARATES
+            parts.append(_pick(options, variant).format(m=mover, o=other))
+    elif pair.change == "back_and_forth" and not pair.palm_contacts:
+        parts.append(_pick(P.BACK_AND_FORTH, variant))
+    if pair.mirror and pair.change not in ("approaching", "separating"):
+        parts.append(_pick(P.MIRROR, variant))
+    if not parts:
+        parts.append(_pick(P.RELATION_NONE, variant))
+    elif not touching and level != "concise":
+        parts.append(_pick(P.NO_CONTACT, variant))
+    if level == "concise":
+        return parts[0]
+    if level == "detailed":
+        distances = events["both"].get("palm_distance", [])
+        if distances:
+            parts.append(f"The palms end about {max(1, round(distances[-1]['min_cm']))} cm apart.")
+        relative = _relative_sentence(events)
+        if relative:
+            parts.append(relative)
+    return " ".join(parts)
+
+
+def rules_captions(events: dict[str, Any], k: int = 5) -> list[dict[str, str]]:
+    """``k`` caption triplets ``{left, right, both}`` of a clip's events JSON (deterministic)."""
+    clip = summarise(events)
+    out = []
+    counters = {level: 0 for level in LEVELS}
+    for level in caption_levels(k):
+        variant = counters[level]
+        counters[level] += 1
+        out.append({
+            "left": hand_caption(clip, "left", events, level, variant),
+            "right": hand_caption(clip, "right", events, level, variant),
+            "both": relation_caption(clip, events, level, variant),
+        })
+    return out

@@ -89,7 +89,7 @@ def trained_tokenizer(synthetic_data_dir, tmp_path_factory) -> Path:
 
     run = tmp_path_factory.mktemp("fsq") / "run"
     return run_training(str(REPO / "configs" / "fsq_tiny.yaml"), tiny_tokenizer_overrides(
-        synthetic_data_dir, run, max_steps=6, **{"train.val_every": 3, "train.checkpoint_every": 6}))
+        synthetic_data_dir, run, max_steps=12, **{"train.val_every": 6, "train.checkpoint_every": 12}))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from handgen.cli import main as cli_main
@@ -158,3 +159,19 @@ def test_sample_picks_the_generator_by_model_type(trained_tokenizer, tmp_path, c
     assert "--mode prefix is for AR runs" in _error(capsys)
     assert _sample(diffusion, tmp_path / "d", "--steps", 2, "--frames", 20) == 0
     assert np.load(tmp_path / "d" / "sample_000.npz")["joints"].shape == (20, 2, 21, 3)
+
+
+def test_load_generator_dispatches_on_the_model_type(trained_ar, trained_tokenizer, tmp_path):
+    from handgen.sample.ar_generator import ARMotionGenerator
+    from handgen.sample.generators import load_generator
+
+    generator = load_generator(trained_ar)
+    assert isinstance(generator, ARMotionGenerator) and generator.clip_len == 60
+    feats = generator.generate([{"left": LEFT, "right": RIGHT, "both": BOTH}] * 3, 24, seed=1, greedy=True)
+    assert feats.shape == (3, 24, 324) and torch.isfinite(feats).all()
+    with pytest.raises(HandgenError, match="not a handgen run dir"):
+        load_generator(tmp_path)
+    with pytest.raises(HandgenError, match="checkpoint folder not found"):
+        load_generator(tmp_path / "missing")
+    with pytest.raises(HandgenError, match="holds a 'fsq_tokenizer' model.*tokenizer=THIS_DIR"):
+        load_generator(trained_tokenizer)

@@ -76,7 +76,7 @@ def test_tokenizer_training_reports_codebook_and_mpjpe(trained_tokenizer):
     assert 1 <= float(last["val_code_perplexity"]) <= 1000
     assert 0 < float(last["val_mpjpe_mm"]) < 1000
     losses = [float(dict(zip(cols, r.split(",")))["loss"]) for r in rows]
-    assert losses[-1] < losses[0]
+    assert sum(losses[-3:]) < sum(losses[:3])  # noisy single steps (random crops): compare the ends
 
 
 def test_tokenizer_reconstruction_error_matches_tokenizer_run(trained_tokenizer, synthetic_data_dir):
@@ -87,7 +87,7 @@ def test_tokenizer_reconstruction_error_matches_tokenizer_run(trained_tokenizer,
 
     tok = TokenizerRun(trained_tokenizer)
     raw, _ = DataDir(synthetic_data_dir).split_arrays("val")
-    raw = torch.as_tensor(raw)
+    raw = torch.as_tensor(raw[: int(tok.cfg.train.val_items)])  # validation uses the first val_items clips
     ids = tok.encode_raw(raw)
     assert ids.shape == (len(raw), 30)
     recon = tok.decode_raw(ids, raw.shape[1])

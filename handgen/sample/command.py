@@ -25,12 +25,12 @@ def _hand_pair_for(data_meta: dict, mano_dir: str | None):
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from handgen.sample.generators import open_generator, sampling_setup
+    from handgen.sample.generators import load_generator, sampling_setup
 
     prompts = prompts_from_args(args.left, args.right, args.both, args.prompts)
     if args.num < 1:
         raise HandgenError("--num must be at least 1")
-    generator = open_generator(args.ckpt, device=args.device)
+    generator = load_generator(args.ckpt, device=args.device)
     frames = args.frames or generator.clip_len
     generator.check_frames(frames)
     hands = _hand_pair_for(generator.data_meta, args.mano_dir)

@@ -36,7 +36,7 @@ class SamplingSetup:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def open_generator(run_dir: str | Path, device: str = "cpu"):
+def load_generator(run_dir: str | Path, device: str = "cpu"):
     """The generator of a motion run dir (by its ``model_type``).
 
     Raises:

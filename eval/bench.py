@@ -18,6 +18,7 @@ SECTIONS: dict[str, str] = {
     "training": "eval.benchmarks.training:bench_training",
     "sampling": "eval.benchmarks.sampling:bench_sampling",
     "grasp": "eval.benchmarks.grasp:bench_grasp",
+    "motion_sampling": "eval.benchmarks.motion_sampling:bench_motion_sampling",
 }
 
 

@@ -65,6 +65,43 @@ def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
     return [f"{k}={v}" for k, v in base.items()]
 
 
+def tiny_tokenizer_overrides(data: Path, out: Path, **extra) -> list[str]:
+    """Overrides that make configs/fsq_tiny.yaml train in seconds."""
+    base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "model.levels": "[8,5,5,5]",
+            "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]
+
+
+def tiny_ar_overrides(tokenizer: Path, out: Path, **extra) -> list[str]:
+    """Overrides that make configs/motion_ar_tiny.yaml train in seconds."""
+    base = {"tokenizer": tokenizer, "output_dir": out, "model.layers": 1, "model.width": 32, "model.heads": 2,
+            "model.ff": 64, "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1,
+            "train.val_items": 8, "text.max_tokens": 12, "model.max_positions": 80}
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]
+
+
+@pytest.fixture(scope="session")
+def trained_tokenizer(synthetic_data_dir, tmp_path_factory) -> Path:
+    """A tokenizer run dir from a few steps of configs/fsq_tiny.yaml (in-process)."""
+    from handgen.train.loop import run_training
+
+    run = tmp_path_factory.mktemp("fsq") / "run"
+    return run_training(str(REPO / "configs" / "fsq_tiny.yaml"), tiny_tokenizer_overrides(
+        synthetic_data_dir, run, max_steps=12, **{"train.val_every": 6, "train.checkpoint_every": 12}))
+
+
+@pytest.fixture(scope="session")
+def trained_ar(trained_tokenizer, tmp_path_factory) -> Path:
+    """An AR run dir from a few steps of configs/motion_ar_tiny.yaml over ``trained_tokenizer`` (in-process)."""
+    from handgen.train.loop import run_training
+
+    run = tmp_path_factory.mktemp("ar") / "run"
+    return run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), tiny_ar_overrides(
+        trained_tokenizer, run, max_steps=6, **{"train.val_every": 3, "train.checkpoint_every": 6}))
+
+
 @pytest.fixture(scope="session")
 def tiny_diffusion_run(synthetic_data_dir, tmp_path_factory) -> Path:
     """A tiny motion diffusion model trained for a few dozen steps (once per session)."""

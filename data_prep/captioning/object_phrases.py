@@ -57,6 +57,8 @@ TURN_WORDS: dict[str, str] = {  # object_events direction -> {dir}
     "tipping forward": "tipping its top away from the body",
     "tipping back": "tipping its top toward the body",
 }
+REACH_WORDS: dict[str, str] = {"left": "to the left", "right": "to the right", "up": "up", "down": "down",
+                                "forward": "forward", "back": "back toward the body"}  # travel before a grasp
 # (finite, gerund) of a hand holding the object; {o} = "the ball"
 GRIPS: list[tuple[str, str]] = [("holds {o}", "holding {o}"), ("grips {o}", "gripping {o}"),
                                 ("keeps hold of {o}", "keeping hold of {o}")]

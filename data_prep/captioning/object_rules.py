@@ -22,10 +22,16 @@ from handgen.hand.topology import HANDS
 
 PART_ACTIONS = ("open", "close")
 PLURAL_NOUNS = ("scissors",)
+PART_MOVE_CM = 2.0  # a holder travelling this far while the part moves moves it
 
 
 def noun_phrase(obj: ObjectSummary) -> str:
     return f"the {obj.noun}"
+
+
+def short_noun_phrase(obj: ObjectSummary) -> str:
+    """The object once named: "the box" for "the box with a lid" (no "with ... with the fingers")."""
+    return f"the {obj.noun.split(' with ')[0]}"
 
 
 def pronouns(obj: ObjectSummary) -> tuple[str, str]:
@@ -62,19 +68,29 @@ def action_phrase(obj: ObjectSummary, motion: ObjectMotion | None, level: str, v
     it, its = pronouns(obj)
     template = P.pick(table[action], variant)[form]
     direction = O.TURN_WORDS.get(motion.direction, motion.direction) if motion is not None else ""
-    text = template.format(o=it if pronoun else noun_phrase(obj), its=its if pronoun else f"{noun_phrase(obj)}'s",
+    text = template.format(o=it if pronoun else noun_phrase(obj), its=its if pronoun else f"{short_noun_phrase(obj)}'s",
                            amt=_amount(motion, level), dir=direction, part=obj.part or "lid")
     return text + _timing(motion, level, fps)
 
 
-def part_movers(clip: ClipSummary) -> list[str]:
+def _moves_during(ev: dict[str, Any], start: int, end: int) -> bool:
+    """Whether a hand's events hold a translation (at least :data:`PART_MOVE_CM`) or a slow turn that
+    overlaps frames [start, end) (reaching for the object before it moves does not count)."""
+    for axis_events in ev.get("translation", {}).values():
+        if any(e["start"] < end and start < e["end"] and e["distance"] >= PART_MOVE_CM for e in axis_events):
+            return True
+    return any(e["start"] < end and start < e["end"] for runs in ev.get("turning", {}).values() for e in runs)
+
+
+def part_movers(clip: ClipSummary, events: dict[str, Any]) -> list[str]:
     """Holders that move with the object's moving part (its main motion opens or closes it): those
-    whose hand travels or turns. Empty when no holder does, or the main motion is not the part's."""
+    whose hand travels or turns while the part moves. Empty when no holder does, when all do, or
+    when the main motion is not the part's."""
     obj = clip.object
     motion = main_motion(obj) if obj is not None else None
     if motion is None or motion.action not in PART_ACTIONS:
         return []
-    movers = [side for side in obj.held_by if clip.hand(side).travel or clip.hand(side).turning]
+    movers = [side for side in obj.held_by if _moves_during(events[side], motion.start, motion.end)]
     return movers if len(movers) < len(obj.held_by) else []
 
 
@@ -82,7 +98,12 @@ def _when_grasped(clip: ClipSummary, side: str) -> str:
     contact = clip.hand(side).object_contact
     if clip.hand(side).shape_from is None or not contact:
         return ""
-    return f" within the first {contact[0]['start'] / clip.fps:.1f} s"
+    return f" after about {contact[0]['start'] / clip.fps:.1f} s"
+
+
+def _reach_words(reach: list[tuple[str, float]]) -> str:
+    """"to the right and forward": the directions a hand travels before it grasps the object."""
+    return P.join_and([O.REACH_WORDS[direction] for direction, _ in reach])
 
 
 def holding_caption(clip: ClipSummary, side: str, events: dict[str, Any], level: str, variant: int,
@@ -94,11 +115,11 @@ def holding_caption(clip: ClipSummary, side: str, events: dict[str, Any], level:
     subject = P.pick(P.SUBJECTS, variant).format(side=side)
     palm = P.pick(P.PALM_WORDS[hand.palm], variant)
     motion = main_motion(obj)
-    movers = part_movers(clip)
+    movers = part_movers(clip, events)
     grip_fin, grip_ger = P.pick(O.GRASPS if hand.shape_from is not None else O.GRIPS, variant)
     detailed = level == "detailed"  # the detailed sentence names the object again: "it lifts the ball"
     if movers and side in movers:
-        head = P.pick(O.PART_GRIP, variant).format(part=obj.part, o=o)
+        head = P.pick(O.PART_GRIP, variant).format(part=obj.part, o=short_noun_phrase(obj))
         moved = f"the {obj.part}" if detailed else "it"
         doing = P.pick(O.PART_MOVES[motion.action], variant).format(x=moved, amt=_amount(motion, level))
         doing += _timing(motion, level, clip.fps)
@@ -115,6 +136,8 @@ def holding_caption(clip: ClipSummary, side: str, events: dict[str, Any], level:
             return f"{subject} {head} and {doing}."
         lead = grip_ger.format(o=o)
         return f"{lead[0].upper()}{lead[1:]}, {subject[0].lower()}{subject[1:]} {doing}."
+    if hand.reach:  # travel before the grasp: "reaches to the right, grasps the box and lifts it"
+        head = f"reaches {_reach_words(hand.reach)}" + (", " if doing else " and ") + head
     if level == "moderate":
         text = f"{subject}, {palm}, {head}" + (f" and {doing}." if doing else ".")
         return " ".join([text, *contacts])
@@ -128,7 +151,8 @@ def holding_caption(clip: ClipSummary, side: str, events: dict[str, Any], level:
     return " ".join([text, *contacts])
 
 
-def object_relation_parts(clip: ClipSummary, level: str, variant: int, others: dict[str, str]) -> list[str]:
+def object_relation_parts(clip: ClipSummary, events: dict[str, Any], level: str, variant: int,
+                          others: dict[str, str]) -> list[str]:
     """Sentences about who holds or touches the object and what it does (empty: no hand touches it).
 
     ``others``: for each hand, a finite phrase of its own motion ("stays still"), used for a hand
@@ -145,7 +169,7 @@ def object_relation_parts(clip: ClipSummary, level: str, variant: int, others: d
     singular = action_phrase(obj, motion, level, variant, 0, clip.fps, pronoun=True)
     plural = action_phrase(obj, motion, level, variant, 1, clip.fps, pronoun=True)
     if len(holders) == 2:
-        movers = part_movers(clip)
+        movers = part_movers(clip, events)
         if len(movers) == 1:
             steady = next(side for side in HANDS if side not in movers)
             part_action = action_phrase(obj, motion, level, variant, 0, clip.fps, pronoun=True)

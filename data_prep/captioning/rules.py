@@ -14,7 +14,7 @@ from typing import Any
 
 from data_prep.captioning import object_phrases as O
 from data_prep.captioning import phrases as P
-from data_prep.captioning.object_rules import holding_caption, object_relation_parts
+from data_prep.captioning.object_rules import holding_caption, object_relation_parts, short_noun_phrase
 from data_prep.captioning.phrases import finger_detail as _finger_detail
 from data_prep.captioning.phrases import finger_list as _fingers
 from data_prep.captioning.phrases import join_and as _and
@@ -91,7 +91,7 @@ def _contact_sentences(hand: HandSummary, clip: ClipSummary, events: dict[str, A
         briefly = " briefly" if frames < clip.frames / 3 else ""
         out.append(f"Its thumb tip{briefly} touches the {_and([P.TIP_NAMES[f] for f in others])}.")
     for event in hand.object_contact:
-        what = f"the {clip.object.noun}" if clip.object else "the object"
+        what = short_noun_phrase(clip.object) if clip.object else "the object"
         tips = event.get("tips") or []
         with_tips = f" with the {_fingers(tips)}" if tips else ""
         when = f" from {event['start'] / fps:.1f} s to {event['end'] / fps:.1f} s"
@@ -151,7 +151,7 @@ def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, vari
     pair = clip.pair
     holding = bool(clip.object is not None and clip.object.held_by)
     others = {side: _joined(motion_phrases(clip.hand(side), events[side], variant, level)) for side in HANDS}
-    object_parts = object_relation_parts(clip, level, variant, others)
+    object_parts = object_relation_parts(clip, events, level, variant, others)
     parts: list[str] = []
     if pair.palm_contacts >= 2:
         parts.append(_pick(P.CLAP, variant).format(n=pair.palm_contacts))

@@ -9,7 +9,8 @@ clip, the directions the wrist travels (with distances), repeated back-and-forth
 along an axis, rotations (one way or back and forth), where the palm faces, contacts.
 A hand holding an object (in contact with it for at least a third of the clip,
 :mod:`data_prep.events.objects`) has the shape ``grasp``; its slow turns with the object
-are in ``turning``. For the pair (:class:`PairSummary`): palm contacts, fingertip-on-palm
+are in ``turning``; when its contact starts late (it grasps the object during the clip), the
+moves made mostly before the grasp are its ``reach``, not its ``travel``. For the pair (:class:`PairSummary`): palm contacts, fingertip-on-palm
 touches, fingertip contacts, approaching / separating (who moves), mirror-image motion, and
 one ``relation`` label: ``hold_object`` (a hand holds the object; ``holders`` says which),
 ``clap`` (palms meet at least twice), ``palm_contact``, ``touch_palm``, ``fingertip_contact``,
@@ -51,6 +52,7 @@ class HandSummary:
     thumb_contacts: list[str]  # fingers the thumb tip touches
     object_contact: list[dict] = field(default_factory=list)
     holds: bool = False  # holds the object (shape "grasp")
+    reach: list[tuple[str, float]] = field(default_factory=list)  # travel before a late grasp, as ``travel``
     turning: dict[str, list[str]] = field(default_factory=dict)  # slow turns about world axes -> directions
 
     @property
@@ -80,6 +82,28 @@ def _longest(events: list[dict]) -> dict | None:
     return max(events, key=lambda e: (e["end"] - e["start"], -e["start"]), default=None)
 
 
+def _before(event: dict, frame: int) -> bool:
+    """The event lies mostly before ``frame`` (a hand reaching for the object before it grasps it)."""
+    return event["start"] < frame and 2 * (frame - event["start"]) >= event["end"] - event["start"]
+
+
+def _merged_travel(moves: list[dict]) -> list[tuple[str, float]]:
+    """(direction, cm) of the moves of at least :data:`MIN_TRAVEL_SHARE` of the longest, in order of
+    first appearance, summed per direction."""
+    longest = max((e["distance"] for e in moves), default=0.0)
+    travel: list[tuple[str, float]] = []
+    for e in sorted(moves, key=lambda e: e["start"]):
+        if e["distance"] < MIN_TRAVEL_SHARE * longest:
+            continue
+        directions = [d for d, _ in travel]
+        if e["direction"] in directions:
+            index = directions.index(e["direction"])
+            travel[index] = (e["direction"], travel[index][1] + e["distance"])
+        else:
+            travel.append((e["direction"], e["distance"]))
+    return travel
+
+
 def _hand(side: str, ev: dict[str, Any], frames: int, holds: bool = False) -> HandSummary:
     shapes = [e["state"] for e in ev.get("shape", [])]
     main = ev["shape"][-1] if ev.get("shape") else None
@@ -87,11 +111,11 @@ def _hand(side: str, ev: dict[str, Any], frames: int, holds: bool = False) -> Ha
         main = _longest(ev["shape"])
     shape = main["state"] if main else "other"
     shape_from = shapes[0] if shapes and shapes[0] != shape and main is ev["shape"][-1] else None
+    contact = ev.get("object_contact", [])
+    late = bool(contact) and contact[0]["start"] >= MIN_GRASP_START
     if holds:  # the grasp is formed during the clip when the contact starts late
-        contact = ev.get("object_contact", [])
-        late = bool(contact) and contact[0]["start"] >= MIN_GRASP_START
         shape, shape_from = "grasp", (shapes[0] if shapes and late else None)
-    travel: list[tuple[str, float]] = []
+    grasp_start = contact[0]["start"] if holds and late else None
     oscillations = []
     moves = []
     for axis in AXES:
@@ -102,15 +126,8 @@ def _hand(side: str, ev: dict[str, Any], frames: int, holds: bool = False) -> Ha
             oscillations.append(axis)
             continue
         moves += [e for e in events if e["distance"] >= MIN_TRAVEL_CM]
-    longest = max((e["distance"] for e in moves), default=0.0)
-    moves = [e for e in moves if e["distance"] >= MIN_TRAVEL_SHARE * longest]
-    for e in sorted(moves, key=lambda e: e["start"]):  # in order of first appearance, summed per direction
-        directions = [d for d, _ in travel]
-        if e["direction"] in directions:
-            index = directions.index(e["direction"])
-            travel[index] = (e["direction"], travel[index][1] + e["distance"])
-        else:
-            travel.append((e["direction"], e["distance"]))
+    reach = [e for e in moves if grasp_start is not None and _before(e, grasp_start)]
+    travel = _merged_travel([e for e in moves if not any(e is r for r in reach)])
     turns = ev.get("rotation", {})
     rotations = {name: [e["direction"] for e in turns[name]] for name in ROTATIONS if turns.get(name)}
     palm = _longest(ev.get("palm_facing", [])) or {"state": "down"}
@@ -123,6 +140,7 @@ def _hand(side: str, ev: dict[str, Any], frames: int, holds: bool = False) -> Ha
         side=side, shape=shape, shape_from=shape_from, shapes=shapes, travel=travel, oscillations=oscillations,
         rotations=rotations, palm=palm["state"], palm_also=palm.get("also"), pointing=pointing["state"],
         thumb_contacts=thumb, object_contact=list(ev.get("object_contact", [])), holds=holds,
+        reach=_merged_travel(reach),
         turning={name: [e["direction"] for e in runs] for name, runs in ev.get("turning", {}).items()},
     )
 

@@ -15,7 +15,8 @@ not ``free``):
   all, are exactly the holders;
 - ``object: <action>`` (lift, lower, move_left, move_right, push, pull, turn, tilt, open)
   agrees when the object's main motion, measured on its own pose, is that action;
-- wrist labels as for hand-only clips, except ``rotate`` of a holding hand: a hand turning an
+- wrist labels as for hand-only clips, of the hand while it holds the object (the summary's
+  ``travel``: a hand that reaches for the object first has that move in ``reach``), except ``rotate`` of a holding hand: a hand turning an
   object turns slowly with it about a world axis (40-70 degrees over two seconds, under the
   wrist's own rotation thresholds), so it agrees when the hand's slow ``turning`` (or a
   supination) is measured.

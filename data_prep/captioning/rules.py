@@ -76,6 +76,8 @@ def motion_phrases(hand: HandSummary, ev: dict[str, Any], variant: int, level: s
             out.append(_pick(P.ROTATION_PHRASES[name], variant))
         else:
             out.append(P.ROTATION_ONCE[name][directions[0]])
+    if not out:  # only a slow turn with the object it touches
+        out.append(("turns slowly", "turning slowly"))
     return out
 
 

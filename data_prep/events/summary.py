@@ -57,7 +57,8 @@ class HandSummary:
 
     @property
     def still(self) -> bool:
-        return not self.travel and not self.oscillations and not self.rotations
+        """No travel, back-and-forth, rotation, nor a slow turn with the object it holds."""
+        return not self.travel and not self.oscillations and not self.rotations and not self.turning
 
     def rotating_back_and_forth(self, name: str) -> bool:
         directions = self.rotations.get(name, [])

@@ -8,13 +8,14 @@ Per hand (:class:`HandSummary`): the main hand shape and whether it was formed d
 clip, the directions the wrist travels (with distances), repeated back-and-forth travel
 along an axis, rotations (one way or back and forth), where the palm faces, contacts.
 A hand holding an object (in contact with it for at least a third of the clip,
-:mod:`data_prep.events.objects`) has the shape ``grasp``; its slow turns with the object
-are in ``turning``; when its contact starts late (it grasps the object during the clip), the
-moves made mostly before the grasp are its ``reach``, not its ``travel``. For the pair
+:mod:`data_prep.events.objects`) has the shape ``grasp``; its slow turns with the object are in
+``turning``; when its contact starts late (it grasps the object during the clip), the moves
+made mostly before the grasp are its ``reach``, not its ``travel``. For the pair
 (:class:`PairSummary`): palm contacts, fingertip-on-palm touches, fingertip contacts,
-approaching / separating (who moves), mirror-image motion, and one ``relation`` label: ``hold_object`` (a hand holds the object; ``holders`` says which),
-``clap`` (palms meet at least twice), ``palm_contact``, ``touch_palm``, ``fingertip_contact``,
-``approach``, ``separate``, ``mirror`` or ``none``. The object itself:
+approaching / separating (who moves), mirror-image motion, and one ``relation`` label:
+``hold_object`` (a hand holds the object; ``holders`` says which), ``clap`` (palms meet at
+least twice), ``palm_contact``, ``touch_palm``, ``fingertip_contact``, ``approach``,
+``separate``, ``mirror`` or ``none``. The object itself:
 :mod:`data_prep.events.object_summary`.
 """
 

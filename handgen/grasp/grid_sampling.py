@@ -71,10 +71,28 @@ def object_sdf_in_hand_frame(
     (rot (B,3,3), transl (B,3), metres); ``center`` (B,3) or (3,) is the normalised frame's
     origin (see :func:`handgen.grasp.hand_frame.frame_center`). Values:
     ``clamp(sdf / 0.2, -0.2, 0.2) / 0.2`` in [-1, 1]. Differentiable in rot and transl.
+
+    Only the voxels inside the object grid's box are sampled; the rest are +1, which is
+    exact when the object grid's margin exceeds the truncation distance (0.04 m), as
+    :func:`handgen.grasp.object_sdf.compute_sdf_grid`'s default margin does.
     """
-    n = cell_centers(resolution, extent, dtype=rot.dtype, device=rot.device).reshape(1, -1, 3)
-    local = n * FRAME_SCALE + center.reshape(-1, 1, 3)
-    obj = torch.einsum("bji,bnj->bni", rot, local - transl[:, None, :])  # rot^T (p - t)
-    values = sdf(obj) / FRAME_SCALE
-    values = values.clamp(-SDF_TRUNCATION, SDF_TRUNCATION) / SDF_TRUNCATION
-    return values.reshape(-1, 1, resolution, resolution, resolution)
+    b = rot.shape[0]
+    step = 2.0 * extent / resolution
+    centers = cell_centers(resolution, extent, dtype=rot.dtype, device=rot.device)
+    center = center.to(rot).expand(b, 3)
+    corners = torch.stack(torch.meshgrid(*[torch.stack([sdf.origin[a], sdf.upper[a]]) for a in range(3)], indexing="ij"), -1)
+    corners = corners.reshape(8, 3).to(rot)
+    out = torch.ones(b, 1, resolution, resolution, resolution, dtype=rot.dtype, device=rot.device)
+    for i in range(b):
+        with torch.no_grad():
+            n = ((corners @ rot[i].T + transl[i]) - center[i]) / FRAME_SCALE
+            lo = torch.clamp(torch.floor((n.min(0).values + extent) / step - 0.5).long(), 0, resolution)
+            hi = torch.clamp(torch.ceil((n.max(0).values + extent) / step - 0.5).long() + 1, 0, resolution)
+        (x0, y0, z0), (x1, y1, z1) = lo.tolist(), hi.tolist()
+        if x1 <= x0 or y1 <= y0 or z1 <= z0:
+            continue
+        local = centers[z0:z1, y0:y1, x0:x1] * FRAME_SCALE + center[i]
+        obj = (local - transl[i]) @ rot[i]  # rot^T (p - t), row-vector form
+        values = (sdf(obj) / FRAME_SCALE).clamp(-SDF_TRUNCATION, SDF_TRUNCATION) / SDF_TRUNCATION
+        out[i, 0, z0:z1, y0:y1, x0:x1] = values
+    return out

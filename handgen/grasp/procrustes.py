@@ -72,9 +72,9 @@ def _quadratic_refine(vol: torch.Tensor, best: torch.Tensor, centers: torch.Tens
     rel = x - points[:, None]  # centre the fit for conditioning
     design = torch.cat([(rel * rel).sum(-1, keepdim=True), rel, torch.ones_like(f)[..., None]], -1)  # (C,27,5)
     dw = design * ok[..., None]
-    lhs = dw.transpose(1, 2) @ design + 1e-9 * torch.eye(5, dtype=vol.dtype, device=vol.device)
-    rhs = dw.transpose(1, 2) @ f[..., None]
-    coef = torch.linalg.solve(lhs, rhs)[..., 0]
+    lhs = (dw.transpose(1, 2) @ design).double() + 1e-8 * torch.eye(5, dtype=torch.float64, device=vol.device)
+    rhs = (dw.transpose(1, 2) @ f[..., None]).double()
+    coef = torch.linalg.solve(lhs, rhs)[..., 0].to(vol.dtype)  # channels without enough samples fall back below
     a, b = coef[:, 0], coef[:, 1:4]
     step = 2.0 * GRID_EXTENT / res
     shift = -b / (2.0 * a.clamp_min(1e-6))[:, None]

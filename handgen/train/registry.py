@@ -8,6 +8,8 @@ from handgen.errors import HandgenError
 
 TASKS: dict[str, str] = {
     "motion_diffusion": "handgen.train.tasks.motion_diffusion:MotionDiffusionTask",
+    "grasp_vqvae": "handgen.train.tasks.grasp_vqvae:GraspVQVAETask",
+    "grasp_prior": "handgen.train.tasks.grasp_prior:GraspPriorTask",
 }
 
 

@@ -39,10 +39,10 @@ def object_voxels(obj: MeshSDF, voxel: float = VOXEL) -> np.ndarray:
     counts = np.maximum(np.ceil((hi - lo) / voxel).astype(int), 1)
     origin = 0.5 * (lo + hi) - 0.5 * voxel * (counts - 1)
     votes = grid_inside_votes(obj.vertices, obj.faces, origin, voxel, tuple(int(c) for c in counts))
-    ijk = np.argwhere(votes >= 3)[:, ::-1]
-    pts = origin + voxel * ijk
-    # settle the parity votes with the winding number (robust to holes)
-    return pts[obj.inside(pts)] if len(pts) else pts
+    sure = origin + voxel * np.argwhere(votes == 6)[:, ::-1]
+    unsure = origin + voxel * np.argwhere((votes > 0) & (votes < 6))[:, ::-1]
+    # settle split parity votes with the winding number (robust to holes)
+    return np.concatenate([sure, unsure[obj.inside(unsure)] if len(unsure) else unsure])
 
 
 def intersection_volume(
@@ -96,9 +96,11 @@ def grasp_metrics(
     ``intersection_volume_cm3``, ``tips_in_contact_{h}`` (0..5), ``min_tip_distance_mm_{h}``,
     ``vertex_contact_{h}`` for h in left, right.
     """
-    depth = penetration_depth(hand_vertices, obj)
+    v = np.asarray(hand_vertices, dtype=np.float64)
+    v_sdf = obj(v.reshape(-1, 3)).reshape(v.shape[:-1])  # one SDF pass for depth and contact
+    depth = np.maximum(-v_sdf, 0.0).max(-1)
+    contact = (v_sdf <= CONTACT_DIST).mean(-1)
     tips = fingertip_distances(joints, obj)
-    contact = vertex_contact_ratio(hand_vertices, obj)
     out: dict[str, float] = {
         "penetration_depth_mm": float(depth.max()) * 1e3,
         "intersection_volume_cm3": intersection_volume(hand_vertices, hand_faces, obj, voxels=voxels) * 1e6,

@@ -13,10 +13,11 @@ from handgen.errors import HandgenError
 from tests.conftest import YCB_DIR, run_cli
 from tests.grasp_fixtures import primitive_objects, write_grasp_dir
 
-TINY_AE = ["model.channels=8", "max_steps=30", "train.batch_size=4", "train.val_every=30", "train.checkpoint_every=30",
-           "train.warmup_steps=5", "train.log_every=10"]
-TINY_PRIOR = ["model.channels=8", "max_steps=80", "train.batch_size=8", "train.val_every=80", "train.checkpoint_every=80",
-              "train.warmup_steps=10", "train.log_every=10", "train.lr=0.003"]
+# seconds-sized variants of the tiny configs (coarser object SDF grids too)
+TINY_AE = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
+           "train.warmup_steps=5", "train.log_every=10", "sdf.cells=32"]
+TINY_PRIOR = ["model.channels=8", "max_steps=60", "train.batch_size=8", "train.val_every=60", "train.checkpoint_every=60",
+              "train.warmup_steps=10", "train.log_every=10", "train.lr=0.003", "sdf.cells=32"]
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,7 @@ def test_grasp_dir_reader(grasp_runs):
     from handgen.grasp.object_sdf import MeshSDF
 
     data, _, _ = grasp_runs
-    ds = GraspDataset(data, ("train",))
+    ds = GraspDataset(data, ("train",), sdf_cells=32)
     assert len(ds) == 18 and ds.categories() == ["ball", "box", "cylinder"]
     grids = ds.object_grids([0, 1])
     assert grids.shape == (2, 1, 64, 64, 64) and grids.min() >= -1 and grids.max() <= 1 and (grids < 0).any()
@@ -89,7 +90,7 @@ def test_sds_moves_a_bad_configuration_to_lower_sds_loss(grasp_runs):
     torch.manual_seed(0)
     prior = GraspPrior(prior_dir)
     hands = make_hand_pair()
-    ds = GraspDataset(data, ("train",))
+    ds = GraspDataset(data, ("train",), sdf_cells=32)
     f = ds.frame(0)
     name = ds.rows[0]["object"]
     sdf = GridSDF.from_grid(ds.sdf_grid(name))

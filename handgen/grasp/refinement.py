@@ -39,9 +39,9 @@ class RefineConfig:
     """Weights and optimiser settings of :func:`refine_grasps` (losses in metres)."""
 
     steps: int = 300
-    lr_pose: float = 0.02
-    lr_orient: float = 0.01
-    lr_transl: float = 0.002
+    lr_pose: float = 0.04
+    lr_orient: float = 0.02
+    lr_transl: float = 0.004
     penetration: float = 3e4
     penetration_margin: float = 0.0
     tip_contact: float = 1e4
@@ -51,8 +51,8 @@ class RefineConfig:
     surface_contact: float = 2e2
     surface_band: float = 0.01
     hand_hand: float = 3e4
-    pose_prior: float = 0.5
-    pose_anchor: float = 2.0
+    pose_prior: float = 0.2
+    pose_anchor: float = 0.2
     joint_limits: float = 50.0
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared from the project root; worktrees nested deeper find it further up
+SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared")
 YCB_DIR = SHARED / "data" / "ycb"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -11,6 +11,8 @@ TASKS: dict[str, str] = {
     "motion_evaluator": "eval.evaluator.task:MotionEvaluatorTask",
     "fsq_tokenizer": "handgen.train.tasks.fsq_tokenizer:FSQTokenizerTask",
     "motion_ar": "handgen.train.tasks.motion_ar:MotionARTask",
+    "grasp_vqvae": "handgen.train.tasks.grasp_vqvae:GraspVQVAETask",
+    "grasp_prior": "handgen.train.tasks.grasp_prior:GraspPriorTask",
 }
 
 

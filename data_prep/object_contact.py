@@ -61,7 +61,7 @@ class ObjectDistance:
             vertices, faces = template.part_mesh(part)
             grids.append(
                 DistanceGrid.from_mesh(vertices, faces, spacing=spacing, band=reach + 2 * spacing,
-                                       cap=max(GRID_CAP, reach + 2 * spacing)) if len(faces) else None
+                                       cap=max(GRID_CAP, reach + 2 * spacing), lazy=True) if len(faces) else None
             )
         if grids[0] is None and grids[1] is None:
             raise ValueError(f"object {template.name!r} has no faces")

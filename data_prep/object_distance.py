@@ -21,6 +21,14 @@ Building (:meth:`DistanceGrid.from_mesh`), all in the mesh's own frame, metres:
    along +x, rows offset by a tiny fraction of a voxel so that no ray grazes an edge) get
    negative distances. The mesh must then be closed (watertight).
 
+Step 3 is most of the cost (a few point-triangle distances per voxel of the band). With
+``lazy=True`` it is deferred: a voxel of the band gets its exact value the first time a
+query needs it (one of the eight corners around a queried point; whole 4x4x4 bricks at a
+time), so a grid queried only near part of the surface (a hand holding the object)
+computes only that part. The values
+are the same as the eager grid's, bit for bit; :meth:`DistanceGrid.materialize` finishes
+the rest.
+
 The distance is 1-Lipschitz and piecewise smooth, so trilinear interpolation is exact on
 flat faces and within ~h^2/(8 r) near curved iso-surfaces of radius r (h the spacing);
 where the nearest touched voxel misses the truly closest face (near sharp edges) the
@@ -30,7 +38,7 @@ tests check the values against exact box and sphere distances.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import trimesh
@@ -38,28 +46,87 @@ from scipy import ndimage
 
 FACES_PER_VOXEL = 3
 _CHUNK = 100_000
+BRICK = 4  # voxels a side of the blocks a lazy grid makes exact at once
+_PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
 
 
 @dataclass
+class _ExactBand:
+    """What the exact values of a grid's band voxels need (the deferred step 3).
+
+    Band voxels are grouped by brick (cubes of :data:`BRICK` voxels a side): a query makes
+    whole bricks exact, so the few voxels a moving hand reaches next are usually done already.
+    """
+
+    triangles: np.ndarray  # (F, 3, 3) the subdivided mesh
+    touched: np.ndarray  # (n,) sorted flat indices of the voxels holding faces
+    touched_faces: np.ndarray  # (n, K) their faces, -1 = none
+    shape: tuple[int, int, int]  # the grid's
+    index: np.ndarray  # (b,) flat indices of the band voxels, brick by brick
+    nearest: np.ndarray  # (b,) flat index of each one's nearest touched voxel
+    close: np.ndarray  # (b,) bool: within 2.5 voxels of the surface
+    inside: np.ndarray | None  # (b,) bool, signed grids only
+    starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
+    pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
+
+    @classmethod
+    def build(cls, triangles, touched, touched_faces, shape, index, nearest, close, inside) -> "_ExactBand":
+        counts = -(-np.asarray(shape) // BRICK)
+        brick = _brick_keys(shape, *np.unravel_index(index, shape))
+        order = np.argsort(brick, kind="stable")
+        starts = np.searchsorted(brick[order], np.arange(int(np.prod(counts)) + 1))
+        return cls(triangles, touched, touched_faces, tuple(shape), index[order], nearest[order], close[order],
+                   None if inside is None else inside[order], starts, starts[1:] > starts[:-1])
+
+    def faces_of(self, flat: np.ndarray) -> np.ndarray:
+        """Faces (n, K) of voxels ``flat`` (n,); -1 where a voxel holds none."""
+        pos = np.minimum(np.searchsorted(self.touched, flat), len(self.touched) - 1)
+        hit = self.touched[pos] == flat
+        return np.where(hit[:, None], self.touched_faces[pos], -1)
+
+    def take(self, bricks: np.ndarray) -> np.ndarray:
+        """Positions (in the arrays above) of the band voxels of ``bricks`` not yet exact; marks them done."""
+        bricks = bricks[self.pending[bricks]]
+        if len(bricks) > 1:
+            bricks = np.unique(bricks)
+        self.pending[bricks] = False
+        lengths = self.starts[bricks + 1] - self.starts[bricks]
+        offsets = np.repeat(self.starts[bricks] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        return offsets + np.arange(int(lengths.sum()))
+
+
+def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Brick number of voxels (i, j, k) (integer arrays)."""
+    _, ny, nz = -(-np.asarray(shape) // BRICK)
+    return ((i // BRICK) * ny + j // BRICK) * nz + k // BRICK
+
+
+@dataclass
 class DistanceGrid:
-    """Distances on a grid: ``values[i, j, k]`` at ``origin + spacing * (i, j, k)`` (metres)."""
+    """Distances on a grid: ``values[i, j, k]`` at ``origin + spacing * (i, j, k)`` (metres).
+
+    A lazy grid (``from_mesh(lazy=True)``) holds the transform's approximate distance in band
+    voxels not yet queried; queries and :meth:`materialize` make them exact.
+    """
 
     origin: np.ndarray  # (3,) centre of voxel (0, 0, 0)
     spacing: float
     values: np.ndarray  # (nx, ny, nz) float32, clipped to [-cap, cap]
     cap: float
     signed: bool
+    _band: _ExactBand | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_mesh(
         cls, vertices: np.ndarray, faces: np.ndarray, spacing: float = 0.004, band: float = 0.02,
-        cap: float | None = None, signed: bool = False, seed: int = 0,
+        cap: float | None = None, signed: bool = False, seed: int = 0, lazy: bool = False,
     ) -> "DistanceGrid":
         """Build the grid of a mesh (vertices (V,3) metres, faces (F,3)); see the module docstring.
 
         ``band``: exact distances up to this far from the surface; ``cap`` (default ``band``):
         the largest stored magnitude. The grid spans the mesh's bounds plus ``cap`` + one voxel.
+        ``lazy``: defer the exact band values to the queries that need them (module docstring).
 
         Raises:
             ValueError: an empty mesh or a non-positive spacing.
@@ -78,29 +145,59 @@ class DistanceGrid:
         vertices, faces = trimesh.remesh.subdivide_to_size(vertices, faces, max_edge=2.0 * spacing, max_iter=12)
         triangles = vertices[faces]
 
-        voxel_faces = _voxel_faces(triangles, origin, spacing, shape, seed)  # (nx*ny*nz, K), -1 = none
-        touched = (voxel_faces[:, 0] >= 0).reshape(shape)
-        edt, nearest = ndimage.distance_transform_edt(~touched, sampling=spacing, return_indices=True)
-        values = np.minimum(edt, cap).reshape(-1)
-        nearest_flat = np.ravel_multi_index(nearest.reshape(3, -1), shape)
+        touched_flat, touched_faces = _voxel_faces(triangles, origin, spacing, shape, seed)
+        touched = np.zeros(int(np.prod(shape)), dtype=bool)
+        touched[touched_flat] = True
+        edt, nearest = ndimage.distance_transform_edt(~touched.reshape(shape), sampling=spacing, return_indices=True)
+        edt = edt.reshape(-1)
+        values = np.minimum(edt, cap)
+        band_idx = np.flatnonzero(edt < band + spacing)
+        inside = inside_voxels(triangles, origin, spacing, shape).reshape(-1) if signed else None
+        if signed:
+            values = np.where(inside, -values, values)
+        exact = _ExactBand.build(
+            triangles, touched_flat, touched_faces, shape, band_idx,
+            np.ravel_multi_index(nearest.reshape(3, -1)[:, band_idx], shape), edt[band_idx] < 2.5 * spacing,
+            inside[band_idx] if signed else None,
+        )
         del nearest
-        band_idx = np.flatnonzero(edt.reshape(-1) < band + spacing)
-        close = edt.reshape(-1) < 2.5 * spacing
-        for a in range(0, len(band_idx), _CHUNK):
-            idx = band_idx[a : a + _CHUNK]
-            points = origin + np.stack(np.unravel_index(idx, shape), axis=1) * spacing
-            best = _nearest_of(triangles, points, voxel_faces[nearest_flat[idx]])
+        grid = cls(origin=origin, spacing=float(spacing), values=values.astype(np.float32).reshape(shape), cap=cap,
+                   signed=signed, _band=exact)
+        if not lazy:
+            grid.materialize()
+        return grid
+
+    def materialize(self) -> "DistanceGrid":
+        """Make every band voxel exact (nothing to do for an eager grid); returns the grid."""
+        if self._band is not None:
+            self._resolve(np.flatnonzero(self._band.pending))
+            self._band = None
+        return self
+
+    def _resolve(self, bricks: np.ndarray) -> None:
+        """Exact values of the band voxels of ``bricks`` (brick numbers) not yet exact."""
+        band = self._band
+        positions = band.take(bricks)
+        if not len(positions):
+            return
+        out = self.values.reshape(-1)
+        for a in range(0, len(positions), _CHUNK):
+            pos = positions[a : a + _CHUNK]
+            idx = band.index[pos]
+            points = self.origin + np.stack(np.unravel_index(idx, self.shape), axis=1) * self.spacing
+            own = band.faces_of(band.nearest[pos])
+            best = np.empty(len(idx))
             # near the surface (edges, corners, ties between voxels) the nearest touched voxel may hold only
             # the second-closest face: its six neighbours' faces are tried too
-            near = close[idx]
+            near = band.close[pos]
+            best[~near] = _nearest_of(band.triangles, points[~near], own[~near])
             if near.any():
-                extra = _neighbour_faces(voxel_faces, nearest_flat[idx[near]], shape)
-                best[near] = np.minimum(best[near], _nearest_of(triangles, points[near], extra))
-            values[idx] = np.minimum(best, cap)
-        values = values.reshape(shape)
-        if signed:
-            values = np.where(inside_voxels(triangles, origin, spacing, shape), -values, values)
-        return cls(origin=origin, spacing=float(spacing), values=values.astype(np.float32), cap=cap, signed=signed)
+                extra = _neighbour_faces(band.faces_of, band.nearest[pos[near]], self.shape)
+                best[near] = _nearest_of(band.triangles, points[near], np.concatenate([own[near], extra], axis=1))
+            value = np.minimum(best, self.cap)
+            if band.inside is not None:
+                value = np.where(band.inside[pos], -value, value)
+            out[idx] = value.astype(np.float32)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -116,6 +213,8 @@ class DistanceGrid:
         inside = np.ones(len(flat), dtype=bool)
         for k, c in enumerate(coords):
             inside &= (c >= 0.0) & (c <= self.values.shape[k] - 1)
+        if self._band is not None:
+            self._resolve(_corner_bricks(self.values.shape, *(c[inside] for c in coords)))
         if inside.all():
             return _trilinear(self.values, *coords).reshape(lead)
         out = np.full(len(flat), self.cap, dtype=np.float64)
@@ -143,8 +242,11 @@ def _surface_samples(triangles: np.ndarray, step: float, seed: int) -> tuple[np.
     return np.concatenate(points), np.concatenate(owners)
 
 
-def _voxel_faces(triangles: np.ndarray, origin: np.ndarray, spacing: float, shape: tuple, seed: int) -> np.ndarray:
-    """For every voxel, up to FACES_PER_VOXEL faces whose samples fall in it (nearest its centre first)."""
+def _voxel_faces(
+    triangles: np.ndarray, origin: np.ndarray, spacing: float, shape: tuple, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The voxels touched by surface samples (sorted flat indices (n,)) and, for each, up to
+    FACES_PER_VOXEL faces whose samples fall in it, nearest its centre first ((n, K), -1 = none)."""
     samples, owner = _surface_samples(triangles, spacing / 3.0, seed)
     voxel = np.rint((samples - origin) / spacing).astype(np.int64)
     flat = np.ravel_multi_index(voxel.T, shape)
@@ -161,27 +263,96 @@ def _voxel_faces(triangles: np.ndarray, origin: np.ndarray, spacing: float, shap
     group_start = np.maximum.accumulate(np.where(starts, np.arange(len(flat)), 0))
     rank = np.arange(len(flat)) - group_start
     keep = rank < FACES_PER_VOXEL
-    out = np.full((int(np.prod(shape)), FACES_PER_VOXEL), -1, dtype=np.int64)
-    out[flat[keep], rank[keep]] = owner[keep]
-    return out
+    voxels, row = np.unique(flat[keep], return_inverse=True)
+    out = np.full((len(voxels), FACES_PER_VOXEL), -1, dtype=np.int64)
+    out[row, rank[keep]] = owner[keep]
+    return voxels, out
 
 
 def _nearest_of(triangles: np.ndarray, points: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Distance (n,) from each point to the nearest of its candidate faces (n, K) (-1 = none; inf if none)."""
+    """Distance (n,) from each point to the nearest of its candidate faces (n, K) (-1 = none; inf if none).
+
+    Every distinct (point, face) pair is measured once, in one vectorised pass per chunk.
+    """
     best = np.full(len(points), np.inf)
-    for k in range(candidates.shape[1]):
-        has = candidates[:, k] >= 0
-        if k:  # a face already measured for this point
-            has &= ~(candidates[:, :k] == candidates[:, k : k + 1]).any(axis=1)
-        if not has.any():
+    step = max(1, _PAIRS // max(1, candidates.shape[1]))
+    for a in range(0, len(points), step):
+        cand = np.sort(candidates[a : a + step], axis=1)
+        valid = cand >= 0
+        valid[:, 1:] &= cand[:, 1:] != cand[:, :-1]  # a face listed twice is measured once
+        rows, cols = np.nonzero(valid)
+        if not len(rows):
             continue
-        closest = trimesh.triangles.closest_point(triangles[candidates[has, k]], points[has])
-        best[has] = np.minimum(best[has], np.linalg.norm(points[has] - closest, axis=1))
+        faces = cand[rows, cols]
+        tri = triangles[faces]
+        d = point_triangle_distance(points[a : a + step][rows], tri[:, 0], tri[:, 1], tri[:, 2])
+        counts = valid.sum(axis=1)
+        has = counts > 0
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        best[a : a + step][has] = np.minimum.reduceat(d, starts[has])
     return best
 
 
-def _neighbour_faces(voxel_faces: np.ndarray, flat: np.ndarray, shape: tuple) -> np.ndarray:
-    """Faces (n, 6K) of the 6 face-neighbours of voxels ``flat`` (n,); -1 where absent."""
+def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return u[:, 0] * v[:, 0] + u[:, 1] * v[:, 1] + u[:, 2] * v[:, 2]
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ab = b - a
+    length = _dot(ab, ab)
+    t = np.clip(_dot(p - a, ab) / np.where(length > 0, length, 1.0), 0.0, 1.0)
+    diff = p - (a + ab * t[:, None])
+    return np.sqrt(_dot(diff, diff))
+
+
+def point_triangle_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Distance (n,) from points p (n,3) to triangles with corners a, b, c (n,3 each), metres.
+
+    The closest point lies in one of the triangle's seven Voronoi regions (three corners,
+    three edges, the face), told apart by six dot products (Ericson, Real-Time Collision
+    Detection, 5.1.5), vectorised over the n pairs; it is written a + x ab + y ac. A degenerate
+    (zero or near-zero area) triangle is measured as its three edges.
+    """
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = _dot(ab, ap), _dot(ac, ap)
+    bp = p - b
+    d3, d4 = _dot(ab, bp), _dot(ac, bp)
+    cp = p - c
+    d5, d6 = _dot(ab, cp), _dot(ac, cp)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = va + vb + vc
+        x, y = vb / denom, vc / denom  # the face
+        # the other regions in reverse of Ericson's order, so that the first that holds wins
+        bc = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0)
+        t = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        x, y = np.where(bc, 1.0 - t, x), np.where(bc, t, y)
+        e_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+        x, y = np.where(e_ac, 0.0, x), np.where(e_ac, d2 / (d2 - d6), y)
+        corner_c = (d6 >= 0) & (d5 <= d6)
+        x, y = np.where(corner_c, 0.0, x), np.where(corner_c, 1.0, y)
+        e_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+        x, y = np.where(e_ab, d1 / (d1 - d3), x), np.where(e_ab, 0.0, y)
+        corner_b = (d3 >= 0) & (d4 <= d3)
+        x, y = np.where(corner_b, 1.0, x), np.where(corner_b, 0.0, y)
+        corner_a = (d1 <= 0) & (d2 <= 0)
+        x, y = np.where(corner_a, 0.0, x), np.where(corner_a, 0.0, y)
+    diff = p - (a + ab * x[:, None] + ac * y[:, None])
+    out = np.sqrt(_dot(diff, diff))
+    # |ab x ac|^2 = va + vb + vc: (nearly) zero area makes the regions unreliable
+    bad = ~np.isfinite(out) | (denom <= 1e-12 * _dot(ab, ab) * _dot(ac, ac))
+    if bad.any():
+        pb, ab_, bb, cb = p[bad], a[bad], b[bad], c[bad]
+        out[bad] = np.minimum(np.minimum(_segment_distance(pb, ab_, bb), _segment_distance(pb, bb, cb)),
+                              _segment_distance(pb, ab_, cb))
+    return out
+
+
+def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
+    """Faces (n, 6K) of the 6 face-neighbours of voxels ``flat`` (n,); -1 where absent.
+
+    ``faces_of(flat (m,)) -> (m, K)`` looks up a voxel's faces.
+    """
     index = np.stack(np.unravel_index(flat, shape), axis=1)
     out = []
     for axis in range(3):
@@ -189,8 +360,8 @@ def _neighbour_faces(voxel_faces: np.ndarray, flat: np.ndarray, shape: tuple) ->
             nb = index.copy()
             nb[:, axis] += step
             ok = (nb[:, axis] >= 0) & (nb[:, axis] < shape[axis])
-            faces = np.full((len(flat), voxel_faces.shape[1]), -1, dtype=np.int64)
-            faces[ok] = voxel_faces[np.ravel_multi_index(nb[ok].T, shape)]
+            faces = np.full((len(flat), FACES_PER_VOXEL), -1, dtype=np.int64)
+            faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
 
@@ -224,6 +395,17 @@ def inside_voxels(triangles: np.ndarray, origin: np.ndarray, spacing: float, sha
         np.add.at(crossings, (iy[hit], iz[hit], first_after), 1)
     parity = np.cumsum(crossings, axis=2)[..., :nx] % 2 == 1  # (ny, nz, nx)
     return np.transpose(parity, (2, 0, 1))
+
+
+def _corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Bricks (8n,) of the voxels :func:`_trilinear` reads for fractional coordinates (n,) each."""
+    counts = -(-np.asarray(shape) // BRICK)
+    b = []
+    for c, n in zip((x, y, z), shape):
+        i = np.minimum(c.astype(np.int64), n - 2)
+        b.append(np.stack([i // BRICK, (i + 1) // BRICK]))  # (2, n)
+    keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]
+    return keys.reshape(-1)
 
 
 def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

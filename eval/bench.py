@@ -15,6 +15,10 @@ from typing import Callable
 SECTIONS: dict[str, str] = {
     "hands": "eval.benchmarks.hands:bench_hands",
     "prep": "eval.benchmarks.prep:bench_prep",
+    "training": "eval.benchmarks.training:bench_training",
+    "sampling": "eval.benchmarks.sampling:bench_sampling",
+    "grasp": "eval.benchmarks.grasp:bench_grasp",
+    "motion_sampling": "eval.benchmarks.motion_sampling:bench_motion_sampling",
 }
 
 
@@ -39,7 +43,10 @@ def format_table(rows: list[dict]) -> str:
              "-" * (width + case_width + 26)]
     for r in rows:
         value = r["value"]
-        shown = f"{value:12.3f}" if abs(value) < 100 else f"{value:12,.0f}"
+        if value != value:  # NaN: a skipped case
+            shown = f"{'-':>12}"
+        else:
+            shown = f"{value:12.3f}" if abs(value) < 100 else f"{value:12,.0f}"
         lines.append(f"{r['benchmark']:<{width}}  {r['case']:<{case_width}}  {shown}  {r['unit']}")
     return "\n".join(lines)
 

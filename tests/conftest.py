@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared from the project root; worktrees nested deeper find it further up
+SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared")
 YCB_DIR = SHARED / "data" / "ycb"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -54,6 +55,21 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
     return root / "data"
 
 
+@pytest.fixture(scope="session")
+def synthetic_object_data_dir(tmp_path_factory) -> Path:
+    """A DATA_DIR of hand-object ``prep synthetic`` data converted by ``prep arctic``: 6 sequences of 90
+    frames, all with an object (seed 10, primitives only: box, cylinder, sphere, lidded box), 12 clips
+    that turn, tilt, open the lid and push, with one hand free in some and hands reaching for the
+    object in others. Shared: copy it before changing it."""
+    from data_prep.prep_arctic import prep_arctic
+    from data_prep.synthetic.generate import generate
+
+    root = tmp_path_factory.mktemp("synthetic_objects")
+    generate(root / "raw", num_seqs=6, seed=10, frames=90, progress=False, objects=1.0, ycb_dir=root / "no_ycb")
+    prep_arctic(root / "raw", root / "data", progress=False)
+    return root / "data"
+
+
 def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
     """Overrides that make configs/motion_diffusion_tiny.yaml train in seconds."""
     base = {
@@ -63,6 +79,43 @@ def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
+
+
+def tiny_tokenizer_overrides(data: Path, out: Path, **extra) -> list[str]:
+    """Overrides that make configs/fsq_tiny.yaml train in seconds."""
+    base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "model.levels": "[8,5,5,5]",
+            "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]
+
+
+def tiny_ar_overrides(tokenizer: Path, out: Path, **extra) -> list[str]:
+    """Overrides that make configs/motion_ar_tiny.yaml train in seconds."""
+    base = {"tokenizer": tokenizer, "output_dir": out, "model.layers": 1, "model.width": 32, "model.heads": 2,
+            "model.ff": 64, "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1,
+            "train.val_items": 8, "text.max_tokens": 12, "model.max_positions": 80}
+    base.update(extra)
+    return [f"{k}={v}" for k, v in base.items()]
+
+
+@pytest.fixture(scope="session")
+def trained_tokenizer(synthetic_data_dir, tmp_path_factory) -> Path:
+    """A tokenizer run dir from a few steps of configs/fsq_tiny.yaml (in-process)."""
+    from handgen.train.loop import run_training
+
+    run = tmp_path_factory.mktemp("fsq") / "run"
+    return run_training(str(REPO / "configs" / "fsq_tiny.yaml"), tiny_tokenizer_overrides(
+        synthetic_data_dir, run, max_steps=12, **{"train.val_every": 6, "train.checkpoint_every": 12}))
+
+
+@pytest.fixture(scope="session")
+def trained_ar(trained_tokenizer, tmp_path_factory) -> Path:
+    """An AR run dir from a few steps of configs/motion_ar_tiny.yaml over ``trained_tokenizer`` (in-process)."""
+    from handgen.train.loop import run_training
+
+    run = tmp_path_factory.mktemp("ar") / "run"
+    return run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), tiny_ar_overrides(
+        trained_tokenizer, run, max_steps=6, **{"train.val_every": 3, "train.checkpoint_every": 6}))
 
 
 @pytest.fixture(scope="session")

@@ -169,5 +169,5 @@ def test_object_arrays_in_the_shard_are_read_and_bad_clips_are_listed(synthetic_
     after = {r["id"]: r for r in DataDir(data).manifest}
     assert after[broken["id"]]["caption_source"] == "synthetic"  # left as it was
     events = read_events(data, after[first["id"]]["motion_events"])
-    assert events["object"] == "box" and events["right"]["object_contact"][0]["start"] == 30
-    assert "touches the box" in after[first["id"]]["captions"][-1]["right"]
+    assert events["object"]["name"] == "box" and events["right"]["object_contact"][0]["start"] == 30
+    assert "touches the box" in after[first["id"]]["captions"][-1]["right"]  # 30 of 60 frames: held

@@ -174,7 +174,8 @@ def test_object_contact_is_optional_and_reported(hand_pair):
     tips = np.zeros((T, 2, 5), dtype=bool)
     tips[10:40, 1, :2] = True
     events = clip_events(extract_clip_features(joints, object_contact=fraction, object_tips=tips), "mug")
-    assert events["object"] == "mug" and "object_contact" not in events["left"]
+    assert events["object"] == {"name": "mug", "noun": "mug", "held_by": ["right"]}  # 30 of 60 frames: held
+    assert "object_contact" not in events["left"]
     (touch,) = events["right"]["object_contact"]
     assert (touch["start"], touch["end"], touch["tips"], touch["fraction"]) == (10, 40, ["thumb", "index"], 0.2)
     with pytest.raises(ValueError, match="object_contact"):

@@ -12,6 +12,10 @@ Phrases are (finite verb phrase, gerund phrase) pairs; ``{n}`` is filled with a 
 
 from __future__ import annotations
 
+from typing import Any
+
+from handgen.hand.topology import FINGERS
+
 FINGER_NAMES = {"thumb": "thumb", "index": "index finger", "middle": "middle finger", "ring": "ring finger",
                 "pinky": "little finger"}
 TIP_NAMES = {"thumb": "thumb tip", "index": "index fingertip", "middle": "middle fingertip",
@@ -145,3 +149,46 @@ BACK_AND_FORTH = ["The hands repeatedly come closer and move apart again.",
 MIRROR = ["The two hands move as mirror images of each other.", "The hands mirror each other's movement.",
           "Both hands make the same movement in mirror image."]
 NO_CONTACT = ["The hands do not touch.", "There is no contact between the hands."]
+
+
+# ------------------------------------------------------------------ joining words
+
+
+def pick(options, variant: int):
+    """The ``variant``-th phrasing, cycling."""
+    return options[variant % len(options)]
+
+
+def join_and(items: list[str]) -> str:
+    """``["a", "b", "c"]`` -> "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def finger_list(names: list[str]) -> str:
+    """``["index", "middle"]`` -> "index and middle fingers"; the thumb and the little finger by name."""
+    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
+    long = [short[n] for n in names if n != "thumb"]
+    parts = ["thumb"] if "thumb" in names else []
+    if long:
+        joined = long[0] if len(long) == 1 else ", ".join(long[:-1]) + " and " + long[-1]
+        parts.append(joined + (" finger" if len(long) == 1 else " fingers"))
+    return " and the ".join(parts)
+
+
+def finger_states(ev: dict[str, Any]) -> dict[str, list[str]]:
+    """Flexion word -> fingers, from each finger's longest state run in a hand's events."""
+    out: dict[str, list[str]] = {}
+    for finger in FINGERS:
+        runs = ev.get("fingers", {}).get(finger, [])
+        if runs:
+            state = max(runs, key=lambda e: e["end"] - e["start"])["state"]
+            out.setdefault(FLEXION_WORDS[state], []).append(finger)
+    return out
+
+
+def finger_detail(ev: dict[str, Any]) -> str:
+    """"all five fingers straight" / "the thumb partly bent and the index ... fully bent"."""
+    states = finger_states(ev)
+    if len(states) == 1 and len(next(iter(states.values()))) == len(FINGERS):
+        return f"all five fingers {next(iter(states))}"
+    return join_and([f"the {finger_list(names)} {state}" for state, names in states.items()])

@@ -14,7 +14,7 @@ from typing import Any
 from data_prep.captioning.rules import caption_levels
 from data_prep.events import events_json
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 
 RULES = """You write captions of two-hand motion for a text-to-motion dataset. You receive the
 measured motion features of one short clip as JSON events and write {k} caption triplets.
@@ -28,6 +28,10 @@ Rules:
    mirror-image motion, relative position. When the hands never touch, say so in "both".
 3. Report every contact listed: thumb-to-fingertip contacts in that hand's caption, contacts
    between the hands in "both", contact with an object in that hand's caption.
+   When the features have an "object", every triplet mentions it by its "noun": each hand in
+   "held_by" holds it (say how and what it does with it), "both" says which hand(s) hold it
+   ("Both hands hold the ball and lift it." or "The left hand holds the can while the right hand
+   stays still.") and what the object itself does.
 4. Directions are the person's own: left/right, up/down, forward (away from the body) and
    backward (toward the body).
 5. Word the {k} triplets differently. {levels}
@@ -51,7 +55,9 @@ degrees/s. Per hand ("left", "right"):
   back-and-forth motion.
 - "palm_facing" / "fingers_pointing": where the palm faces / the fingers point (inward means
   toward the other hand; "also" names a second direction it leans to).
-- "object_contact": the hand touching the named object (fingertips in contact, contact share).
+- "object_contact": the hand touching the object (fingertips in contact, contact share).
+- "turning": a hand touching the object slowly turning about a world axis (as "rotation" of
+  the object below).
 For both hands ("both"):
 - "palm_distance": touching, close (< 15 cm), apart (< 30 cm) or far, between palm centres.
 - "palm_contact": the palms touch ("facing": palm to palm). Several palm contacts are claps.
@@ -60,6 +66,13 @@ For both hands ("both"):
 - "fingertip_to_fingertip": a left fingertip touching a right fingertip.
 - "relative_position": where the LEFT palm is relative to the RIGHT palm per axis.
 - "mirror": the hands move as mirror images of each other.
+The object ("object", when there is one): "noun" is what to call it; "held_by" lists the hands
+holding it (touching it for at least a third of the clip); what the object itself does, from
+its own pose: "translation" of its centre per axis (as the wrists'), "rotation" about the world
+axes (about_vertical: it turns, clockwise or counterclockwise seen from above; about_forward:
+it tilts sideways, one side rising; about_left_right: it tips forward or back, its top moving
+away from or toward the body), "articulation": its moving "part" (a lid) opening or closing by
+"angle" degrees; "still": it does not move.
 Anything not listed did not happen."""
 
 

@@ -12,11 +12,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from handgen.hand.topology import FINGERS
-
+from data_prep.captioning import object_phrases as O
 from data_prep.captioning import phrases as P
+from data_prep.captioning.object_rules import holding_caption, object_relation_parts, short_noun_phrase
+from data_prep.captioning.phrases import finger_detail as _finger_detail
+from data_prep.captioning.phrases import finger_list as _fingers
+from data_prep.captioning.phrases import join_and as _and
+from data_prep.captioning.phrases import pick as _pick
 from data_prep.events.summary import ClipSummary, HandSummary, summarise
 from data_prep.motion_features.wrist import AXES
+from handgen.hand.topology import HANDS
 
 LEVELS = ("concise", "moderate", "detailed")
 Phrase = tuple[str, str]  # (finite verb phrase, gerund phrase)
@@ -29,43 +34,6 @@ def caption_levels(k: int) -> list[str]:
     detailed = max(1, round(k / 5))
     concise = math.ceil((k - detailed) / 2)
     return ["concise"] * concise + ["moderate"] * (k - detailed - concise) + ["detailed"] * detailed
-
-
-def _pick(options, variant: int):
-    return options[variant % len(options)]
-
-
-def _fingers(names: list[str]) -> str:
-    """``["index", "middle"]`` -> "index and middle fingers"; the thumb and the little finger by name."""
-    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
-    long = [short[n] for n in names if n != "thumb"]
-    parts = ["thumb"] if "thumb" in names else []
-    if long:
-        joined = long[0] if len(long) == 1 else ", ".join(long[:-1]) + " and " + long[-1]
-        parts.append(joined + (" finger" if len(long) == 1 else " fingers"))
-    return " and the ".join(parts)
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _finger_states(ev: dict[str, Any]) -> dict[str, list[str]]:
-    """Flexion word -> fingers, from each finger's longest state run."""
-    out: dict[str, list[str]] = {}
-    for finger in FINGERS:
-        runs = ev.get("fingers", {}).get(finger, [])
-        if runs:
-            state = max(runs, key=lambda e: e["end"] - e["start"])["state"]
-            out.setdefault(P.FLEXION_WORDS[state], []).append(finger)
-    return out
-
-
-def _finger_detail(ev: dict[str, Any]) -> str:
-    states = _finger_states(ev)
-    if len(states) == 1 and len(next(iter(states.values()))) == len(FINGERS):
-        return f"all five fingers {next(iter(states))}"
-    return _and([f"the {_fingers(names)} {state}" for state, names in states.items()])
 
 
 def shape_phrase(hand: HandSummary, ev: dict[str, Any], variant: int) -> Phrase:
@@ -108,6 +76,8 @@ def motion_phrases(hand: HandSummary, ev: dict[str, Any], variant: int, level: s
             out.append(_pick(P.ROTATION_PHRASES[name], variant))
         else:
             out.append(P.ROTATION_ONCE[name][directions[0]])
+    if not out:  # only a slow turn with the object it touches
+        out.append(("turns slowly", "turning slowly"))
     return out
 
 
@@ -123,7 +93,7 @@ def _contact_sentences(hand: HandSummary, clip: ClipSummary, events: dict[str, A
         briefly = " briefly" if frames < clip.frames / 3 else ""
         out.append(f"Its thumb tip{briefly} touches the {_and([P.TIP_NAMES[f] for f in others])}.")
     for event in hand.object_contact:
-        what = f"the {clip.object}" if clip.object else "the object"
+        what = short_noun_phrase(clip.object) if clip.object else "the object"
         tips = event.get("tips") or []
         with_tips = f" with the {_fingers(tips)}" if tips else ""
         when = f" from {event['start'] / fps:.1f} s to {event['end'] / fps:.1f} s"
@@ -134,6 +104,8 @@ def _contact_sentences(hand: HandSummary, clip: ClipSummary, events: dict[str, A
 def hand_caption(clip: ClipSummary, side: str, events: dict[str, Any], level: str, variant: int) -> str:
     """One sentence (or a few, when detailed) about hand ``side`` only."""
     hand, ev = clip.hand(side), events[side]
+    if hand.holds and clip.object is not None:
+        return holding_caption(clip, side, events, level, variant, _contact_sentences(hand, clip, ev, clip.fps))
     subject = _pick(P.SUBJECTS, variant).format(side=side)
     shape_fin, shape_ger = shape_phrase(hand, ev, variant)
     motion = motion_phrases(hand, ev, variant, level)
@@ -175,8 +147,13 @@ def _relative_sentence(events: dict[str, Any]) -> str | None:
 
 
 def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, variant: int) -> str:
-    """The two hands together: contacts first (always reported), then approach/separation or mirroring."""
+    """The two hands together: the object first (who holds or touches it, what it does), then the
+    contacts between the hands (always reported), then approach/separation or mirroring (not when
+    the hands hold the object: they move with it)."""
     pair = clip.pair
+    holding = bool(clip.object is not None and clip.object.held_by)
+    others = {side: _joined(motion_phrases(clip.hand(side), events[side], variant, level)) for side in HANDS}
+    object_parts = object_relation_parts(clip, events, level, variant, others)
     parts: list[str] = []
     if pair.palm_contacts >= 2:
         parts.append(_pick(P.CLAP, variant).format(n=pair.palm_contacts))
@@ -194,7 +171,9 @@ def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, vari
             seen.add(key)
             parts.append(_pick(P.TIP_TOUCH, variant).format(a=P.TIP_NAMES[key[1]], b=P.TIP_NAMES[key[2]]))
     touching = bool(parts)
-    if pair.change in ("approaching", "separating") and not pair.palm_contacts:
+    parts = object_parts + parts
+    moving = not holding and not pair.palm_contacts
+    if moving and pair.change in ("approaching", "separating"):
         if pair.change_by == "both":
             parts.append(_pick(P.APPROACH if pair.change == "approaching" else P.SEPARATE, variant))
         else:
@@ -202,14 +181,14 @@ def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, vari
             other = "right" if mover == "left" else "left"
             options = P.ONE_APPROACHES if pair.change == "approaching" else P.ONE_SEPARATES
             parts.append(_pick(options, variant).format(m=mover, o=other))
-    elif pair.change == "back_and_forth" and not pair.palm_contacts:
+    elif moving and pair.change == "back_and_forth":
         parts.append(_pick(P.BACK_AND_FORTH, variant))
-    if pair.mirror and pair.change not in ("approaching", "separating"):
+    if pair.mirror and pair.change not in ("approaching", "separating") and not holding:
         parts.append(_pick(P.MIRROR, variant))
     if not parts:
         parts.append(_pick(P.RELATION_NONE, variant))
     elif not touching and level != "concise":
-        parts.append(_pick(P.NO_CONTACT, variant))
+        parts.append(_pick(O.NO_HAND_CONTACT if object_parts else P.NO_CONTACT, variant))
     if level == "concise":
         return parts[0]
     if level == "detailed":

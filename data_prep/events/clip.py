@@ -5,7 +5,7 @@ least 6 frames (contacts: 2), with hysteresis on every threshold, and returns a 
 dict. Frames are clip frames [start, end); distances in cm, speeds in cm/s, angles in
 degrees and rotation speeds in degrees/s. Layout (streams that hold nothing are left out)::
 
-    {"fps": 30, "frames": 60, ["object": name,]
+    {"fps": 30, "frames": 60, ["object": {name, noun, held_by, translation, rotation, ...},]  # .objects
      "left"/"right": {
         "shape": [{start, end, state}],            # relaxed fist open flat point pinch other
         "fingers": {thumb..pinky: [{start, end, state}]},   # hyper-extended extended partially bent fully bent
@@ -15,7 +15,8 @@ degrees and rotation speeds in degrees/s. Layout (streams that hold nothing are 
         "rotation": {supination|flexion|deviation: [{start, end, direction, speed, angle}]},
         "palm_facing": [{start, end, state[, also]}],        # up down forward back inward outward
         "fingers_pointing": [{start, end, state[, also]}],
-        "object_contact": [{start, end, tips, fraction}]},
+        "object_contact": [{start, end, tips, fraction}],   # with an object (.objects)
+        "turning": {about_left_right|about_vertical|about_forward: [...]}},  # slow turns, hands touching it
      "both": {
         "palm_distance": [{start, end, state, min_cm, max_cm}],   # touching close apart far
         "palm_contact": [{start, end, min_cm, facing}],
@@ -37,12 +38,17 @@ import numpy as np
 from handgen.hand.topology import FINGERS, HANDS
 
 from data_prep.events import segmentation as seg
+from data_prep.events.objects import object_events, turning_events
+from data_prep.events.streams import cm as _cm
+from data_prep.events.streams import contact_runs as _contact_runs
+from data_prep.events.streams import direction_events as _direction_events
+from data_prep.events.streams import event as _event
+from data_prep.events.streams import state_events as _state_events
 from data_prep.motion_features import fingers as fing
 from data_prep.motion_features import two_hands
 from data_prep.motion_features.extract import ClipFeatures, HandFeatures, PairFeatures
 from data_prep.motion_features.wrist import AXES, AXIS_DIRECTIONS, FACING, ROTATIONS, facing_scores
 
-CONTACT_MIN_FRAMES = 2  # a clap lasts a few frames; contacts are always reported
 FLEXION_MARGIN = 0.05  # rad past a flexion band edge
 THUMB_LEAVE = 0.025  # thumb contact ends past 2.5 cm (starts below 2 cm)
 MOVE_ENTER, MOVE_LEAVE, MOVE_MIN_DISTANCE = 0.04, 0.02, 0.01  # m/s, m/s, m
@@ -65,50 +71,6 @@ RELATIVE_STATES: dict[str, tuple[str, str, str]] = {  # the left palm relative t
     "down_up": ("below", "level", "above"),
     "back_front": ("behind", "level", "in front of"),
 }
-
-
-def _cm(metres: float) -> float:
-    return round(float(metres) * 100.0, 1)
-
-
-def _event(run: seg.Run, **attrs: Any) -> dict[str, Any]:
-    return {"start": int(run.start), "end": int(run.end), **attrs}
-
-
-def _state_events(states: np.ndarray, names: tuple[str, ...], min_frames: int = seg.MIN_FRAMES) -> list[dict]:
-    merged = seg.merge_short_runs(states, min_frames)
-    return [_event(r, state=names[int(r.state)]) for r in seg.runs(merged)]
-
-
-def _contact_runs(flags: np.ndarray) -> list[seg.Run]:
-    """Runs of True in (T,): gaps shorter than 6 frames between contacts are closed, contacts
-    shorter than 2 frames dropped (a clip edge never extends a contact)."""
-    values = np.asarray(flags, dtype=bool).copy()
-    found = seg.runs(values)
-    for i, r in enumerate(found):
-        if not r.state and 0 < i < len(found) - 1 and r.length < seg.MIN_FRAMES:
-            values[r.start : r.end] = True
-    return [r for r in seg.runs(values) if r.state and r.length >= CONTACT_MIN_FRAMES]
-
-
-def _direction_events(signs: np.ndarray, values: np.ndarray, fps: float, words: tuple[str, str],
-                      min_amount: float, unit: str) -> list[dict]:
-    """Moving runs of a -1/0/+1 stream with mean speed and the amount moved (integral of ``values``)."""
-    merged = seg.merge_short_runs(signs)
-    out = []
-    for r in seg.runs(merged):
-        if r.state == 0:
-            continue
-        amount = float(values[r.start : r.end].sum() / fps)
-        if abs(amount) < min_amount or np.sign(amount) != r.state:
-            continue
-        speed = float(np.abs(values[r.start : r.end]).mean())
-        if unit == "cm":
-            out.append(_event(r, direction=words[r.state > 0], speed=_cm(speed), distance=_cm(abs(amount))))
-        else:
-            out.append(_event(r, direction=words[r.state > 0], speed=round(np.degrees(speed)),
-                              angle=round(np.degrees(abs(amount)))))
-    return out
 
 
 def _facing_events(vectors: np.ndarray, hand: int) -> list[dict]:
@@ -234,37 +196,18 @@ def pair_events(pair: PairFeatures, fps: float) -> dict[str, Any]:
     return out
 
 
-def object_events(features: ClipFeatures) -> dict[str, list[dict]]:
-    """Per hand, the runs in contact with the object (empty when the clip has no object input)."""
-    contact = features.object_contact
-    if contact is None:
-        return {}
-    flags = contact.in_contact()
-    out = {}
-    for h, side in enumerate(HANDS):
-        events = []
-        for r in _contact_runs(flags[:, h]):
-            event = _event(r)
-            if contact.tips is not None:
-                tips = contact.tips[r.start : r.end, h].mean(axis=0) >= 0.5
-                event["tips"] = [FINGERS[f] for f in range(5) if tips[f]]
-            if contact.fraction is not None:
-                event["fraction"] = round(float(contact.fraction[r.start : r.end, h].mean()), 3)
-            events.append(event)
-        if events:
-            out[side] = events
-    return out
-
-
 def clip_events(features: ClipFeatures, object_name: str | None = None) -> dict[str, Any]:
     """The whole clip as a JSON-ready dict of events (layout in the module docstring)."""
     out: dict[str, Any] = {"fps": round(features.fps, 3), "frames": features.num_frames}
-    if object_name:
-        out["object"] = str(object_name)
-    objects = object_events(features)
+    objects = object_events(features, object_name)
+    if objects.get("object"):
+        out["object"] = objects["object"]
     for h, side in enumerate(HANDS):
         out[side] = hand_events(features.hands[h], h, features.fps)
         if side in objects:
             out[side]["object_contact"] = objects[side]
+            turning = turning_events(features.hands[h], features.fps)
+            if turning:
+                out[side]["turning"] = turning
     out["both"] = pair_events(features.pair, features.fps)
     return out

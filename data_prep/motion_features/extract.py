@@ -17,7 +17,12 @@ import numpy as np
 
 from data_prep.motion_features import fingers, two_hands, wrist
 from data_prep.motion_features.hand_frame import hand_frame
-from data_prep.motion_features.objects import ObjectContact, object_contact_from_arrays
+from data_prep.motion_features.objects import (
+    ObjectContact,
+    ObjectTrack,
+    object_contact_from_arrays,
+    object_track_from_arrays,
+)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class HandFeatures:
     wrist_position: np.ndarray  # (T, 3) m
     wrist_velocity: np.ndarray  # (T, 3) m/s, world x (left) y (up) z (forward)
     rotation_rates: np.ndarray  # (T, 3) rad/s, (supination, flexion, deviation), mirror-signed
+    angular_velocity: np.ndarray  # (T, 3) rad/s of the palm frame, world axes
     palm_normal: np.ndarray  # (T, 3) unit, out of the palm
     finger_direction: np.ndarray  # (T, 3) unit, wrist -> middle knuckle in the palm plane
     palm_centre: np.ndarray  # (T, 3) m, mean of the wrist and the four knuckles
@@ -66,6 +72,7 @@ class ClipFeatures:
     hands: tuple[HandFeatures, HandFeatures]  # (left, right)
     pair: PairFeatures
     object_contact: ObjectContact | None = None
+    object_track: ObjectTrack | None = None
 
     @property
     def num_frames(self) -> int:
@@ -87,6 +94,7 @@ def hand_features(joints: np.ndarray, hand: int, fps: float) -> HandFeatures:
     """Features of hand ``hand`` (0 left, 1 right) from its joints (T, 21, 3)."""
     frame = hand_frame(joints, hand)
     flex = fingers.flexion(joints, hand, frame)
+    omega = wrist.angular_velocity(frame.rotation(), fps)
     return HandFeatures(
         flexion=flex,
         curl=fingers.finger_curl(flex),
@@ -94,7 +102,8 @@ def hand_features(joints: np.ndarray, hand: int, fps: float) -> HandFeatures:
         spacing=fingers.finger_spacing(joints, hand, frame),
         wrist_position=wrist.wrist_position(joints),
         wrist_velocity=wrist.wrist_velocity(joints, fps),
-        rotation_rates=wrist.rotation_rates(joints, hand, fps, frame),
+        rotation_rates=wrist.rotation_rates(joints, hand, fps, frame, omega),
+        angular_velocity=omega,
         palm_normal=frame.normal,
         finger_direction=frame.forward,
         palm_centre=frame.centre,
@@ -130,6 +139,10 @@ def extract_clip_features(
     fps: float = 30.0,
     object_contact: np.ndarray | None = None,
     object_tips: np.ndarray | None = None,
+    object_rot: np.ndarray | None = None,
+    object_transl: np.ndarray | None = None,
+    articulation: np.ndarray | None = None,
+    object_centre: np.ndarray | None = None,
 ) -> ClipFeatures:
     """All per-frame features of a clip.
 
@@ -140,18 +153,27 @@ def extract_clip_features(
         fps: frames per second.
         object_contact: optional (T, 2) per-hand contact fraction with an object, 0..1.
         object_tips: optional (T, 2, 5) per-fingertip object contact flags.
+        object_rot, object_transl: optional (T, 3) object pose (axis-angle, metres; both or neither),
+            in the joints' frame: ``x = R(object_rot) x_canonical + object_transl``.
+        articulation: optional (T,) radians of the object's moving part.
+        object_centre: optional (3,) canonical point followed as the object's position (its
+            template's bounding-box centre; the canonical origin when None).
 
     Raises:
-        ValueError: wrong shapes, fewer than 2 frames, NaN/inf, fps <= 0.
+        ValueError: wrong shapes, fewer than 2 frames, NaN/inf, fps <= 0, only one of object_rot/object_transl.
     """
     del params
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
     joints = _check_joints(joints)
+    if (object_rot is None) != (object_transl is None):
+        raise ValueError("object_rot and object_transl come together")
     hands = (hand_features(joints[:, 0], 0, fps), hand_features(joints[:, 1], 1, fps))
     return ClipFeatures(
         fps=float(fps),
         hands=hands,
         pair=pair_features(joints, hands, fps),
         object_contact=object_contact_from_arrays(len(joints), object_contact, object_tips),
+        object_track=object_track_from_arrays(len(joints), fps, object_rot, object_transl, articulation,
+                                              object_centre),
     )

@@ -76,20 +76,35 @@ def wrist_velocity(joints: np.ndarray, fps: float) -> np.ndarray:
     return smooth_derivative(wrist_position(joints).astype(np.float64), fps)
 
 
-def rotation_rates(joints: np.ndarray, hand: int, fps: float, frame: HandFrame | None = None) -> np.ndarray:
-    """(T, 3) rad/s: (supination, flexion, deviation) of hand ``hand``, see the module docstring."""
-    frame = frame or hand_frame(joints.astype(np.float64), hand)
-    matrices = frame.rotation()  # (T, 3, 3) columns forward, normal, lateral
+def angular_velocity(matrices: np.ndarray, fps: float) -> np.ndarray:
+    """World angular velocity (T, 3) rad/s of rotations (T, 3, 3), lightly smoothed.
+
+    Between consecutive frames at the midpoints (the rotation vector of R[t+1] R[t]^T), then
+    back onto the frames and through a 5-frame moving average.
+    """
     t = len(matrices)
     if t < 2:
         return np.zeros((t, 3))
     rot = Rotation.from_matrix(matrices)
-    # world angular velocity between consecutive frames, at the midpoints, then back onto frames
     step = (rot[1:] * rot[:-1].inv()).as_rotvec() * fps  # (T-1, 3)
     omega = np.empty((t, 3))
     omega[0], omega[-1] = step[0], step[-1]
     omega[1:-1] = 0.5 * (step[1:] + step[:-1])
-    omega = savgol_matrix(t, 5, 1, 0) @ omega if t >= 3 else omega
+    return savgol_matrix(t, 5, 1, 0) @ omega if t >= 3 else omega
+
+
+def rotation_rates(
+    joints: np.ndarray, hand: int, fps: float, frame: HandFrame | None = None, omega: np.ndarray | None = None
+) -> np.ndarray:
+    """(T, 3) rad/s: (supination, flexion, deviation) of hand ``hand``, see the module docstring.
+
+    ``omega`` is the palm frame's :func:`angular_velocity` when the caller has it already.
+    """
+    frame = frame or hand_frame(joints.astype(np.float64), hand)
+    if omega is None:
+        omega = angular_velocity(frame.rotation(), fps)  # frame columns: forward, normal, lateral
+    if len(omega) < 2:
+        return np.zeros((len(omega), 3))
     s = handedness_sign(hand)
     roll = (omega * frame.forward).sum(-1)
     pitch = (omega * frame.lateral).sum(-1)

@@ -5,6 +5,21 @@ and every clip whose truth holds it, the clip agrees when the features (read thr
 :func:`data_prep.events.summary.summarise`) say so for each hand that has it and not for a
 hand that does not. Run ``python -m data_prep.synthetic.feature_agreement DATA_DIR`` for
 the table.
+
+Hand-object clips (truth ``both: hold_object``; the holders are the hands whose ``roles`` are
+not ``free``):
+
+- ``fingers: grasp`` agrees when exactly the holding hands hold the object (the summary's
+  ``grasp`` shape) and a hand that does not hold it does not touch it either;
+- ``both: hold_object`` agrees when the hands holding the object, and the hands touching it at
+  all, are exactly the holders;
+- ``object: <action>`` (lift, lower, move_left, move_right, push, pull, turn, tilt, open)
+  agrees when the object's main motion, measured on its own pose, is that action;
+- wrist labels as for hand-only clips, of the hand while it holds the object (the summary's
+  ``travel``: a hand that reaches for the object first has that move in ``reach``), except ``rotate`` of a holding hand: a hand turning an
+  object turns slowly with it about a world axis (40-70 degrees over two seconds, under the
+  wrist's own rotation thresholds), so it agrees when the hand's slow ``turning`` (or a
+  supination) is measured.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ def wrist_says(hand: HandSummary, label: str) -> bool:
     if label == "wave":
         return "deviation" in hand.rotations
     if label == "rotate":
-        return "supination" in hand.rotations
+        return "supination" in hand.rotations or (hand.holds and bool(hand.turning))
     if label == "in_out":
         return "left_right" in hand.oscillations
     if label in DIRECTIONS:
@@ -51,10 +66,13 @@ class Agreement:
 
     counts: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     failures: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    groups: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # clip kind totals
 
-    def add(self, key: tuple[str, str], ok: bool, clip: str) -> None:
+    def add(self, key: tuple[str, str], ok: bool, clip: str, group: str = "hand-only") -> None:
         self.counts[key][0] += int(ok)
         self.counts[key][1] += 1
+        self.groups[group][0] += int(ok)
+        self.groups[group][1] += 1
         if not ok:
             self.failures[key].append(clip)
 
@@ -73,27 +91,57 @@ class Agreement:
             good, total = self.counts[key]
             lines.append(f"{key[0]:8s} {key[1]:12s} {good / total:6.1%} {total:6d}")
         lines.append(f"overall agreement {self.overall():.1%}")
+        if len(self.groups) > 1:
+            for group, (good, total) in sorted(self.groups.items()):
+                lines.append(f"  on {group} clips {good / total:.1%} ({total} checks)")
         return "\n".join(lines)
 
 
-def _per_hand(agreement: Agreement, field_name: str, clip: str, truth: dict, summary: ClipSummary, says) -> None:
+def truth_holders(truth: dict) -> set[str]:
+    """The hands that hold the object in an object clip's labels (roles other than ``free``)."""
+    roles = truth.get("roles")
+    if isinstance(roles, dict):
+        return {side for side in HANDS if roles.get(side, "free") != "free"}
+    holder = truth.get("holder", "both")
+    return set(HANDS) if holder == "both" else {holder}
+
+
+def _per_hand(agreement: Agreement, field_name: str, clip: str, truth: dict, summary: ClipSummary, says,
+              group: str) -> None:
     values = {truth[side][field_name] for side in HANDS}
     for value in values:
         ok = all(says(summary.hand(side), value) == (truth[side][field_name] == value) for side in HANDS)
-        agreement.add((field_name, value), ok, clip)
+        if field_name == "fingers" and value == "grasp":  # a hand that does not hold it does not touch it
+            touching = set(summary.object.touched_by) if summary.object else set()
+            ok = ok and touching <= {side for side in HANDS if truth[side]["fingers"] == "grasp"}
+        agreement.add((field_name, value), ok, clip, group)
+
+
+def _object_checks(agreement: Agreement, clip: str, truth: dict, summary: ClipSummary) -> None:
+    obj = summary.object
+    holders = truth_holders(truth)
+    ok = summary.pair.relation == "hold_object" and obj is not None
+    ok = ok and set(obj.held_by) == holders and set(obj.touched_by) == holders
+    agreement.add(("both", "hold_object"), ok, clip, "object")
+    if truth.get("action"):
+        agreement.add(("object", truth["action"]), obj is not None and obj.action == truth["action"], clip, "object")
 
 
 def measure(items: Iterable[tuple[str, dict[str, Any], ClipSummary]], lenient_palm: bool = True) -> Agreement:
     """Agreement over ``(clip id, gt_labels, summary)`` triples."""
     agreement = Agreement()
     for clip, truth, summary in items:
-        _per_hand(agreement, "fingers", clip, truth, summary, finger_says)
-        _per_hand(agreement, "wrist", clip, truth, summary, wrist_says)
-        _per_hand(agreement, "palm", clip, truth, summary, lambda h, v: palm_says(h, v, lenient_palm))
-        agreement.add(("both", truth["both"]), summary.pair.relation == truth["both"], clip)
+        group = "object" if truth["both"] == "hold_object" else "hand-only"
+        _per_hand(agreement, "fingers", clip, truth, summary, finger_says, group)
+        _per_hand(agreement, "wrist", clip, truth, summary, wrist_says, group)
+        _per_hand(agreement, "palm", clip, truth, summary, lambda h, v: palm_says(h, v, lenient_palm), group)
+        if group == "object":
+            _object_checks(agreement, clip, truth, summary)
+            continue
+        agreement.add(("both", truth["both"]), summary.pair.relation == truth["both"], clip, group)
         if truth["both"] == "touch_palm":
             touchers = {t["hand"] for t in summary.pair.touches}
-            agreement.add(("both", "toucher"), touchers == {truth.get("toucher")}, clip)
+            agreement.add(("both", "toucher"), touchers == {truth.get("toucher")}, clip, group)
     return agreement
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from data_prep.synthetic.finger_poses import finger_pose
-from data_prep.synthetic.hand_geometry import pose_hand, procedural_hand
+from data_prep.synthetic.hand_geometry import SkinnedPoints, pose_hand, procedural_hand
 from handgen.hand.anatomy import mirror_axis_angle
 from handgen.hand.topology import FINGER_MANO_JOINTS, FINGERS, PALM_KEYPOINTS
 
@@ -38,6 +38,7 @@ TOUCH = 0.003  # a segment closer than this touches
 PENETRATION = 0.0005  # a step that brings a segment deeper than this inside is undone
 STEPS = 40  # closure steps from open to fist
 UNTOUCHED_CLOSURE = 0.4  # closure of fingers that touch nothing
+LOOKAHEAD = 8  # closure steps posed and measured together
 THUMB_LIFT = 0.3  # radians, see open_hand
 THENAR_SQUASH = 0.004  # metres the thenar bulge may sink into the surface (soft tissue), see place_palm
 
@@ -132,39 +133,67 @@ def _lerp_pose(start: np.ndarray, target: np.ndarray, progress: np.ndarray) -> n
     return (s + progress[:, None] * (t - s)).reshape(45)
 
 
+@lru_cache(maxsize=32)
+def _link_poser(side: str, betas: tuple[float, ...]) -> tuple[SkinnedPoints, np.ndarray]:
+    """A poser of the finger segments' vertices only (thumb..pinky, base..distal segment, one after
+    the other) and where each of the 15 segments starts in its output."""
+    links = finger_links(side)
+    ids = [link for finger in FINGERS for link in links[finger]]
+    bounds = np.cumsum([0] + [len(link) for link in ids[:-1]])
+    return SkinnedPoints(side, np.asarray(betas), np.concatenate(ids)), bounds
+
+
 def close_fingers(
     side: str, rotvec: np.ndarray, wrist: np.ndarray, open_pose: np.ndarray, betas: np.ndarray, sdf: SignedDistance,
-    steps: int = STEPS,
+    steps: int = STEPS, lookahead: int = LOOKAHEAD,
 ) -> tuple[np.ndarray, dict[str, bool]]:
-    """Closed pose (45,) and which fingers touch; see the module docstring."""
+    """Closed pose (45,) and which fingers touch; see the module docstring.
+
+    The steps are those of a plain loop, step by step, but evaluated ``lookahead`` at a time:
+    the next steps' poses are what they will be unless a finger stops, so they are posed
+    (only the finger segments' vertices, :class:`SkinnedPoints`) and measured together, and
+    read one by one until a finger stops; the ones after that are measured again.
+    """
     target = finger_pose("fist", side)
-    links = finger_links(side)
+    poser, bounds = _link_poser(side, tuple(float(b) for b in np.asarray(betas).reshape(-1)))
     progress = np.zeros(15)
     frozen = np.zeros(15, dtype=bool)
     touched = {finger: False for finger in FINGERS}
     before = {finger: [np.inf] * 3 for finger in FINGERS}  # each segment's clearance at the last accepted step
     step = 1.0 / steps
-    for _ in range(steps + 1):
+    taken = 0
+    while taken < steps + 1:
         moving = ~frozen & (progress < 1.0)
-        trial = np.minimum(progress + step * moving, 1.0)
-        verts = pose_hand(side, rotvec[None], _lerp_pose(open_pose, target, trial)[None], betas).vertices[0] + wrist
-        distance = sdf(verts)
-        for finger, joints in FINGER_MANO_JOINTS.items():
-            ids = [j - 1 for j in joints]
-            nearest = [float(distance[link].min()) for link in links[finger]]
-            # a segment is pushed in when it is inside and deeper than before (the thenar starts inside)
-            inside = [k for k in range(3) if nearest[k] < -PENETRATION and nearest[k] < before[finger][k] - 1e-5]
-            touching = [k for k in range(3) if nearest[k] < TOUCH]
-            if inside:
-                trial[ids] = progress[ids]
-                frozen[ids[: max(inside) + 1]] = True
-                touched[finger] = True
-                continue
-            if touching:
-                frozen[ids[: max(touching) + 1]] = True
-                touched[finger] = True
-            before[finger] = nearest
-        progress = trial
+        trials = []
+        trial = progress
+        for _ in range(min(lookahead, steps + 1 - taken)):  # the coming steps if no finger stops
+            trial = np.minimum(trial + step * moving, 1.0)
+            trials.append(trial)
+        poses = np.stack([_lerp_pose(open_pose, target, t) for t in trials])
+        distance = sdf(poser(rotvec, poses) + wrist)  # (K, n)
+        segments = np.minimum.reduceat(distance, bounds, axis=1)  # (K, 15): fingers thumb..pinky x 3 segments
+        for k, trial in enumerate(trials):
+            trial = trial.copy()
+            taken += 1
+            changed = False
+            for f, (finger, joints) in enumerate(FINGER_MANO_JOINTS.items()):
+                ids = [j - 1 for j in joints]
+                nearest = [float(v) for v in segments[k, 3 * f : 3 * f + 3]]
+                # a segment is pushed in when it is inside and deeper than before (the thenar starts inside)
+                inside = [i for i in range(3) if nearest[i] < -PENETRATION and nearest[i] < before[finger][i] - 1e-5]
+                touching = [i for i in range(3) if nearest[i] < TOUCH]
+                if inside:
+                    trial[ids] = progress[ids]
+                    frozen[ids[: max(inside) + 1]] = True
+                    touched[finger] = changed = True
+                    continue
+                if touching:
+                    frozen[ids[: max(touching) + 1]] = True
+                    touched[finger] = changed = True
+                before[finger] = nearest
+            progress = trial
+            if changed or not (~frozen & (progress < 1.0)).any():
+                break
         if not (~frozen & (progress < 1.0)).any():
             break
     for finger, joints in FINGER_MANO_JOINTS.items():

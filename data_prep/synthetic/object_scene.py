@@ -42,7 +42,8 @@ def signed_grid(obj: CatalogObject) -> DistanceGrid:
     key = (obj.name, obj.template.digest())
     if key not in _GRIDS:
         t = obj.template
-        _GRIDS[key] = DistanceGrid.from_mesh(t.vertices, t.faces, spacing=SDF_SPACING, band=0.01, cap=0.03, signed=True)
+        _GRIDS[key] = DistanceGrid.from_mesh(t.vertices, t.faces, spacing=SDF_SPACING, band=0.01, cap=0.03, signed=True,
+                                             lazy=True)
     return _GRIDS[key]
 
 

@@ -20,9 +20,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion sampler (default from the config)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default from the config)")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default from the config)")
-    p.add_argument("--mode", choices=("text", "reaction", "wrist", "inbetween", "keyframe"), default="text",
-                   help="conditioning mode (inpainting); all but 'text' need --condition")
-    p.add_argument("--condition", default=None, help="motion .npz (handgen's motion format) giving the known part")
+    p.add_argument("--temperature", type=float, default=None, help="AR: softmax temperature (default from the config)")
+    p.add_argument("--top-k", type=int, default=None, help="AR: sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, default=None, help="AR: nucleus sampling, smallest token set of this mass")
+    p.add_argument("--greedy", action="store_true", help="AR: always take the most likely token (deterministic)")
+    p.add_argument("--no-kv-cache", action="store_true", help="AR: re-run the whole sequence for every token (slow)")
+    p.add_argument("--mode", choices=("text", "reaction", "wrist", "inbetween", "keyframe", "prefix"), default="text",
+                   help="conditioning mode: diffusion inpainting (reaction, wrist, inbetween, keyframe) or, for AR "
+                        "runs, prefix (continue given motion tokens); all but 'text' need --condition")
+    p.add_argument("--condition", default=None,
+                   help="motion .npz (handgen's motion format) giving the known part; for --mode prefix also "
+                        ".npy token ids or a sample .npz with motion_tokens")
     p.add_argument("--given", choices=("left", "right"), default=None, help="reaction mode: the hand that is given")
     p.add_argument("--frames-given", default=None, help="keyframe mode: comma-separated frame indices")
     p.add_argument("--mano-dir", default=None, help="MANO files (needed when the model was trained on MANO data)")

@@ -20,8 +20,12 @@ def write_samples(
     betas: np.ndarray | None = None,
     render: bool = False,
     extra: dict | None = None,
+    per_sample: list[dict] | None = None,
 ) -> list[Path]:
-    """Write one ``sample_XXX.npz`` per row of ``features`` (N, T, D); returns the npz paths."""
+    """Write one ``sample_XXX.npz`` per row of ``features`` (N, T, D); returns the npz paths.
+
+    ``extra`` arrays go into every file, ``per_sample[i]`` only into file i.
+    """
     from handgen.render.animation import render_motion
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -30,7 +34,8 @@ def write_samples(
     for i, (feats, text) in enumerate(zip(features, texts)):
         motion = features_to_motion(feats, hands, betas=betas, fps=fps)
         joints = motion.joints(hands)
-        path = save_motion(out_dir / f"sample_{i:03d}.npz", motion, joints, text, hands.name, hands_mean, extra=extra)
+        arrays = {**(extra or {}), **(per_sample[i] if per_sample else {})}
+        path = save_motion(out_dir / f"sample_{i:03d}.npz", motion, joints, text, hands.name, hands_mean, extra=arrays)
         if render:
             render_motion(motion, hands, text, path.with_suffix(".gif"), joints=joints, label=hands.name)
         paths.append(path)

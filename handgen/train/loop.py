@@ -200,7 +200,8 @@ def _export_weights(accelerator, model, ema, run_dir: Path) -> None:
     if ema is not None:
         ema.store(net.parameters())
         ema.copy_to(net.parameters())
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    # clone: on CPU .cpu() is the same storage, which ema.restore below would overwrite with the raw weights
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in net.state_dict().items()}
     if ema is not None:
         ema.restore(net.parameters())
     with atomic_path(run_dir / WEIGHTS_FILE, suffix=".safetensors") as tmp:

@@ -8,6 +8,11 @@ from handgen.errors import HandgenError
 
 TASKS: dict[str, str] = {
     "motion_diffusion": "handgen.train.tasks.motion_diffusion:MotionDiffusionTask",
+    "motion_evaluator": "eval.evaluator.task:MotionEvaluatorTask",
+    "fsq_tokenizer": "handgen.train.tasks.fsq_tokenizer:FSQTokenizerTask",
+    "motion_ar": "handgen.train.tasks.motion_ar:MotionARTask",
+    "grasp_vqvae": "handgen.train.tasks.grasp_vqvae:GraspVQVAETask",
+    "grasp_prior": "handgen.train.tasks.grasp_prior:GraspPriorTask",
 }
 
 

@@ -1,0 +1,1 @@
+"""The text-motion evaluator: model, training task, loading a trained run."""

@@ -1,0 +1,144 @@
+"""The motions ``handgen eval motion`` measures: the test clips of a DATA_DIR and generated sets.
+
+A :class:`MotionSet` holds both hands' MANO parameters (absolute ``hand_pose``) and the
+21 joints of N clips; generated features become parameters through the exact inverse of
+the feature map and joints through the hand model, i.e. what ``handgen sample`` writes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from handgen.errors import HandgenError
+from handgen.hand.pair import HandPair
+from handgen.hand.topology import HANDS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MotionSet:
+    """N clips of T frames: ``params`` ``{h}_global_orient (N,T,3)``, ``{h}_hand_pose (N,T,45)``,
+    ``{h}_transl (N,T,3)``, ``{h}_betas (N,10)``; ``joints (N,T,2,21,3)`` metres."""
+
+    params: dict[str, np.ndarray]
+    joints: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.joints)
+
+    def hand_pose(self) -> np.ndarray:
+        """(N, T, 2, 45), hand 0 left."""
+        return np.stack([self.params[f"{h}_hand_pose"] for h in HANDS], axis=2)
+
+    def vertices(self, hands: HandPair, frame_stride: int = 1) -> np.ndarray:
+        """Mesh vertices (N, T', 2, V, 3) of every ``frame_stride``-th frame."""
+        out = []
+        with torch.no_grad():
+            for side in HANDS:
+                p = {k: torch.as_tensor(v[:, ::frame_stride] if k != f"{side}_betas" else v, dtype=torch.float32)
+                     for k, v in self.params.items() if k.startswith(side)}
+                t = p[f"{side}_global_orient"].shape[1]
+                p[f"{side}_betas"] = p[f"{side}_betas"][:, None].expand(-1, t, -1)
+                out.append(hands.pose(side, p).vertices.numpy())
+        return np.stack(out, axis=2)
+
+
+def motion_set_from_features(features: np.ndarray | torch.Tensor, hands: HandPair) -> MotionSet:
+    """Raw features (N, T, 324) -> parameters and forward-kinematics joints (mean shape)."""
+    from handgen.repr.features import features_to_params
+
+    with torch.no_grad():
+        p = features_to_params(torch.as_tensor(np.asarray(features), dtype=torch.float32), hands)
+        joints = hands.joints({k: (v[:, None].expand(-1, p[f"{k[:-6]}_global_orient"].shape[1], -1)
+                                   if k.endswith("_betas") else v) for k, v in p.items()})
+    return MotionSet({k: v.numpy() for k, v in p.items()}, joints.numpy())
+
+
+@dataclass
+class ClipSet:
+    """The clips of one split with one caption triplet each: the reference set and its texts."""
+
+    ids: list[str]
+    triplets: list[dict[str, str]]
+    motions: MotionSet
+    fps: float
+    hand_model: str
+
+    @property
+    def frames(self) -> int:
+        return int(self.motions.joints.shape[1])
+
+
+def load_clip_set(data_dir: str | Path, split: str = "test", caption_field: str = "captions",
+                  max_clips: int | None = None) -> ClipSet:
+    """Clips of ``split`` with their first caption triplet (ground-truth parameters and joints).
+
+    Raises:
+        HandgenError: an empty split or clips without captions.
+    """
+    from handgen.io.data_dir import DataDir
+
+    data = DataDir(data_dir)
+    rows = data.clips(split)[: max_clips or None]
+    if not rows:
+        raise HandgenError(f"{data_dir}: the {split} split has no clips")
+    uncaptioned = [r["id"] for r in rows if not r.get(caption_field)]
+    if uncaptioned:
+        raise HandgenError(f"{data_dir}: {len(uncaptioned)} {split} clip(s) have no {caption_field!r} "
+                           f"(e.g. {uncaptioned[0]}); run handgen caption first")
+    keys = ("global_orient", "hand_pose", "transl", "betas")
+    params: dict[str, list[np.ndarray]] = {f"{h}_{k}": [] for h in HANDS for k in keys}
+    joints = []
+    for row in rows:
+        clip = data.load_clip(row["id"])
+        for i, h in enumerate(HANDS):
+            params[f"{h}_global_orient"].append(clip.motion.global_orient[:, i])
+            params[f"{h}_hand_pose"].append(clip.motion.hand_pose[:, i])
+            params[f"{h}_transl"].append(clip.motion.transl[:, i])
+            params[f"{h}_betas"].append(clip.motion.betas[i])
+        joints.append(clip.joints)
+    triplets = [{k: row[caption_field][0].get(k, "") for k in ("left", "right", "both")} for row in rows]
+    motions = MotionSet({k: np.stack(v).astype(np.float32) for k, v in params.items()},
+                        np.stack(joints).astype(np.float64))
+    return ClipSet([r["id"] for r in rows], triplets, motions, float(data.meta.get("fps", 30.0)),
+                   str(data.meta.get("hand_model", "procedural")))
+
+
+def generation_options(generator, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``generate`` keyword arguments: the run config's ``sample`` defaults, then ``overrides``.
+
+    Raises:
+        HandgenError: an override the generator does not take (e.g. --sampler for an AR run).
+    """
+    fixed = {"triplets", "frames", "seed", "condition", "progress"}
+    accepted = set(inspect.signature(generator.generate).parameters) - fixed
+    defaults = generator.cfg.get("sample") or {}
+    options = {k: v for k, v in dict(defaults).items() if k in accepted}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in accepted:
+            raise HandgenError(f"option {key!r} does not apply to {type(generator).__name__} runs")
+        options[key] = value
+    if overrides.get("sampler") and overrides.get("steps") is None and "steps" in accepted:
+        options["steps"] = None  # a sampler chosen on the command line uses its own default step count
+    return options
+
+
+def generate_features(generator, triplets: list[dict[str, str]], frames: int, seed: int, options: dict[str, Any],
+                      batch_size: int = 64) -> np.ndarray:
+    """Raw features (N, frames, D), one sample per triplet, in batches (batch b uses seed ``seed + b``)."""
+    out = []
+    for b, start in enumerate(range(0, len(triplets), batch_size)):
+        chunk = triplets[start : start + batch_size]
+        feats = generator.generate(chunk, frames, seed=seed + b, **options)
+        out.append(torch.as_tensor(feats).detach().cpu().numpy())
+    return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,102 @@
+"""``handgen export``: a motion file to formats animation tools read (BVH, OBJ sequence, GLB)."""
+
+from __future__ import annotations
+
+import argparse
+
+FORMATS: tuple[str, ...] = ("bvh", "obj-seq", "glb")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "export", help="export a motion .npz to BVH (skeletons), an OBJ sequence or a GLB (meshes)",
+        description="Export a motion file (from `handgen sample` or `handgen clip`) for animation tools. "
+        "bvh: both hands' MANO skeletons under one root, Euler ZXY degrees, metres (see --bvh-scale). "
+        "obj-seq: OUT is a folder of frame_0000.obj ... with both hand meshes (and the object). "
+        "glb: one frame's hand meshes (and object) as binary glTF.",
+    )
+    parser.add_argument("--motion", required=True, help="motion file (.npz from `handgen sample` or `handgen clip`)")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    parser.add_argument("--out", required=True, help="FILE.bvh, a folder (obj-seq) or FILE.glb")
+    parser.add_argument(
+        "--bvh-scale", type=float, default=1.0,
+        help="length unit factor for bvh: 1 = metres (default; Blender), 100 = centimetres",
+    )
+    parser.add_argument("--frame", type=int, default=0, help="frame written by glb (default 0, the first)")
+    parser.add_argument(
+        "--mano-dir", default=None,
+        help="MANO files, used when the motion was made with MANO (default: $HANDGEN_MANO_DIR); "
+        "motions made with the procedural hand always use it",
+    )
+    parser.set_defaults(func=run)
+
+
+def _check_out(fmt: str, out: str) -> None:
+    from pathlib import Path
+
+    from handgen.errors import HandgenError
+
+    path = Path(out)
+    suffix = {"bvh": ".bvh", "glb": ".glb"}.get(fmt)
+    if suffix is not None:
+        if path.suffix.lower() != suffix:
+            raise HandgenError(f"--format {fmt} writes a {suffix} file; --out is {out}")
+        if path.is_dir():
+            raise HandgenError(f"{out} is a folder; --format {fmt} writes a file")
+    elif path.exists() and not path.is_dir():
+        raise HandgenError(f"{out} is a file; --format obj-seq writes a folder of .obj files")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    import numpy as np
+
+    from handgen.errors import HandgenError
+    from handgen.hand.factory import make_hand_pair, resolve_mano_dir
+    from handgen.hand.topology import HANDS
+    from handgen.io.motion_npz import load_motion, object_from_extras
+
+    log = logging.getLogger(__name__)
+    _check_out(args.format, args.out)
+    if not args.bvh_scale > 0:
+        raise HandgenError(f"--bvh-scale must be positive, got {args.bvh_scale}")
+    motion, extras = load_motion(args.motion)
+    if not -motion.num_frames <= args.frame < motion.num_frames:
+        raise HandgenError(f"--frame {args.frame} outside {args.motion} ({motion.num_frames} frames)")
+    mano_dir = resolve_mano_dir(args.mano_dir) if extras["hand_model"] == "mano" else None
+    if extras["hand_model"] == "mano" and mano_dir is None:
+        log.warning("%s was made with MANO; exporting the procedural hand (give --mano-dir for MANO)", args.motion)
+    try:
+        hands = make_hand_pair(mano_dir, flat_hand_mean=True)
+    except (OSError, ValueError, ImportError) as exc:
+        raise HandgenError(f"cannot build the MANO hand model from {mano_dir}: {exc}") from None
+    started = time.perf_counter()
+
+    if args.format == "bvh":
+        from handgen.export.bvh import bvh_keypoint_names, write_bvh
+        from handgen.export.bvh_reader import bvh_world_positions, read_bvh
+        from handgen.export.hand_rig import hand_rigs
+
+        out = write_bvh(args.out, motion, hand_rigs(hands, motion), scale=args.bvh_scale)
+        positions = bvh_world_positions(read_bvh(out))
+        joints = np.stack([np.stack([positions[n] for n in bvh_keypoint_names(s)], axis=1) for s in HANDS], axis=1)
+        error_mm = 1000.0 * float(np.abs(joints / args.bvh_scale - extras["joints"]).max())
+        (log.warning if error_mm > 1.0 else log.info)(
+            "re-read %s: its 21 joints per hand are within %.3f mm of the motion file's joints", out, error_mm)
+        what = f"{motion.num_frames} frames of both hands' skeletons ({hands.name} rest offsets, x{args.bvh_scale:g} m)"
+    else:
+        found = object_from_extras(args.motion, extras, motion.num_frames)
+        if args.format == "obj-seq":
+            from handgen.export.obj_sequence import write_obj_sequence
+
+            paths = write_obj_sequence(args.out, motion, hands, found, progress=not getattr(args, "quiet", False))
+            out, what = args.out, f"{len(paths)} OBJ frames ({hands.name} hand meshes{' + object' if found else ''})"
+        else:
+            from handgen.export.glb import write_glb
+
+            out = write_glb(args.out, motion, hands, args.frame, found)
+            what = f"frame {args.frame} ({hands.name} hand meshes{' + object' if found else ''})"
+    print(f"exported {what} to {out} in {time.perf_counter() - started:.2f} s")
+    return 0

@@ -1,0 +1,177 @@
+"""Signed distance of a triangle mesh (watertight or not) and SDF grids in the object frame.
+
+Distance: exact point-to-triangle distance to candidate faces found through a k-d tree
+over dense surface samples. Sign: generalised winding numbers (``w > 0.5`` inside;
+see :mod:`handgen.grasp.winding`), so real, non-watertight meshes get the right sign.
+
+:class:`SDFGrid` is the form the optimisation uses: computed once per mesh on a regular
+grid in the object frame, then queried differentiably with trilinear interpolation
+(:func:`handgen.grasp.grid_sampling.query_sdf`); trimesh is never called inside an
+optimisation loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from handgen.grasp.winding import WindingNumber
+
+
+class MeshSDF:
+    """Signed distance (metres, negative inside) of points to one triangle mesh."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, samples: int | None = None, seed: int = 0) -> None:
+        from scipy.spatial import cKDTree
+
+        self.vertices = np.asarray(vertices, dtype=np.float64)
+        self.faces = np.asarray(faces, dtype=np.int64)
+        tri = self.vertices[self.faces]
+        self.triangles = tri
+        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        n = samples if samples is not None else max(20_000, 4 * len(self.faces))
+        rng = np.random.default_rng(seed)
+        prob = area / area.sum() if area.sum() > 0 else np.full(len(area), 1.0 / len(area))
+        face_ids = rng.choice(len(self.faces), size=n, p=prob)
+        uv = rng.random((n, 2))
+        flip = uv.sum(1) > 1.0
+        uv[flip] = 1.0 - uv[flip]
+        t = tri[face_ids]
+        pts = t[:, 0] + uv[:, :1] * (t[:, 1] - t[:, 0]) + uv[:, 1:] * (t[:, 2] - t[:, 0])
+        # every face contributes its centroid, so no face is missed however small
+        all_ids = np.arange(len(self.faces))
+        self._sample_face = np.concatenate([face_ids, all_ids])
+        self._tree = cKDTree(np.concatenate([pts, tri.mean(1)]))
+        self.winding = WindingNumber(self.vertices, self.faces)
+
+    def unsigned(self, points: np.ndarray, k: int = 8, chunk: int = 65536) -> np.ndarray:
+        """Distance (N,) from points (N,3) to the surface, metres (exact up to candidate search)."""
+        from trimesh.triangles import closest_point
+
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        out = np.empty(len(pts))
+        k = min(k, len(self._sample_face))
+        for s in range(0, len(pts), chunk):
+            p = pts[s : s + chunk]
+            _, idx = self._tree.query(p, k=k, workers=-1)
+            faces = self._sample_face[idx.reshape(len(p), k)].ravel()
+            rep = np.repeat(p, k, axis=0)
+            d = np.linalg.norm(closest_point(self.triangles[faces], rep) - rep, axis=1)
+            out[s : s + chunk] = d.reshape(len(p), k).min(1)
+        return out
+
+    def surface_samples(self) -> np.ndarray:
+        """The dense surface samples (M, 3) behind the distance queries."""
+        return self._tree.data
+
+    def inside(self, points: np.ndarray) -> np.ndarray:
+        """Boolean (N,): generalised winding number above 0.5."""
+        return self.winding(points) > 0.5
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance (N,), metres, negative inside."""
+        d = self.unsigned(points)
+        return np.where(self.inside(points), -d, d)
+
+
+@dataclass
+class SDFGrid:
+    """Signed distances on a regular grid, metres.
+
+    ``values[k, j, i]`` is the SDF at ``origin + spacing * (i, j, k)`` (x fastest, the
+    (D,H,W) = (z,y,x) layout ``torch.nn.functional.grid_sample`` expects).
+    """
+
+    values: np.ndarray  # (nz, ny, nx) float32
+    origin: np.ndarray  # (3,) xyz of voxel [0,0,0]
+    spacing: float
+
+    @property
+    def shape_xyz(self) -> np.ndarray:
+        return np.array(self.values.shape[::-1])
+
+    @property
+    def upper(self) -> np.ndarray:
+        """xyz of the last voxel centre."""
+        return self.origin + self.spacing * (self.shape_xyz - 1)
+
+    def points(self) -> np.ndarray:
+        """Voxel centres (nz, ny, nx, 3) xyz."""
+        nx, ny, nz = self.shape_xyz
+        z, y, x = np.meshgrid(np.arange(nz), np.arange(ny), np.arange(nx), indexing="ij")
+        return self.origin + self.spacing * np.stack([x, y, z], axis=-1)
+
+    def tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        return torch.as_tensor(self.values, dtype=torch.float32, device=device)
+
+    def to_npz_dict(self) -> dict[str, np.ndarray]:
+        return {"values": self.values, "origin": self.origin, "spacing": np.float64(self.spacing)}
+
+    @classmethod
+    def from_npz_dict(cls, d) -> "SDFGrid":
+        return cls(np.asarray(d["values"], dtype=np.float32), np.asarray(d["origin"], dtype=np.float64), float(d["spacing"]))
+
+
+def grid_layout(lower: np.ndarray, upper: np.ndarray, margin: float, max_cells: int) -> tuple[np.ndarray, float, tuple[int, int, int]]:
+    """Origin, cubic voxel size and (nx, ny, nz) of a grid covering [lower, upper] + margin.
+
+    The voxel size is the smallest that keeps the longest side at ``max_cells`` voxels.
+    """
+    lo = np.asarray(lower, dtype=np.float64) - margin
+    hi = np.asarray(upper, dtype=np.float64) + margin
+    spacing = float((hi - lo).max()) / (max_cells - 1)
+    counts = np.maximum(np.ceil((hi - lo) / spacing).astype(int) + 1, 2)
+    center = 0.5 * (lo + hi)
+    origin = center - 0.5 * spacing * (counts - 1)
+    return origin, spacing, (int(counts[0]), int(counts[1]), int(counts[2]))
+
+
+def compute_sdf_grid(
+    vertices: np.ndarray, faces: np.ndarray, margin: float = 0.045, max_cells: int = 80, exact_band: float = 0.02,
+    mesh_sdf: "MeshSDF | None" = None,
+) -> SDFGrid:
+    """SDF grid of a mesh over its bounding box plus ``margin`` (metres).
+
+    ``margin`` defaults to just above the interaction grid's truncation distance (0.04 m),
+    so every point outside the grid is truncated anyway; ``max_cells`` voxels along the
+    longest side (80 gives ~3.5 mm voxels for a 20 cm box). Distances are exact within
+    ``exact_band`` of the surface and within ~1 mm beyond; the sign comes from six-way
+    ray-parity votes, with the winding number settling 3:3 ties.
+    """
+    from handgen.grasp.ray_parity import grid_inside_votes
+
+    v = np.asarray(vertices, dtype=np.float64)
+    origin, spacing, shape_xyz = grid_layout(v.min(0), v.max(0), margin, max_cells)
+    nx, ny, nz = shape_xyz
+    grid = SDFGrid(np.zeros((nz, ny, nx), dtype=np.float32), origin, spacing)
+    sdf = mesh_sdf if mesh_sdf is not None else MeshSDF(v, faces)
+    from scipy.ndimage import distance_transform_edt
+
+    pts = grid.points().reshape(-1, 3)
+    # voxels within the band: distance transform from the voxels that hold surface samples
+    vox = np.round((sdf.surface_samples() - origin) / spacing).astype(np.int64)
+    keep = np.all((vox >= 0) & (vox < np.array(shape_xyz)), axis=1)
+    marked = np.zeros((nz, ny, nx), dtype=bool)
+    marked[vox[keep, 2], vox[keep, 1], vox[keep, 0]] = True
+    near = (distance_transform_edt(~marked).reshape(-1) - 1.0) * spacing < exact_band
+    dist = np.zeros(len(pts))
+    dist[near] = sdf.unsigned(pts[near])
+    if near.all():
+        pass
+    elif near.any():
+        # beyond the band: distance through the nearest band voxel (an upper bound, good to ~a voxel)
+        _, nearest = distance_transform_edt(~near.reshape(nz, ny, nx), return_indices=True)
+        flat = np.ravel_multi_index(tuple(nearest.reshape(3, -1)), (nz, ny, nx))
+        far = ~near
+        dist[far] = dist[flat[far]] + np.linalg.norm(pts[far] - pts[flat[far]], axis=1)
+    else:
+        dist = sdf.unsigned(pts)
+    votes = grid_inside_votes(v, faces, origin, spacing, shape_xyz).reshape(-1)
+    inside = votes >= 4
+    tie = votes == 3
+    if tie.any():
+        inside[tie] = sdf.inside(pts[tie])
+    grid.values = np.where(inside, -dist, dist).reshape(nz, ny, nx).astype(np.float32)
+    return grid

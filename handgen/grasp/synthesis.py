@@ -1,0 +1,191 @@
+"""The whole bimanual grasp pipeline: SDS against the prior, contact refinement, metrics, ranking.
+
+:func:`synthesize_grasps` (``handgen grasp --mesh``): K candidates start from random object
+orientations, with the object under the right palm and the left hand across it
+(:mod:`handgen.grasp.placement`, BG-HOP initialises at the mean articulation with a random
+object pose), are optimised together by SDS (:mod:`handgen.grasp.sds`), refined against
+the object's SDF (:mod:`handgen.grasp.refinement`), scored, and ranked: grasps meeting
+the plausibility bar (>= 2 fingertips within 5 mm per hand, penetration < 1 cm) first,
+then by SDS loss of the final grasp (deterministic draws).
+
+:func:`sample_prior_grasps` (``handgen grasp --sample-prior``): grids sampled from the
+prior with DDIM + CFG, hands recovered (articulation fit, Procrustes for the left hand),
+the object decoded and meshed, then the same refinement against the decoded SDF.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import roma
+import torch
+
+from handgen.grasp.grid_sampling import GridSDF
+from handgen.grasp.interaction import interaction_grid, object_frame_from_relative, relative_from_object_frame
+from handgen.grasp.mesh_input import ObjectMesh
+from handgen.grasp.object_sdf import MeshSDF, compute_sdf_grid
+from handgen.grasp.placement import facing_palms
+from handgen.grasp.prior_run import GraspPrior
+from handgen.grasp.refinement import RefineConfig, refine_grasps
+from handgen.grasp.sds import SDSConfig, SDSGraspParams, run_sds, sds_loss
+from handgen.hand.pair import HandPair
+
+log = logging.getLogger(__name__)
+MIN_TIPS = 2
+MAX_PENETRATION_MM = 10.0
+
+
+@dataclass
+class GraspCandidate:
+    """One bimanual grasp in the object frame (metres), with its scores."""
+
+    orient: np.ndarray  # (2, 3)
+    transl: np.ndarray  # (2, 3)
+    pose: np.ndarray  # (2, 45) absolute (flat-hand-mean)
+    joints: np.ndarray  # (2, 21, 3)
+    vertices: np.ndarray  # (2, V, 3)
+    sds_loss: float
+    metrics: dict[str, float]
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def plausible(self) -> bool:
+        m = self.metrics
+        return (m["tips_in_contact_left"] >= MIN_TIPS and m["tips_in_contact_right"] >= MIN_TIPS
+                and m["penetration_depth_mm"] < MAX_PENETRATION_MM)
+
+
+def grasp_text(category: str) -> str:
+    return f"grasp {category} with both hands"
+
+
+def initial_candidates(hands: HandPair, mesh: ObjectMesh, count: int, generator: torch.Generator) -> SDSGraspParams:
+    """Mean articulations, random object orientations, palms facing across the object."""
+    rot = roma.random_rotmat(count, generator=generator)
+    spin = (torch.rand(count, generator=generator) - 0.5) * 1.2
+    pts = torch.tensor(mesh.vertices[:: max(1, len(mesh.vertices) // 4000)], dtype=torch.float32)
+    place = facing_palms(hands, pts, rot, spin)
+    jitter = (torch.rand(count, 3, generator=generator) * 2 - 1) * 0.01
+    means = [hands[h].hands_mean.expand(count, 45) for h in ("left", "right")]
+    return SDSGraspParams(rot, place["object_transl"] + jitter, place["left_orient"], place["left_transl"], *means)
+
+
+def object_sdfs(mesh: ObjectMesh) -> tuple[MeshSDF, GridSDF]:
+    """Exact SDF (metrics) and the precomputed grid (optimisation) of the object, object frame."""
+    exact = MeshSDF(mesh.vertices, mesh.faces)
+    grid = compute_sdf_grid(mesh.vertices, mesh.faces, mesh_sdf=exact, max_cells=80)
+    return exact, GridSDF.from_grid(grid)
+
+
+@torch.no_grad()
+def score_candidates(prior, hands, grid_sdf, exact, orient, transl, pose, text, sds_cfg, voxels=None):
+    """SDS loss (B,) and exact metrics of grasps given in the object frame."""
+    from eval.grasp_metrics import grasp_metrics, object_voxels
+
+    obj_rot, obj_transl, lo, lt = relative_from_object_frame(hands, orient, transl)
+    x = interaction_grid(prior, hands, grid_sdf, obj_rot, obj_transl, lo, lt, pose[:, 0], pose[:, 1])
+    losses = sds_loss(prior, x, prior.text_condition(text, x.shape[0]), sds_cfg)
+    outs = [hands[h](orient[:, i], pose[:, i], None, transl[:, i]) for i, h in enumerate(("left", "right"))]
+    verts = torch.stack([o.vertices for o in outs], 1).numpy()
+    joints = torch.stack([o.joints for o in outs], 1).numpy()
+    faces = [hands.left.faces.numpy(), hands.right.faces.numpy()]
+    voxels = object_voxels(exact) if voxels is None else voxels
+    metrics = [grasp_metrics(verts[b], faces, joints[b], exact, voxels=voxels) for b in range(len(verts))]
+    return losses, verts, joints, metrics
+
+
+def synthesize_grasps(
+    prior: GraspPrior, hands: HandPair, mesh: ObjectMesh, category: str, num: int = 1, sds_cfg: SDSConfig | None = None,
+    refine_cfg: RefineConfig | None = None, inits: int | None = None, seed: int = 0, progress: bool = True,
+) -> list[GraspCandidate]:
+    """Bimanual grasps of ``mesh`` (object frame = the mesh's coordinates), best first."""
+    sds_cfg = sds_cfg or SDSConfig()
+    refine_cfg = refine_cfg or RefineConfig()
+    count = max(int(inits or 0), num, 1)
+    t0 = time.time()
+    exact, grid_sdf = object_sdfs(mesh)
+    gen = torch.Generator().manual_seed(seed)
+    params = initial_candidates(hands, mesh, count, gen)
+    text = grasp_text(category)
+    if sds_cfg.steps > 0:
+        run_sds(prior, hands, grid_sdf, params, text, sds_cfg, gen, progress)
+    with torch.no_grad():
+        rel = params.relative()
+        orient, transl = object_frame_from_relative(hands, rel["obj_rot"], rel["obj_transl"], rel["left_orient"], rel["left_transl"])
+        pose = torch.stack([rel["left_pose"], rel["right_pose"]], 1)
+    grasp, _ = refine_grasps(hands, grid_sdf, orient, transl, pose, refine_cfg, progress)
+    orient, transl, pose = grasp.orient.detach(), grasp.transl.detach(), grasp.pose.detach()
+    losses, verts, joints, metrics = score_candidates(prior, hands, grid_sdf, exact, orient, transl, pose, text, sds_cfg)
+    cands = [
+        GraspCandidate(orient[b].numpy(), transl[b].numpy(), pose[b].numpy(), joints[b], verts[b], float(losses[b]), metrics[b])
+        for b in range(count)
+    ]
+    order = sorted(range(count), key=lambda b: (not cands[b].plausible, cands[b].sds_loss))
+    total = time.time() - t0
+    for b in order:
+        cands[b].seconds = total / max(num, 1)
+        cands[b].extra = {"candidates": count, "total_seconds": total}
+    log.info("%d candidates in %.1f s; %d plausible", count, total, sum(c.plausible for c in cands))
+    return [cands[b] for b in order[:num]]
+
+
+@torch.no_grad()
+def sample_prior_grids(prior: GraspPrior, text: str, num: int, steps: int, guidance: float, generator: torch.Generator,
+                       progress: bool = True) -> torch.Tensor:
+    """Interaction grids (num, C, 16, 16, 16) sampled with DDIM and classifier-free guidance."""
+    from tqdm.auto import tqdm
+
+    from handgen.diffusion.schedulers import sampling_scheduler
+
+    sched = sampling_scheduler("ddim", prior.scheduler, steps)
+    c = int(prior.info["in_channels"])
+    x = torch.randn(num, c, 16, 16, 16, generator=generator)
+    cond = prior.text_condition(text, num)
+    for t in tqdm(sched.timesteps, desc="sample", disable=not progress, dynamic_ncols=True, leave=False):
+        eps = prior.eps(x, t.reshape(1), cond, guidance)
+        x = sched.step(eps, t, x).prev_sample
+    return x
+
+
+def sample_prior_grasps(
+    prior: GraspPrior, hands: HandPair, category: str, num: int = 1, steps: int = 50, guidance: float = 4.0,
+    refine_cfg: RefineConfig | None = None, seed: int = 0, progress: bool = True,
+) -> list[tuple[GraspCandidate, np.ndarray, np.ndarray]]:
+    """Grasps sampled from the prior, in the right-local frame, each with its decoded object mesh."""
+    from handgen.grasp.hand_field import unit_to_field
+    from handgen.grasp.hand_frame import frame_center
+    from handgen.grasp.recovery import decode_object, hand_frame_sdf, marching_cubes_mesh, recover_hands
+
+    t0 = time.time()
+    gen = torch.Generator().manual_seed(seed)
+    x = sample_prior_grids(prior, grasp_text(category), num, steps, guidance, gen, progress)
+    zc = x.shape[1] - 40
+    right_field = unit_to_field(x[:, zc : zc + 20]).clamp(0.0, 0.12)
+    left_field = unit_to_field(x[:, zc + 20 :]).clamp(0.0, 0.12)
+    orient, transl, pose = recover_hands(hands, right_field, left_field)
+    sdf = decode_object(prior, x[:, :zc])
+    center = frame_center(hands.right).detach()
+    out = []
+    for b in range(num):
+        verts_obj, faces_obj = marching_cubes_mesh(sdf[b].numpy(), center.numpy())
+        o, t, p = orient[b : b + 1], transl[b : b + 1], pose[b : b + 1]
+        if len(faces_obj) and refine_cfg is not None and refine_cfg.steps > 0:
+            grasp, _ = refine_grasps(hands, hand_frame_sdf(sdf[b], center), o, t, p, refine_cfg, progress)
+            o, t, p = grasp.orient.detach(), grasp.transl.detach(), grasp.pose.detach()
+        metrics = {}
+        with torch.no_grad():
+            outs = [hands[h](o[:, i], p[:, i], None, t[:, i]) for i, h in enumerate(("left", "right"))]
+        verts = torch.stack([q.vertices for q in outs], 1)[0].numpy()
+        joints = torch.stack([q.joints for q in outs], 1)[0].numpy()
+        if len(faces_obj):
+            from eval.grasp_metrics import grasp_metrics
+
+            metrics = grasp_metrics(verts, [hands.left.faces.numpy(), hands.right.faces.numpy()], joints, MeshSDF(verts_obj, faces_obj))
+        cand = GraspCandidate(o[0].numpy(), t[0].numpy(), p[0].numpy(), joints, verts, float("nan"), metrics,
+                              seconds=(time.time() - t0) / num)
+        out.append((cand, verts_obj, faces_obj))
+    return out

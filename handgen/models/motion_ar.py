@@ -1,0 +1,177 @@
+"""Text-prefix autoregressive model over FSQ motion tokens (HandX's AR branch).
+
+A decoder-only LLaMA (``transformers.LlamaModel``, fed with ``inputs_embeds``) reads
+
+    <sep0> left-text tokens <sep1> right-text tokens <sep2> two-hand-text tokens <bom> m_1 ... m_N
+
+and predicts ``m_1 .. m_N`` and then an end token. The text tokens are the frozen text
+encoder's token states, linearly projected; ``<sep0..2>`` and ``<bom>`` are learned
+embeddings. The loss is on the motion tokens (and the end token) only.
+
+Prefixes have different lengths (only real text tokens are kept). They are packed as
+``<sep0>, padding..., texts..., <bom>``: padding sits after ``<sep0>`` so every position
+sees at least one real key, and position ids count real tokens only, so a sequence means
+the same whatever its padding. A dropped text (classifier-free guidance) or an empty one
+simply contributes no tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BRANCHES: tuple[str, ...] = ("left", "right", "both")
+# name -> (layers, width, heads, feed-forward); ~1 M, ~44 M and ~111 M parameters with 4375 codes
+PRESETS: dict[str, tuple[int, int, int, int]] = {
+    "tiny": (4, 128, 4, 512),
+    "small": (10, 512, 8, 1920),
+    "base": (12, 768, 12, 2752),
+}
+TextStates = dict[str, tuple[torch.Tensor, torch.Tensor]]  # branch -> (states (B,L,H), mask (B,L) bool)
+
+
+@dataclass
+class ARConfig:
+    codebook_size: int
+    text_dim: int
+    preset: str = "tiny"
+    layers: int | None = None
+    width: int | None = None
+    heads: int | None = None
+    ff: int | None = None
+    dropout: float = 0.1
+    max_positions: int = 512
+
+    def resolved(self) -> tuple[int, int, int, int]:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown AR preset {self.preset!r}; choose from {sorted(PRESETS)}")
+        layers, width, heads, ff = PRESETS[self.preset]
+        return (self.layers or layers, self.width or width, self.heads or heads, self.ff or ff)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def packed_positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids (B, S) that count only the real (mask True) entries, starting at 0."""
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+class MotionAR(nn.Module):
+    """LLaMA decoder + text projection, separators, begin embedding, motion-token embedding and head."""
+
+    def __init__(self, config: ARConfig) -> None:
+        super().__init__()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import LlamaConfig, LlamaModel
+
+        self.config = config
+        layers, width, heads, ff = config.resolved()
+        self.width = width
+        llama = LlamaConfig(
+            vocab_size=1, hidden_size=width, intermediate_size=ff, num_hidden_layers=layers,
+            num_attention_heads=heads, max_position_embeddings=config.max_positions,
+            attention_dropout=0.0, bos_token_id=None, eos_token_id=None, pad_token_id=None,
+        )
+        llama._attn_implementation = "sdpa"
+        self.backbone = LlamaModel(llama)
+        self.backbone.embed_tokens = nn.Identity()  # inputs arrive as embeddings; no unused weights
+        std = llama.initializer_range
+        self.text_proj = nn.Linear(config.text_dim, width)
+        self.separators = nn.Parameter(torch.randn(len(BRANCHES), width) * std)
+        self.begin = nn.Parameter(torch.randn(width) * std)
+        self.token_embed = nn.Embedding(config.codebook_size, width)
+        nn.init.normal_(self.token_embed.weight, std=std)
+        self.head = nn.Linear(width, config.codebook_size + 1)  # the last class is the end token
+        self.drop = nn.Dropout(config.dropout)  # on the input embeddings (attention dropout would force SDPA's slow path)
+
+    @property
+    def end_id(self) -> int:
+        return int(self.config.codebook_size)
+
+    @property
+    def max_positions(self) -> int:
+        return int(self.config.max_positions)
+
+    # -- inputs -----------------------------------------------------------------------------
+    def prefix(self, texts: TextStates, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Packed text prefix: embeddings (B, P, W) and mask (B, P) bool (False = padding).
+
+        ``keep`` (B,) bool: False drops that row's texts (the unconditional prefix).
+        """
+        first = texts[BRANCHES[0]][0]
+        b, device = first.shape[0], first.device
+        parts, valid = [], []
+        one = torch.ones(b, 1, dtype=torch.bool, device=device)
+        for i, branch in enumerate(BRANCHES):
+            states, mask = texts[branch]
+            mask = mask.bool()
+            if keep is not None:
+                mask = mask & keep.to(device)[:, None]
+            parts += [self.separators[i].expand(b, 1, -1), self.text_proj(states.to(self.head.weight.dtype))]
+            valid += [one, mask]
+        parts.append(self.begin.expand(b, 1, -1))
+        valid.append(one)
+        emb, mask = torch.cat(parts, 1), torch.cat(valid, 1)
+        # stable sort: <sep0> first, then the padding, then the real entries in their order
+        s = mask.shape[1]
+        order = torch.arange(s, device=device).expand(b, s)
+        key = mask.long() * s + order
+        key[:, 0] = -1
+        perm = key.argsort(dim=1, stable=True)
+        emb = emb.gather(1, perm[..., None].expand_as(emb))
+        mask = mask.gather(1, perm)
+        pad = int((~mask).sum(1).min())  # columns of padding shared by every row
+        if pad:
+            emb = torch.cat([emb[:, :1], emb[:, 1 + pad :]], 1)
+            mask = torch.cat([mask[:, :1], mask[:, 1 + pad :]], 1)
+        return emb, mask
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Motion-token embeddings (B, N, W) of ids (B, N)."""
+        return self.token_embed(tokens)
+
+    # -- network ----------------------------------------------------------------------------
+    def run(self, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache=None):
+        """Hidden states (B, S, W) of new inputs ``embeds`` (B, S, W) after ``cache`` (or from scratch).
+
+        ``mask`` (B, past + S) covers the cached entries too; ``positions`` (B, S).
+        Returns (hidden, cache); the cache is updated in place when given.
+        """
+        out = self.backbone(inputs_embeds=self.drop(embeds), attention_mask=mask.long(), position_ids=positions,
+                            past_key_values=cache, use_cache=cache is not None)
+        return out.last_hidden_state, out.past_key_values
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (..., codebook_size + 1); the last class is the end token."""
+        return self.head(hidden)
+
+    def forward(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, N + 1, V): at ``<bom>`` and after each of the N motion tokens."""
+        pre, pre_mask = self.prefix(texts, keep)
+        embeds = torch.cat([pre, self.embed_tokens(tokens)], 1)
+        mask = torch.cat([pre_mask, torch.ones_like(tokens, dtype=torch.bool)], 1)
+        if embeds.shape[1] > self.max_positions:
+            raise ValueError(f"sequence of {embeds.shape[1]} entries exceeds the model's context of {self.max_positions}")
+        hidden, _ = self.run(embeds, mask, packed_positions(mask))
+        return self.logits(hidden[:, pre.shape[1] - 1 :])
+
+    def loss(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """:func:`token_loss` of the teacher-forced logits."""
+        return token_loss(self.forward(texts, tokens, keep), tokens, self.end_id)
+
+
+def token_loss(logits: torch.Tensor, tokens: torch.Tensor, end_id: int) -> tuple[torch.Tensor, dict[str, float]]:
+    """Cross-entropy of the motion tokens (B, N) and the end token from logits (B, N + 1, V); also the accuracy."""
+    target = torch.cat([tokens, torch.full_like(tokens[:, :1], end_id)], 1)
+    ce = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten())
+    acc = (logits.argmax(-1) == target).float().mean()
+    return ce, {"token_acc": acc.item()}
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

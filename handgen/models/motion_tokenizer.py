@@ -1,0 +1,191 @@
+"""FSQ motion tokenizer: a 1D convolutional autoencoder over the per-frame motion features.
+
+The encoder maps normalised features (B, T, D) to one latent vector per ``downsample``
+frames (x2 by default, x4 as an option), bounded and rounded by finite scalar quantization
+(``vector_quantize_pytorch.FSQ``, levels e.g. [7,5,5,5,5] = 4375 codes). One token stream
+covers both hands. The decoder mirrors the encoder (nearest upsampling + convolutions).
+
+Clips whose length is not a multiple of ``downsample`` are padded at the end with their
+last frame and cropped back after decoding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# name -> (width, residual blocks per stage)
+PRESETS: dict[str, tuple[int, int]] = {
+    "tiny": (128, 2),
+    "small": (256, 2),
+    "base": (512, 3),
+}
+DOWNSAMPLE_CHOICES: tuple[int, ...] = (1, 2, 4)
+PAD = "replicate"  # clip ends are padded with their edge values (zeros would be the mean pose)
+
+
+@dataclass
+class TokenizerConfig:
+    feature_dim: int
+    levels: list[int] = field(default_factory=lambda: [7, 5, 5, 5, 5])
+    downsample: int = 2
+    preset: str = "base"
+    width: int | None = None
+    blocks: int | None = None
+    attention: int = 0  # self-attention layers at the token rate (encoder and decoder each)
+    dropout: float = 0.0
+
+    def resolved(self) -> tuple[int, int]:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown tokenizer preset {self.preset!r}; choose from {sorted(PRESETS)}")
+        if self.downsample not in DOWNSAMPLE_CHOICES:
+            raise ValueError(f"tokenizer downsample must be one of {DOWNSAMPLE_CHOICES}, got {self.downsample}")
+        if len(self.levels) < 1 or any(int(v) < 3 for v in self.levels):
+            raise ValueError(f"FSQ levels must be integers >= 3, got {list(self.levels)}")
+        width, blocks = PRESETS[self.preset]
+        return self.width or width, self.blocks or blocks
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _ResBlock(nn.Module):
+    """Pre-norm residual block: GroupNorm, dilated 3-tap conv, 1x1 conv (zero-initialised: starts as identity)."""
+
+    def __init__(self, width: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(_groups(width), width)
+        self.conv = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation, padding_mode=PAD)
+        self.mix = nn.Conv1d(width, width, 1)
+        nn.init.zeros_(self.mix.weight)
+        nn.init.zeros_(self.mix.bias)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(self.mix(F.silu(self.conv(F.silu(self.norm(x))))))
+
+
+def _groups(width: int) -> int:
+    return next(g for g in (8, 4, 2, 1) if width % g == 0)
+
+
+class _TokenAttention(nn.Module):
+    """Pre-norm transformer layers over the token axis of a channels-first tensor (B, C, N)."""
+
+    def __init__(self, width: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(width, max(1, width // 32), 2 * width, dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x.transpose(1, 2)).transpose(1, 2)
+
+
+def _res_stack(width: int, blocks: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(*[_ResBlock(width, 3**i, dropout) for i in range(blocks)])
+
+
+class MotionTokenizer(nn.Module):
+    """Features (B, T, D) <-> token ids (B, ceil(T / downsample)) in ``[0, codebook_size)``."""
+
+    def __init__(self, config: TokenizerConfig) -> None:
+        super().__init__()
+        from vector_quantize_pytorch import FSQ
+
+        self.config = config
+        width, blocks = config.resolved()
+        levels = [int(v) for v in config.levels]
+        stages = int(math.log2(config.downsample))
+        code_dim = len(levels)
+        enc: list[nn.Module] = [nn.Conv1d(config.feature_dim, width, 1)]
+        for _ in range(stages):
+            enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1, padding_mode=PAD)]
+        enc.append(_res_stack(width, blocks, config.dropout))
+        if config.attention:
+            enc.append(_TokenAttention(width, config.attention, config.dropout))
+        enc += [nn.GroupNorm(_groups(width), width), nn.SiLU(),
+                nn.Conv1d(width, code_dim, 3, padding=1, padding_mode=PAD)]
+        self.encoder = nn.Sequential(*enc)
+        dec: list[nn.Module] = [nn.Conv1d(code_dim, width, 3, padding=1, padding_mode=PAD),
+                                _res_stack(width, blocks, config.dropout)]
+        if config.attention:
+            dec.append(_TokenAttention(width, config.attention, config.dropout))
+        for _ in range(stages):
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
+                    _res_stack(width, blocks, config.dropout)]
+        dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, config.feature_dim, 1)]
+        self.decoder = nn.Sequential(*dec)
+        # the latent has exactly len(levels) channels, so FSQ adds no projections of its own
+        self.fsq = FSQ(levels=levels, dim=code_dim)
+
+    @property
+    def downsample(self) -> int:
+        return int(self.config.downsample)
+
+    @property
+    def codebook_size(self) -> int:
+        return int(self.fsq.codebook_size)
+
+    def num_tokens(self, frames: int) -> int:
+        """Tokens that encode ``frames`` frames."""
+        return -(-int(frames) // self.downsample)
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        extra = self.num_tokens(x.shape[1]) * self.downsample - x.shape[1]
+        if extra:
+            x = torch.cat([x, x[:, -1:].expand(-1, extra, -1)], dim=1)
+        return x
+
+    def quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised features (B, T, D) -> (codes (B, N, C) on the FSQ grid, ids (B, N) long)."""
+        z = self.encoder(self._pad(x).transpose(1, 2)).transpose(1, 2)  # (B, N, C)
+        codes, indices = self.fsq(z)
+        return codes, indices.long()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, ceil(T / downsample)) of normalised features (B, T, D)."""
+        return self.quantize(x)[1]
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, N, C) -> normalised features (B, N * downsample, D)."""
+        return self.decoder(codes.transpose(1, 2)).transpose(1, 2)
+
+    def decode(self, indices: torch.Tensor, frames: int | None = None) -> torch.Tensor:
+        """Token ids (B, N) -> normalised features (B, frames or N * downsample, D).
+
+        Raises:
+            ValueError: an id outside ``[0, codebook_size)``.
+        """
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.codebook_size):
+            raise ValueError(f"token ids must lie in [0, {self.codebook_size}), got "
+                             f"{int(indices.min())}..{int(indices.max())}")
+        out = self.decode_codes(self.indices_to_codes(indices))
+        return out if frames is None else out[:, :frames]
+
+    def indices_to_codes(self, indices: torch.Tensor) -> torch.Tensor:
+        """Token ids (...,) -> FSQ grid codes (..., C), each coordinate in [-1, 1]."""
+        return self.fsq.indices_to_codes(indices)
+
+    def codes_to_indices(self, codes: torch.Tensor) -> torch.Tensor:
+        """FSQ grid codes (..., C) -> token ids (...,) long (the inverse of :meth:`indices_to_codes`)."""
+        return self.fsq.codes_to_indices(codes).long()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, T, D) of normalised features and the token ids (B, N)."""
+        codes, indices = self.quantize(x)
+        return self.decode_codes(codes)[:, : x.shape[1]], indices
+
+
+def codebook_usage(indices: torch.Tensor, codebook_size: int) -> tuple[float, float]:
+    """(fraction of the codebook used, perplexity = exp(entropy of the code histogram)) of ids (...,)."""
+    counts = torch.bincount(indices.reshape(-1).long(), minlength=codebook_size).double()
+    if counts.sum() == 0:
+        return 0.0, 0.0
+    p = counts / counts.sum()
+    nz = p[p > 0]
+    return float((counts > 0).double().mean()), float(torch.exp(-(nz * nz.log()).sum()))

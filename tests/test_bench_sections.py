@@ -1,0 +1,21 @@
+"""The benchmark table and the sections that need nothing trained (benchmarks are not pass/fail on speed)."""
+
+from __future__ import annotations
+
+import math
+
+from eval.bench import SECTIONS, format_table
+
+
+def test_sections_are_registered_and_skips_are_shown(monkeypatch):
+    assert {"hands", "prep", "training", "sampling", "grasp"} <= set(SECTIONS)
+    from eval.benchmarks.grasp import bench_grasp
+
+    monkeypatch.delenv("HANDGEN_BENCH_GRASP_RUN", raising=False)
+    rows = bench_grasp()
+    assert len(rows) == 1 and math.isnan(rows[0]["value"]) and rows[0]["unit"].startswith("skipped: set HANDGEN_BENCH")
+    timed = {"benchmark": "sample 60 frames", "case": "DDIM-50", "value": 0.25, "unit": "s/motion"}
+    table = format_table(rows + [timed])
+    lines = table.splitlines()
+    assert "handgen grasp             -  skipped: set HANDGEN_BENCH_GRASP_RUN" in lines[2]
+    assert "0.250" in lines[3]

@@ -1,0 +1,202 @@
+"""Grasp prior end to end on a tiny fixture: training, wrong checkpoints, SDS, recovery, `handgen grasp`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import roma
+import torch
+
+from handgen.errors import HandgenError
+from tests.conftest import YCB_DIR, run_cli
+from tests.grasp_fixtures import primitive_objects, write_grasp_dir
+
+# seconds-sized variants of the tiny configs (coarser object SDF grids too)
+TINY_AE = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
+           "train.warmup_steps=5", "train.log_every=10", "sdf.cells=32"]
+TINY_PRIOR = ["model.channels=8", "max_steps=60", "train.batch_size=8", "train.val_every=60", "train.checkpoint_every=60",
+              "train.warmup_steps=10", "train.log_every=10", "train.lr=0.003", "sdf.cells=32"]
+
+
+@pytest.fixture(scope="session")
+def grasp_runs(tmp_path_factory):
+    """(GRASP_DIR, autoencoder run, prior run) trained for seconds on a 3-object fixture."""
+    root = tmp_path_factory.mktemp("grasp")
+    data = write_grasp_dir(root / "data", primitive_objects(0, 1), per_object=8, seed=0)
+    ae = root / "ae"
+    run_cli("train", "--config", "configs/grasp_vqvae_tiny.yaml", f"data={data}", f"output_dir={ae}", *TINY_AE, check=True)
+    prior = root / "prior"
+    run_cli("train", "--config", "configs/grasp_prior_tiny.yaml", f"data={data}", f"object_encoder={ae}",
+            f"output_dir={prior}", *TINY_PRIOR, check=True)
+    return data, ae, prior
+
+
+def test_grasp_dir_reader(grasp_runs):
+    from handgen.grasp.grasp_data import GraspDataset
+    from handgen.grasp.hand_field import FIELD_CLAMP
+    from handgen.grasp.object_sdf import MeshSDF
+
+    data, _, _ = grasp_runs
+    ds = GraspDataset(data, ("train",), sdf_cells=32)
+    assert len(ds) == 18 and ds.categories() == ["ball", "box", "cylinder"]
+    grids = ds.object_grids([0, 1])
+    assert grids.shape == (2, 1, 64, 64, 64) and grids.min() >= -1 and grids.max() <= 1 and (grids < 0).any()
+    # the object transform into the hand frame agrees with the stored joints: the right palm is next to the object
+    for i in range(3):
+        rot, transl = ds.object_in_right_local(i)
+        obj = ds.object(ds.rows[i]["object"])
+        joints = ds.joints_normalized([i])[0] * 0.2  # metres about the frame centre
+        x = (joints[1] - transl) @ rot  # into the object frame
+        d = MeshSDF(obj.vertices, obj.faces)(x)
+        assert np.abs(d).min() < 0.03  # the right hand is at the object
+    assert float(FIELD_CLAMP) == 0.12
+
+
+def test_training_runs_write_what_sampling_needs(grasp_runs):
+    _, ae, prior = grasp_runs
+    assert (ae / "model.safetensors").is_file() and (ae / "DONE").is_file()
+    for name in ("model.safetensors", "latent_stats.json", "model_info.json", "object_encoder/model.safetensors",
+                 "object_encoder/config.yaml"):
+        assert (prior / name).is_file(), name
+    info = json.loads((prior / "model_info.json").read_text())
+    assert info["in_channels"] == 43 and info["hand_model"] == "procedural"
+    rows = (prior / "log.csv").read_text().splitlines()
+    assert len(rows) > 3
+
+
+def test_wrong_model_type_is_a_clear_error(grasp_runs, tmp_path):
+    from handgen.grasp.prior_run import GraspPrior
+
+    _, ae, prior = grasp_runs
+    with pytest.raises(HandgenError, match="grasp_vqvae.*expected grasp_prior"):
+        GraspPrior(ae)
+    proc = run_cli("grasp", "--ckpt", ae, "--sample-prior", "--category", "box", "--out", tmp_path / "o")
+    assert proc.returncode == 1 and "expected grasp_prior" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = run_cli("grasp", "--ckpt", prior, "--mesh", tmp_path / "missing.obj", "--category", "box", "--out", tmp_path / "o")
+    assert proc.returncode == 1 and "missing.obj: mesh file not found" in proc.stderr
+
+
+def test_sds_moves_a_bad_configuration_to_lower_sds_loss(grasp_runs):
+    from handgen.grasp.grasp_data import GraspDataset
+    from handgen.grasp.grid_sampling import GridSDF
+    from handgen.grasp.interaction import interaction_grid, relative_from_object_frame
+    from handgen.grasp.prior_run import GraspPrior
+    from handgen.grasp.sds import SDSConfig, SDSGraspParams, run_sds, sds_loss
+    from handgen.hand import make_hand_pair
+
+    data, _, prior_dir = grasp_runs
+    torch.manual_seed(0)
+    prior = GraspPrior(prior_dir)
+    hands = make_hand_pair()
+    ds = GraspDataset(data, ("train",), sdf_cells=32)
+    f = ds.frame(0)
+    name = ds.rows[0]["object"]
+    sdf = GridSDF.from_grid(ds.sdf_grid(name))
+    orient = torch.tensor(np.stack([f["left_global_orient"], f["right_global_orient"]]))[None]
+    transl = torch.tensor(np.stack([f["left_transl"], f["right_transl"]]))[None]
+    pose = torch.tensor(np.stack([f["left_hand_pose"], f["right_hand_pose"]]))[None]
+    # the stored grasp is in the world frame: bring the object pose along
+    w_rot = roma.rotvec_to_rotmat(torch.tensor(f["object_rot"]))
+    w_t = torch.tensor(f["object_transl"])
+    from handgen.grasp.hand_frame import transform_hand_params
+
+    for i, h in enumerate(("left", "right")):
+        o, t = transform_hand_params(orient[:, i], transl[:, i], w_rot.T, -w_rot.T @ w_t, hands[h].rest_joints()[0])
+        orient[:, i], transl[:, i] = o, t
+    obj_rot, obj_transl, lo, lt = relative_from_object_frame(hands, orient, transl)
+    # deliberately bad: the object turned by 70 degrees and pushed into the palm, the left hand 8 cm off
+    bad_rot = roma.rotvec_to_rotmat(torch.tensor([[0.0, 0.0, 1.2]])) @ obj_rot
+    bad = SDSGraspParams(bad_rot, obj_transl + torch.tensor([0.0, 0.03, 0.0]), lo, lt + torch.tensor([0.08, 0.0, 0.0]),
+                         pose[:, 0], pose[:, 1])
+    cfg = SDSConfig(steps=25, lr=0.03, guidance=1.0, eval_draws=16)
+    text = ds.text(0)
+    cond = prior.text_condition(text, 1)
+
+    def loss(params):
+        with torch.no_grad():
+            return float(sds_loss(prior, interaction_grid(prior, hands, sdf, **params.relative()), cond, cfg)[0])
+
+    before = loss(bad)
+    history = run_sds(prior, hands, sdf, bad, text, cfg, torch.Generator().manual_seed(0), progress=False)
+    after = loss(bad)
+    assert len(history) == 25
+    assert after < before
+
+
+def test_recover_hands_from_exact_fields(hand_pair):
+    """Right articulation by field fitting, the left hand by Procrustes + articulation: joints within a centimetre."""
+    from handgen.grasp.hand_field import joint_field
+    from handgen.grasp.hand_frame import frame_center, local_to_normalized, transform_hand_params
+    from handgen.grasp.recovery import recover_hands
+
+    left, right = hand_pair.left, hand_pair.right
+    g = torch.Generator().manual_seed(3)
+    pose_r = right.hands_mean + 0.2 * torch.randn(45, generator=g)
+    pose_l = left.hands_mean + 0.2 * torch.randn(45, generator=g)
+    rot = roma.rotvec_to_rotmat(torch.tensor([0.3, 2.8, 0.2]))
+    lo, lt = transform_hand_params(torch.zeros(3), torch.zeros(3), rot, torch.tensor([0.02, -0.16, 0.03]), left.rest_joints()[0])
+    center = frame_center(right)
+    with torch.no_grad():
+        jr = right(torch.zeros(1, 3), pose_r[None]).joints
+        jl = left(lo[None], pose_l[None], None, lt[None]).joints
+    fields = [joint_field(local_to_normalized(j, center)) for j in (jr, jl)]
+    orient, transl, pose = recover_hands(hand_pair, fields[0], fields[1], steps=120)
+    with torch.no_grad():
+        jr2 = right(orient[:, 1], pose[:, 1], None, transl[:, 1]).joints
+        jl2 = left(orient[:, 0], pose[:, 0], None, transl[:, 0]).joints
+    assert (jr2 - jr).norm(dim=-1).max() < 0.01
+    assert (jl2 - jl).norm(dim=-1).max() < 0.015
+
+
+def test_handgen_grasp_on_a_ycb_mesh(grasp_runs, tmp_path):
+    path = YCB_DIR / "TomatoSoupCan.obj"
+    if not path.is_file():
+        pytest.skip("no YCB mesh")
+    _, _, prior = grasp_runs
+    out = tmp_path / "out"
+    proc = run_cli("grasp", "--ckpt", prior, "--mesh", path, "--category", "can", "--out", out, "--num", "1",
+                   "--steps", "3", "--inits", "2", "--refine-steps", "200", "--seed", "1", check=True)
+    assert "grasp_000.npz" in proc.stdout
+    for name in ("grasp_000.npz", "grasp_000.ply", "grasp_000.png", "summary.json"):
+        assert (out / name).is_file(), name
+    with np.load(out / "grasp_000.npz") as z:
+        assert z["joints"].shape == (2, 21, 3)
+        assert str(z["category"]) == "can" and str(z["hand_model"]) == "procedural"
+        for key in ("penetration_depth_mm", "intersection_volume_cm3", "tips_in_contact_left", "tips_in_contact_right",
+                    "vertex_contact_left", "vertex_contact_right"):
+            assert key in z.files
+        assert z["penetration_depth_mm"] < 10.0
+        assert z["tips_in_contact_left"] >= 2 and z["tips_in_contact_right"] >= 2
+        # the stored parameters reproduce the stored joints in the mesh's frame
+        from handgen.hand import make_hand_pair
+
+        hands = make_hand_pair()
+        for i, h in enumerate(("left", "right")):
+            j = hands[h](torch.tensor(z[f"{h}_global_orient"])[None], torch.tensor(z[f"{h}_hand_pose"])[None], None,
+                         torch.tensor(z[f"{h}_transl"])[None]).joints[0].detach().numpy()
+            np.testing.assert_allclose(j, z["joints"][i], atol=1e-5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["grasps"][0]["file"] == "grasp_000.npz" and summary["mesh"].endswith("TomatoSoupCan.obj")
+
+
+def test_handgen_grasp_rejects_millimetre_mesh(grasp_runs, tmp_path):
+    import trimesh
+
+    _, _, prior = grasp_runs
+    path = tmp_path / "can_mm.obj"
+    trimesh.creation.cylinder(radius=33.0, height=100.0).export(path)
+    proc = run_cli("grasp", "--ckpt", prior, "--mesh", path, "--category", "can", "--out", tmp_path / "o")
+    assert proc.returncode == 1 and "--scale 0.001" in proc.stderr
+
+
+def test_handgen_grasp_sample_prior(grasp_runs, tmp_path):
+    _, _, prior = grasp_runs
+    out = tmp_path / "s"
+    run_cli("grasp", "--ckpt", prior, "--sample-prior", "--category", "box", "--out", out, "--steps", "4",
+            "--refine-steps", "5", "--num", "2", check=True)
+    for k in range(2):
+        with np.load(out / f"grasp_{k:03d}.npz") as z:
+            assert z["joints"].shape == (2, 21, 3) and np.isfinite(z["joints"]).all()
+            assert str(z["frame"]) == "right_hand"

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--ycb-dir", default=None,
                         help="folder of YCB .obj meshes (default: $HANDGEN_YCB_DIR or ../shared/data/ycb beside "
                              "the checkout; without it the demo uses primitives and grasps a generated box)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores, or 1 on a busy machine)")
     parser.set_defaults(func=_run)
 
 

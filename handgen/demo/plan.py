@@ -128,13 +128,20 @@ def demo_stages(out: Path, size: DemoSize, mesh: Path, category: str, ycb_dir: P
         _train("grasp_prior_tiny", grasp_data, runs / "grasp_prior", size.prior_steps, 16, f"object_encoder={vqvae}")
 
     def grasp() -> None:
+        import torch
+
         handgen_command("grasp", "--ckpt", runs / "grasp_prior", "--mesh", mesh, "--category", category,
                         "--out", out / "grasps", "--num", 1, "--steps", size.grasp_steps,
-                        "--refine-steps", size.grasp_refine_steps, "--inits", size.grasp_inits)
+                        "--refine-steps", size.grasp_refine_steps, "--inits", size.grasp_inits,
+                        "--threads", torch.get_num_threads())
 
     def evaluate() -> None:
+        import json
+
+        test_clips = sum(json.loads(line)["split"] == "test" for line in (data / "manifest.jsonl").open())
+        batch = max(2, min(32, test_clips, size.eval_clips))  # the protocol's 32 when the split allows it
         common = ("--data", data, "--evaluator", runs / "evaluator", "--max-clips", size.eval_clips,
-                  "--replications", size.eval_replications, "--mm-texts", 0)
+                  "--replications", size.eval_replications, "--mm-texts", 0, "--rprecision-batch", batch)
         handgen_command("eval", "motion", "--ckpt", runs / "motion_diffusion", "--out", reports / "motion.json",
                         "--sampler", "dpmpp", "--steps", size.sample_steps, *common)
         handgen_command("eval", "grasp", "--results", out / "grasps", "--out", reports / "grasp.json")

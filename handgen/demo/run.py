@@ -35,6 +35,14 @@ def grasp_target(ycb_dir: str | Path | None, out: Path) -> tuple[Path, str, Path
     return box, "box", None
 
 
+def default_threads() -> int:
+    """All cores on an idle machine, 1 when it is already busy: torch's spinning worker threads slow
+    down several-fold when other processes hold the cores."""
+    cores = os.cpu_count() or 1
+    busy = os.getloadavg()[0] >= cores if hasattr(os, "getloadavg") else False
+    return 1 if busy else cores
+
+
 def run_demo(out: str | Path, fast: bool = False, ycb_dir: str | Path | None = None,
              threads: int | None = None) -> str:
     """Run (or resume) the demo into ``out``; returns the summary (also in ``out/reports/summary.md``).
@@ -45,7 +53,7 @@ def run_demo(out: str | Path, fast: bool = False, ycb_dir: str | Path | None = N
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or default_threads())
     size = FAST if fast else FULL
     mesh, category, folder = grasp_target(ycb_dir, out)
     print(f"handgen demo ({size.name}) -> {out}")

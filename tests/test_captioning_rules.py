@@ -171,3 +171,28 @@ def test_object_arrays_in_the_shard_are_read_and_bad_clips_are_listed(synthetic_
     events = read_events(data, after[first["id"]]["motion_events"])
     assert events["object"]["name"] == "box" and events["right"]["object_contact"][0]["start"] == 30
     assert "touches the box" in after[first["id"]]["captions"][-1]["right"]  # 30 of 60 frames: held
+
+
+def test_a_rules_captioner_failure_skips_only_that_clip(synthetic_data_dir, tmp_path, monkeypatch):
+    import data_prep.captioning.run as caption_run
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_data_dir, data)
+    rows = DataDir(data).manifest
+    real, calls = caption_run.rules_captions, []
+
+    def flaky(events, k=5):
+        calls.append(1)
+        if len(calls) == 4:
+            raise ValueError("no phrase for this event")
+        return real(events, k)
+
+    monkeypatch.setattr(caption_run, "rules_captions", flaky)
+    summary = caption_data_dir(data, CaptionOptions(progress=False))
+    assert len(summary.failed) == 1 and "no phrase" in summary.failed[0]["reason"]
+    assert summary.captioned == len(rows) - 1
+    after = DataDir(data).manifest
+    sources = {r["id"]: r["caption_source"] for r in after}
+    assert sources[summary.failed[0]["id"]] != "rules" and sum(v == "rules" for v in sources.values()) == len(rows) - 1
+    skipped = (data / "caption_skipped.jsonl").read_text()
+    assert summary.failed[0]["id"] in skipped

@@ -206,7 +206,14 @@ def caption_data_dir(data_dir: str | Path, opts: CaptionOptions) -> CaptionSumma
                     continue
                 rel = write_events(data.path, row["id"], events)
                 if captioner is None:
-                    finish(row, rel, rules_captions(events, opts.k), "rules", False)
+                    try:
+                        captions = rules_captions(events, opts.k)
+                    except Exception as exc:  # a captioner bug on one clip must not lose the others
+                        log.warning("skipped %s: rules captioner failed: %r", row["id"], exc)
+                        summary.failed.append({"id": row["id"], "reason": f"rules captioner failed: {exc!r}"})
+                        bar.update()
+                        continue
+                    finish(row, rel, captions, "rules", False)
                 else:
                     pending.append((row, rel, pool.submit(captioner.caption, events)))
                     drain(2 * opts.concurrency)

@@ -134,6 +134,24 @@ def synthesize_grasps(
 
 
 @torch.no_grad()
+def decoded_object_voxels(sdf: GridSDF, verts_obj: np.ndarray) -> np.ndarray:
+    """Centres (N, 3) of the 5 mm voxels inside a decoded object, read off its SDF grid.
+
+    Candidates for the intersection volume: the parity + winding-number voxelisation of a
+    noisy decoded mesh (up to 20k faces, many split parity votes) took minutes.
+    """
+    from eval.grasp_metrics import VOXEL
+
+    lo, hi = verts_obj.min(0), verts_obj.max(0)
+    counts = np.maximum(np.ceil((hi - lo) / VOXEL).astype(int), 1)
+    origin = 0.5 * (lo + hi) - 0.5 * VOXEL * (counts - 1)
+    axes = [origin[k] + VOXEL * np.arange(counts[k]) for k in range(3)]
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    inside = sdf(torch.as_tensor(pts, dtype=sdf.values.dtype)).numpy() < 0
+    return pts[inside]
+
+
+@torch.no_grad()
 def sample_prior_grids(prior: GraspPrior, text: str, num: int, steps: int, guidance: float, generator: torch.Generator,
                        progress: bool = True) -> torch.Tensor:
     """Interaction grids (num, C, 16, 16, 16) sampled with DDIM and classifier-free guidance."""
@@ -184,7 +202,10 @@ def sample_prior_grasps(
         if len(faces_obj):
             from eval.grasp_metrics import grasp_metrics
 
-            metrics = grasp_metrics(verts, [hands.left.faces.numpy(), hands.right.faces.numpy()], joints, MeshSDF(verts_obj, faces_obj))
+            # intersection volume against the decoded SDF itself (all its pieces inside the mesh's box)
+            voxels = decoded_object_voxels(hand_frame_sdf(sdf[b], center), verts_obj)
+            metrics = grasp_metrics(verts, [hands.left.faces.numpy(), hands.right.faces.numpy()], joints,
+                                    MeshSDF(verts_obj, faces_obj), voxels=voxels)
         cand = GraspCandidate(o[0].numpy(), t[0].numpy(), p[0].numpy(), joints, verts, float("nan"), metrics,
                               seconds=(time.time() - t0) / num)
         out.append((cand, verts_obj, faces_obj))

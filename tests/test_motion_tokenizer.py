@@ -159,3 +159,14 @@ def test_random_crops_are_canonical_windows():
         assert torch.allclose(shift, -raw[b, s, SLICES["right.wrist"]].expand(8, 3), atol=1e-5)
         joints = (crops[b, :, SLICES["right.joints"]] - raw[b, s : s + 8, SLICES["right.joints"]]).view(8, 21, 3)
         assert torch.allclose(joints, shift[:, None].expand(8, 21, 3), atol=1e-5)
+
+
+def test_reconstruction_loss_beta_zero_is_l1():
+    from omegaconf import OmegaConf
+
+    from handgen.train.tasks.fsq_tokenizer import reconstruction_loss
+
+    x, recon = torch.zeros(2, 5, 324), torch.full((2, 5, 324), 0.5)
+    l1, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0, "beta": 0.0}))
+    smooth, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0}))
+    assert l1.item() == pytest.approx(0.5) and smooth.item() == pytest.approx(0.125)  # 0.5 * 0.5**2 / beta=1

@@ -84,6 +84,7 @@ def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
 def tiny_tokenizer_overrides(data: Path, out: Path, **extra) -> list[str]:
     """Overrides that make configs/fsq_tiny.yaml train in seconds."""
     base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "model.levels": "[8,5,5,5]",
+            "model.groups": 2,
             "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
@@ -93,7 +94,7 @@ def tiny_ar_overrides(tokenizer: Path, out: Path, **extra) -> list[str]:
     """Overrides that make configs/motion_ar_tiny.yaml train in seconds."""
     base = {"tokenizer": tokenizer, "output_dir": out, "model.layers": 1, "model.width": 32, "model.heads": 2,
             "model.ff": 64, "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1,
-            "train.val_items": 8, "text.max_tokens": 12, "model.max_positions": 80}
+            "train.val_items": 8, "text.max_tokens": 12, "model.max_positions": 112}
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
 

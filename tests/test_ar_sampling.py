@@ -36,7 +36,7 @@ def test_ar_run_dir_is_self_contained(trained_ar, trained_tokenizer):
     for name in ("config.yaml", "model.safetensors", "stats.npz", "model_info.json"):
         assert (trained_ar / "tokenizer" / name).read_bytes() == (trained_tokenizer / name).read_bytes(), name
     info = json.loads((trained_ar / "model_info.json").read_text())
-    assert info["tokens_per_clip"] == 30 and info["codebook_size"] == 1000 and info["max_text_tokens"] == 12
+    assert info["tokens_per_clip"] == 60 and info["codebook_size"] == 1000 and info["max_text_tokens"] == 12
     header = (trained_ar / "log.csv").read_text().splitlines()[0].split(",")
     assert "val_loss" in header and "token_acc" in header
 
@@ -51,7 +51,8 @@ def test_sample_writes_motions_with_their_tokens(trained_ar, tmp_path):
     assert extras["texts"] == {"left": LEFT, "right": RIGHT, "both": BOTH}
     assert str(extras["sampler"]) == "ar" and int(extras["top_k"]) == 50
     tokens = [np.load(f)["motion_tokens"] for f in files]
-    assert tokens[0].shape == (30,) and tokens[0].min() >= 0 and tokens[0].max() < 1000
+    assert tokens[0].shape == (60,)  # 30 steps x 2 groups
+    assert tokens[0].min() >= 0 and tokens[0].max() < 1000
     assert not np.array_equal(tokens[0], tokens[1])  # two samples of one prompt differ
 
 
@@ -70,10 +71,10 @@ def test_long_horizon_and_prefix_condition(trained_ar, tmp_path, capsys):
     assert "motion_tokens" not in long.files
 
     # token ids from a .npy start the new sample
-    ids = np.arange(10, 20, dtype=np.int64)
+    ids = np.arange(10, 21, dtype=np.int64)  # 11 ids: the condition may end inside a step (2 groups)
     np.save(tmp_path / "ids.npy", ids)
     assert _sample(trained_ar, tmp_path / "pre", "--mode", "prefix", "--condition", tmp_path / "ids.npy") == 0
-    assert np.array_equal(np.load(tmp_path / "pre" / "sample_000.npz")["motion_tokens"][:10], ids)
+    assert np.array_equal(np.load(tmp_path / "pre" / "sample_000.npz")["motion_tokens"][:11], ids)
 
     # a motion file: tokenised in its canonical frame, the sample comes back in its coordinates
     motion, extras = load_motion(tmp_path / "long" / "sample_000.npz")
@@ -88,7 +89,7 @@ def test_long_horizon_and_prefix_condition(trained_ar, tmp_path, capsys):
     assert np.linalg.norm(start_shift) < 0.5  # back near the condition's own position, not the origin
 
     # the whole window given: nothing left to generate
-    np.save(tmp_path / "full.npy", np.zeros(30, dtype=np.int64))
+    np.save(tmp_path / "full.npy", np.zeros(60, dtype=np.int64))
     assert _sample(trained_ar, tmp_path / "x", "--mode", "prefix", "--condition", tmp_path / "full.npy") == 1
     assert "nothing left to generate" in _error(capsys)
 

@@ -39,7 +39,7 @@ def test_tokenizer_shapes(downsample, frames, tokens, attention):
     x = torch.randn(2, frames, 24)
     recon, ids = tok(x)
     assert recon.shape == x.shape and ids.shape == (2, tokens) and ids.dtype == torch.long
-    assert tok.num_tokens(frames) == tokens
+    assert tok.num_tokens(frames) == tokens and tok.num_frames(tokens) == tokens * downsample
     assert ids.min() >= 0 and ids.max() < tok.codebook_size
     assert tok.decode(ids).shape == (2, tokens * downsample, 24)
     assert torch.allclose(tok.decode(ids, frames), recon, atol=1e-5)  # decode(encode(x)) is the forward pass
@@ -47,11 +47,38 @@ def test_tokenizer_shapes(downsample, frames, tokens, attention):
         tok.decode(torch.tensor([[0, 125]]))
 
 
+@pytest.mark.parametrize("groups,downsample", [(2, 2), (4, 4)])
+def test_grouped_tokens_are_flattened_step_major(groups, downsample):
+    tok = MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], downsample=downsample, groups=groups,
+                                          preset="tiny", width=16, blocks=1))
+    x = torch.randn(2, 61, 24)
+    steps = -(-61 // downsample)
+    recon, ids = tok(x)
+    assert ids.shape == (2, steps * groups) and tok.num_tokens(61) == steps * groups
+    assert tok.num_frames(ids.shape[1]) == steps * downsample and tok.codebook_size == 125
+    assert torch.allclose(tok.decode(ids, 61), recon, atol=1e-5)
+    # the ids of one step are its groups' codes: FSQ with num_codebooks=groups over the latent (B, steps, groups * 3)
+    from vector_quantize_pytorch import FSQ
+
+    z = tok.encoder(tok._pad(x).transpose(1, 2)).transpose(1, 2)
+    per_group = FSQ(levels=[5, 5, 5], dim=3 * groups, num_codebooks=groups)(z)[1]  # (2, steps, groups)
+    assert per_group.shape == (2, steps, groups)
+    assert torch.equal(per_group.reshape(2, -1).long(), ids)
+    # decoding changes when one group's code of one step changes (every group is used)
+    other = ids.clone()
+    other[:, groups - 1] = (other[:, groups - 1] + 1) % 125
+    assert not torch.allclose(tok.decode(other), tok.decode(ids))
+    with pytest.raises(ValueError, match=f"{groups} tokens per step"):
+        tok.decode(ids[:, :-1])
+
+
 def test_bad_tokenizer_settings():
     with pytest.raises(ValueError, match="downsample"):
         MotionTokenizer(TokenizerConfig(feature_dim=8, downsample=3))
     with pytest.raises(ValueError, match="levels"):
         MotionTokenizer(TokenizerConfig(feature_dim=8, levels=[2, 5]))
+    with pytest.raises(ValueError, match="groups"):
+        MotionTokenizer(TokenizerConfig(feature_dim=8, groups=0))
 
 
 def test_codebook_usage_known_answers():
@@ -66,7 +93,7 @@ def test_tokenizer_training_reports_codebook_and_mpjpe(trained_tokenizer):
     for name in ("config.yaml", "model.safetensors", "stats.npz", "data_meta.json", "model_info.json", "DONE"):
         assert (run / name).is_file(), name
     info = json.loads((run / "model_info.json").read_text())
-    assert info["codebook_size"] == 1000 and info["downsample"] == 2 and info["feature_layout"]["dim"] == 324
+    assert info["codebook_size"] == 1000 and info["downsample"] == 2 and info["groups"] == 2 and info["feature_layout"]["dim"] == 324
     header, *rows = (run / "log.csv").read_text().splitlines()
     cols = header.split(",")
     for col in ("val_mpjpe_mm", "val_code_usage", "val_code_perplexity", "recon", "velocity"):
@@ -89,7 +116,7 @@ def test_tokenizer_reconstruction_error_matches_tokenizer_run(trained_tokenizer,
     raw, _ = DataDir(synthetic_data_dir).split_arrays("val")
     raw = torch.as_tensor(raw[: int(tok.cfg.train.val_items)])  # validation uses the first val_items clips
     ids = tok.encode_raw(raw)
-    assert ids.shape == (len(raw), 30)
+    assert ids.shape == (len(raw), 60)  # 30 steps x 2 groups
     recon = tok.decode_raw(ids, raw.shape[1])
     err = (joint_positions(recon) - joint_positions(raw)).norm(dim=-1).mean().item() * 1000
     header, *rows = (trained_tokenizer / "log.csv").read_text().splitlines()
@@ -132,3 +159,14 @@ def test_random_crops_are_canonical_windows():
         assert torch.allclose(shift, -raw[b, s, SLICES["right.wrist"]].expand(8, 3), atol=1e-5)
         joints = (crops[b, :, SLICES["right.joints"]] - raw[b, s : s + 8, SLICES["right.joints"]]).view(8, 21, 3)
         assert torch.allclose(joints, shift[:, None].expand(8, 21, 3), atol=1e-5)
+
+
+def test_reconstruction_loss_beta_zero_is_l1():
+    from omegaconf import OmegaConf
+
+    from handgen.train.tasks.fsq_tokenizer import reconstruction_loss
+
+    x, recon = torch.zeros(2, 5, 324), torch.full((2, 5, 324), 0.5)
+    l1, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0, "beta": 0.0}))
+    smooth, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0}))
+    assert l1.item() == pytest.approx(0.5) and smooth.item() == pytest.approx(0.125)  # 0.5 * 0.5**2 / beta=1

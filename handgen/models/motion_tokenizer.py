@@ -5,6 +5,11 @@ frames (x2 by default, x4 as an option), bounded and rounded by finite scalar qu
 (``vector_quantize_pytorch.FSQ``, levels e.g. [7,5,5,5,5] = 4375 codes). One token stream
 covers both hands. The decoder mirrors the encoder (nearest upsampling + convolutions).
 
+``groups`` > 1 gives each time step several codes (the latent has ``groups * len(levels)``
+channels, each group quantised by the same FSQ grid, like FSQ's ``num_codebooks``); the
+token stream is then flattened step-major, ``groups`` consecutive ids per step, so that
+sequence models see one vocabulary of ``codebook_size`` ids either way.
+
 Clips whose length is not a multiple of ``downsample`` are padded at the end with their
 last frame and cropped back after decoding.
 """
@@ -33,6 +38,7 @@ class TokenizerConfig:
     feature_dim: int
     levels: list[int] = field(default_factory=lambda: [7, 5, 5, 5, 5])
     downsample: int = 2
+    groups: int = 1  # codes per time step (flattened step-major into the token stream)
     preset: str = "base"
     width: int | None = None
     blocks: int | None = None
@@ -46,6 +52,8 @@ class TokenizerConfig:
             raise ValueError(f"tokenizer downsample must be one of {DOWNSAMPLE_CHOICES}, got {self.downsample}")
         if len(self.levels) < 1 or any(int(v) < 3 for v in self.levels):
             raise ValueError(f"FSQ levels must be integers >= 3, got {list(self.levels)}")
+        if int(self.groups) < 1:
+            raise ValueError(f"tokenizer groups (codes per step) must be >= 1, got {self.groups}")
         width, blocks = PRESETS[self.preset]
         return self.width or width, self.blocks or blocks
 
@@ -91,7 +99,7 @@ def _res_stack(width: int, blocks: int, dropout: float) -> nn.Sequential:
 
 
 class MotionTokenizer(nn.Module):
-    """Features (B, T, D) <-> token ids (B, ceil(T / downsample)) in ``[0, codebook_size)``."""
+    """Features (B, T, D) <-> token ids (B, groups * ceil(T / downsample)) in ``[0, codebook_size)``."""
 
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
@@ -102,6 +110,7 @@ class MotionTokenizer(nn.Module):
         levels = [int(v) for v in config.levels]
         stages = int(math.log2(config.downsample))
         code_dim = len(levels)
+        latent_dim = code_dim * int(config.groups)
         enc: list[nn.Module] = [nn.Conv1d(config.feature_dim, width, 1)]
         for _ in range(stages):
             enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1, padding_mode=PAD)]
@@ -109,9 +118,9 @@ class MotionTokenizer(nn.Module):
         if config.attention:
             enc.append(_TokenAttention(width, config.attention, config.dropout))
         enc += [nn.GroupNorm(_groups(width), width), nn.SiLU(),
-                nn.Conv1d(width, code_dim, 3, padding=1, padding_mode=PAD)]
+                nn.Conv1d(width, latent_dim, 3, padding=1, padding_mode=PAD)]
         self.encoder = nn.Sequential(*enc)
-        dec: list[nn.Module] = [nn.Conv1d(code_dim, width, 3, padding=1, padding_mode=PAD),
+        dec: list[nn.Module] = [nn.Conv1d(latent_dim, width, 3, padding=1, padding_mode=PAD),
                                 _res_stack(width, blocks, config.dropout)]
         if config.attention:
             dec.append(_TokenAttention(width, config.attention, config.dropout))
@@ -120,7 +129,7 @@ class MotionTokenizer(nn.Module):
                     _res_stack(width, blocks, config.dropout)]
         dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, config.feature_dim, 1)]
         self.decoder = nn.Sequential(*dec)
-        # the latent has exactly len(levels) channels, so FSQ adds no projections of its own
+        # each group's latent has exactly len(levels) channels, so FSQ adds no projections of its own
         self.fsq = FSQ(levels=levels, dim=code_dim)
 
     @property
@@ -128,39 +137,54 @@ class MotionTokenizer(nn.Module):
         return int(self.config.downsample)
 
     @property
+    def groups(self) -> int:
+        """Codes (tokens) per time step."""
+        return int(self.config.groups)
+
+    @property
     def codebook_size(self) -> int:
         return int(self.fsq.codebook_size)
 
     def num_tokens(self, frames: int) -> int:
         """Tokens that encode ``frames`` frames."""
-        return -(-int(frames) // self.downsample)
+        return -(-int(frames) // self.downsample) * self.groups
+
+    def num_frames(self, tokens: int) -> int:
+        """Frames decoded from ``tokens`` tokens (a multiple of ``groups``)."""
+        return int(tokens) // self.groups * self.downsample
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        extra = self.num_tokens(x.shape[1]) * self.downsample - x.shape[1]
+        extra = -(-x.shape[1] // self.downsample) * self.downsample - x.shape[1]
         if extra:
             x = torch.cat([x, x[:, -1:].expand(-1, extra, -1)], dim=1)
         return x
 
     def quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised features (B, T, D) -> (codes (B, N, C) on the FSQ grid, ids (B, N) long)."""
-        z = self.encoder(self._pad(x).transpose(1, 2)).transpose(1, 2)  # (B, N, C)
-        codes, indices = self.fsq(z)
+        """Normalised features (B, T, D) -> (codes (B, N, C) on the FSQ grid, ids (B, N) long).
+
+        N = ``num_tokens(T)``: ``groups`` tokens per step, step-major.
+        """
+        z = self.encoder(self._pad(x).transpose(1, 2)).transpose(1, 2)  # (B, steps, groups * C)
+        codes, indices = self.fsq(z.reshape(z.shape[0], -1, len(self.config.levels)))
         return codes, indices.long()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, ceil(T / downsample)) of normalised features (B, T, D)."""
+        """Token ids (B, groups * ceil(T / downsample)) of normalised features (B, T, D)."""
         return self.quantize(x)[1]
 
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (B, N, C) -> normalised features (B, N * downsample, D)."""
-        return self.decoder(codes.transpose(1, 2)).transpose(1, 2)
+        """Codes (B, N, C) -> normalised features (B, num_frames(N), D)."""
+        z = codes.reshape(codes.shape[0], -1, self.groups * codes.shape[-1])  # (B, steps, groups * C)
+        return self.decoder(z.transpose(1, 2)).transpose(1, 2)
 
     def decode(self, indices: torch.Tensor, frames: int | None = None) -> torch.Tensor:
-        """Token ids (B, N) -> normalised features (B, frames or N * downsample, D).
+        """Token ids (B, N) -> normalised features (B, frames or num_frames(N), D).
 
         Raises:
-            ValueError: an id outside ``[0, codebook_size)``.
+            ValueError: an id outside ``[0, codebook_size)``, or N not a multiple of ``groups``.
         """
+        if indices.shape[-1] % self.groups:
+            raise ValueError(f"this tokenizer reads {self.groups} tokens per step; got {indices.shape[-1]} tokens")
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.codebook_size):
             raise ValueError(f"token ids must lie in [0, {self.codebook_size}), got "
                              f"{int(indices.min())}..{int(indices.max())}")

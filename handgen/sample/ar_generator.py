@@ -153,10 +153,10 @@ class ARMotionGenerator:
 
         wanted = self.tokenizer.model.num_tokens(frames)
         tokens = window(start, min(wanted, self.tokens_per_clip)).cpu()
-        out = self.tokenizer.decode_raw(tokens, min(frames, tokens.shape[1] * self.downsample))
+        out = self.tokenizer.decode_raw(tokens, min(frames, self.tokenizer.model.num_frames(tokens.shape[1])))
         self.last_tokens = tokens if out.shape[1] >= frames else None
         context_tokens = self.tokenizer.model.num_tokens(LONG_CONTEXT)
-        context_frames = context_tokens * self.downsample
+        context_frames = self.tokenizer.model.num_frames(context_tokens)
         while out.shape[1] < frames:
             ctx = out[:, -context_frames:]
             shift = -ctx[:, 0, SLICES["right.wrist"]]  # (B,3) moves the right wrist at the seam to the origin

@@ -29,7 +29,7 @@ def build_tokenizer(cfg, feature_dim: int) -> MotionTokenizer:
     m = cfg.model
     return MotionTokenizer(TokenizerConfig(
         feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
-        preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
+        groups=int(m.get("groups") or 1), preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
         dropout=float(m.get("dropout", 0.0)),
     ))
 
@@ -59,14 +59,18 @@ def random_crops(raw: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, weights) -> tuple[torch.Tensor, dict[str, float]]:
-    """Smooth-L1 on the features, their frame-to-frame velocity and (optionally) the joint blocks."""
-    rec = F.smooth_l1_loss(recon, x)
-    vel = F.smooth_l1_loss(recon[:, 1:] - recon[:, :-1], x[:, 1:] - x[:, :-1])
+    """Smooth-L1 on the features, their frame-to-frame velocity and (optionally) the joint blocks.
+
+    ``weights.beta`` (default 1) is the smooth-L1 threshold in normalised units; 0 gives plain L1.
+    """
+    beta = float(weights.get("beta", 1.0))
+    rec = F.smooth_l1_loss(recon, x, beta=beta)
+    vel = F.smooth_l1_loss(recon[:, 1:] - recon[:, :-1], x[:, 1:] - x[:, :-1], beta=beta)
     loss = float(weights.recon) * rec + float(weights.velocity) * vel
     parts = {"recon": rec.item(), "velocity": vel.item()}
     if float(weights.get("joints", 0.0)) > 0:
         idx = torch.cat([torch.arange(SLICES[k].start, SLICES[k].stop) for k in JOINT_BLOCKS]).to(x.device)
-        jl = F.smooth_l1_loss(recon[..., idx], x[..., idx])
+        jl = F.smooth_l1_loss(recon[..., idx], x[..., idx], beta=beta)
         loss = loss + float(weights.joints) * jl
         parts["joints"] = jl.item()
     return loss, parts
@@ -138,6 +142,7 @@ class FSQTokenizerTask(TrainingTask):
             "clip_len": int(self.features["train"].shape[1]),
             "levels": [int(v) for v in self.cfg.model.levels],
             "downsample": int(self.cfg.model.downsample),
+            "groups": int(self.cfg.model.get("groups") or 1),
             "codebook_size": math.prod(int(v) for v in self.cfg.model.levels),
             "feature_layout": feature_layout(),
         }, indent=2) + "\n")

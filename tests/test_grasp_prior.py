@@ -17,7 +17,7 @@ from tests.grasp_fixtures import primitive_objects, write_grasp_dir
 TINY_AE = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
            "train.warmup_steps=5", "train.log_every=10", "sdf.cells=32"]
 TINY_PRIOR = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
-              "train.warmup_steps=10", "train.log_every=10", "train.lr=0.003", "sdf.cells=32"]
+              "train.warmup_steps=10", "train.log_every=5", "train.lr=0.003", "sdf.cells=32"]
 
 
 @pytest.fixture(scope="session")

@@ -46,8 +46,8 @@ class DemoSize:
     sample_steps: int
 
 
-FULL = DemoSize("full", num_seqs=48, frames=90, diffusion_steps=600, evaluator_steps=400, vqvae_steps=200,
-                prior_steps=300, batch_size=32, grasp_steps=150, grasp_refine_steps=150, grasp_inits=4,
+FULL = DemoSize("full", num_seqs=48, frames=90, diffusion_steps=500, evaluator_steps=400, vqvae_steps=150,
+                prior_steps=200, batch_size=32, grasp_steps=150, grasp_refine_steps=150, grasp_inits=4,
                 eval_clips=128, eval_replications=3, sample_steps=20)
 FAST = DemoSize("fast", num_seqs=8, frames=90, diffusion_steps=20, evaluator_steps=20, vqvae_steps=10,
                 prior_steps=10, batch_size=8, grasp_steps=15, grasp_refine_steps=20, grasp_inits=2,

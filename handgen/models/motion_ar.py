@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handgen.models.sizes import resolve_size
+
 BRANCHES: tuple[str, ...] = ("left", "right", "both")
 # name -> (layers, width, heads, feed-forward); ~1 M, ~44 M and ~111 M parameters with 4375 codes
 PRESETS: dict[str, tuple[int, int, int, int]] = {
@@ -47,10 +49,7 @@ class ARConfig:
     max_positions: int = 512
 
     def resolved(self) -> tuple[int, int, int, int]:
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown AR preset {self.preset!r}; choose from {sorted(PRESETS)}")
-        layers, width, heads, ff = PRESETS[self.preset]
-        return (self.layers or layers, self.width or width, self.heads or heads, self.ff or ff)
+        return resolve_size(PRESETS, "AR", self.preset, self.layers, self.width, self.heads, self.ff)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from handgen.models.layers import TimestepEmbedding, sinusoidal_embedding
+from handgen.models.sizes import resolve_size
 
 BRANCHES: tuple[str, ...] = ("left", "right", "both")
 
@@ -41,10 +42,7 @@ class DenoiserConfig:
     max_frames: int = 512
 
     def resolved(self) -> tuple[int, int, int, int]:
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown denoiser preset {self.preset!r}; choose from {sorted(PRESETS)}")
-        layers, width, heads, ff = PRESETS[self.preset]
-        return (self.layers or layers, self.width or width, self.heads or heads, self.ff or ff)
+        return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
 
     def to_dict(self) -> dict:
         return asdict(self)

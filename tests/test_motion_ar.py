@@ -94,6 +94,25 @@ def test_cached_and_uncached_greedy_decoding_agree(model, guidance):
                        sample_tokens(model, TEXTS, 8, sampling, start=start, use_cache=False))
 
 
+def test_grouped_tokens_get_slot_embeddings_consistent_between_decoding_and_teacher_forcing():
+    """With 3 codes per step the same id embeds differently in each slot, and greedy decoding (which embeds
+    one token at a time at its stream index, after 4 given tokens) picks exactly the argmax of the
+    teacher-forced logits of its own output."""
+    torch.manual_seed(0)
+    net = MotionAR(ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, layers=2, width=32, heads=4, ff=64,
+                            dropout=0.0, max_positions=64, groups=3)).eval()
+    ids = torch.full((1, 7), 5)
+    emb = net.embed_tokens(ids)
+    assert not torch.allclose(emb[0, 0], emb[0, 1]) and torch.allclose(emb[0, 0], emb[0, 3])
+    assert torch.allclose(net.embed_tokens(ids[:, :1], start=4)[0, 0], emb[0, 1])
+    start = torch.randint(0, CODES, (3, 4), generator=torch.Generator().manual_seed(5))
+    for use_cache in (True, False):
+        out = sample_tokens(net, TEXTS, 8, TokenSampling(greedy=True), start=start, use_cache=use_cache)
+        with torch.no_grad():
+            logits = net(TEXTS, torch.cat([start, out], 1))  # (3, 13, CODES + 1): index j predicts token j
+        assert torch.equal(logits[:, 4:12, :CODES].argmax(-1), out)
+
+
 def test_cached_and_uncached_sampling_agree_with_the_same_seed(model):
     sampling = TokenSampling(temperature=0.8, top_k=20, top_p=0.9, guidance=2.0)
     a = sample_tokens(model, TEXTS, 15, sampling, generator=torch.Generator().manual_seed(7))

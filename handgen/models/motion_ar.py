@@ -5,8 +5,13 @@ A decoder-only LLaMA (``transformers.LlamaModel``, fed with ``inputs_embeds``) r
     <sep0> left-text tokens <sep1> right-text tokens <sep2> two-hand-text tokens <bom> m_1 ... m_N
 
 and predicts ``m_1 .. m_N`` and then an end token. The text tokens are the frozen text
-encoder's token states, linearly projected; ``<sep0..2>`` and ``<bom>`` are learned
-embeddings. The loss is on the motion tokens (and the end token) only.
+encoder's token states, linearly projected, plus a learned segment embedding per text
+(left / right / both, as BERT's segment embeddings: the three texts share words such as
+"fist", and a small model does not reliably infer from the separators alone which hand a
+text token speaks about); ``<sep0..2>`` and ``<bom>`` are learned embeddings. With a
+grouped tokenizer (``groups`` codes per time step sharing one codebook) each motion token
+also gets a learned slot embedding (its index mod ``groups``), since the same id means a
+different thing in each slot. The loss is on the motion tokens (and the end token) only.
 
 Prefixes have different lengths (only real text tokens are kept). They are packed as
 ``<sep0>, padding..., texts..., <bom>``: padding sits after ``<sep0>`` so every position
@@ -47,6 +52,7 @@ class ARConfig:
     ff: int | None = None
     dropout: float = 0.1
     max_positions: int = 512
+    groups: int = 1  # tokenizer codes per time step (slots of the token stream)
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "AR", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -82,6 +88,8 @@ class MotionAR(nn.Module):
         std = llama.initializer_range
         self.text_proj = nn.Linear(config.text_dim, width)
         self.separators = nn.Parameter(torch.randn(len(BRANCHES), width) * std)
+        self.segments = nn.Parameter(torch.randn(len(BRANCHES), width) * std)  # added to each text's tokens
+        self.slots = nn.Parameter(torch.randn(max(int(config.groups), 1), width) * std)  # added per token slot
         self.begin = nn.Parameter(torch.randn(width) * std)
         self.token_embed = nn.Embedding(config.codebook_size, width)
         nn.init.normal_(self.token_embed.weight, std=std)
@@ -111,7 +119,8 @@ class MotionAR(nn.Module):
             mask = mask.bool()
             if keep is not None:
                 mask = mask & keep.to(device)[:, None]
-            parts += [self.separators[i].expand(b, 1, -1), self.text_proj(states.to(self.head.weight.dtype))]
+            text = self.text_proj(states.to(self.head.weight.dtype)) + self.segments[i]
+            parts += [self.separators[i].expand(b, 1, -1), text]
             valid += [one, mask]
         parts.append(self.begin.expand(b, 1, -1))
         valid.append(one)
@@ -130,9 +139,10 @@ class MotionAR(nn.Module):
             mask = torch.cat([mask[:, :1], mask[:, 1 + pad :]], 1)
         return emb, mask
 
-    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Motion-token embeddings (B, N, W) of ids (B, N)."""
-        return self.token_embed(tokens)
+    def embed_tokens(self, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Motion-token embeddings (B, N, W) of ids (B, N) that sit at stream indices ``start .. start + N - 1``."""
+        index = torch.arange(start, start + tokens.shape[1], device=tokens.device)
+        return self.token_embed(tokens) + self.slots[index % self.slots.shape[0]]
 
     # -- network ----------------------------------------------------------------------------
     def run(self, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache=None):

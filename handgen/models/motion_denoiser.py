@@ -6,6 +6,14 @@ of ONE shared transformer decoder; each branch's memory is
 outputs are added to the input embedding (``x + left + right + both``) and projected back
 to the feature space. A learned null embedding per branch replaces the text when it is
 dropped (classifier-free guidance) or empty.
+
+Branch heads (``branch_heads=True``, on in the shipped configs): the shared decoder sees
+the left and right texts alike, so with only the sum above a "fist" in the left text and
+a "fist" in the right text land on the same residual, and a small model never learns
+which hand a text is about (measured: identical x0 for the swapped prompts after 1500
+steps). Each branch therefore also gets its own zero-initialised output head, added in
+feature space: ``out = W(norm(x + l + r + b)) + W_l(norm(l)) + W_r(norm(r)) + W_b(norm(b))``.
+A left-text feature can then write the left hand's channels directly.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ class DenoiserConfig:
     ff: int | None = None
     dropout: float = 0.1
     max_frames: int = 512
+    branch_heads: bool = False
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -70,6 +79,13 @@ class MotionDenoiser(nn.Module):
         self.output = nn.Linear(width, config.feature_dim)
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.output.bias)
+        self.branch_heads = None
+        if config.branch_heads:
+            self.branch_heads = nn.ModuleList(
+                nn.Sequential(nn.LayerNorm(width), nn.Linear(width, config.feature_dim, bias=False)) for _ in BRANCHES
+            )
+            for head in self.branch_heads:
+                nn.init.zeros_(head[1].weight)
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -125,4 +141,8 @@ class MotionDenoiser(nn.Module):
         pads = [nn.functional.pad(p, (0, length - p.shape[1]), value=True) for p in pads]
         out = self.decoder(h.repeat(3, 1, 1), torch.cat(memories), memory_key_padding_mask=torch.cat(pads))
         left, right, both = out.split(batch)
-        return self.output(self.out_norm(h + left + right + both))
+        x0 = self.output(self.out_norm(h + left + right + both))
+        if self.branch_heads is not None:
+            for head, branch_out in zip(self.branch_heads, (left, right, both)):
+                x0 = x0 + head(branch_out)
+        return x0

@@ -91,6 +91,7 @@ def sample_tokens(
         prefix, mask = model.prefix(texts)
     rows = prefix.shape[0]
     embeds = prefix
+    n_start = 0 if start is None else int(start.shape[1])  # stream index of the first new token
     if start is not None and start.shape[1]:
         start = start.to(device)
         embeds = torch.cat([prefix, model.embed_tokens(start.repeat(rows // b, 1))], 1)
@@ -124,7 +125,7 @@ def sample_tokens(
         out.append(token)
         if step == num_new - 1:
             break
-        new = model.embed_tokens(token.clamp(max=model.end_id - 1).repeat(rows // b)[:, None])
+        new = model.embed_tokens(token.clamp(max=model.end_id - 1).repeat(rows // b)[:, None], n_start + step)
         mask = torch.cat([mask, ones], 1)
         position = position + 1
         if use_cache:

@@ -58,7 +58,8 @@ class ARMotionGenerator:
         self.clip_len = int(info["clip_len"])
         self.tokens_per_clip = int(info["tokens_per_clip"])
         self.max_text_tokens = int(info["max_text_tokens"])
-        self.model = load_weights(build_ar(self.cfg, int(info["codebook_size"]), int(info["text_dim"])), self.run_dir)
+        self.model = load_weights(build_ar(self.cfg, int(info["codebook_size"]), int(info["text_dim"]),
+                                             int(info.get("groups", 1))), self.run_dir)
         self.model.to(self.device).requires_grad_(False)
         self._encoder: TextEncoder | None = None
         self.last_tokens: torch.Tensor | None = None

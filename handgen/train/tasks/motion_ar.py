@@ -27,12 +27,12 @@ TOKENIZER_DIR = "tokenizer"
 TOKENIZER_FILES: tuple[str, ...] = ("config.yaml", "model.safetensors", "stats.npz", "model_info.json", "data_meta.json")
 
 
-def build_ar(cfg, codebook_size: int, text_dim: int) -> MotionAR:
+def build_ar(cfg, codebook_size: int, text_dim: int, groups: int = 1) -> MotionAR:
     m = cfg.model
     return MotionAR(ARConfig(
         codebook_size=codebook_size, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
         width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
-        max_positions=int(m.max_positions),
+        max_positions=int(m.max_positions), groups=groups,
     ))
 
 
@@ -74,7 +74,7 @@ class MotionARTask(TrainingTask):
         return self.tokenizer.codebook_size
 
     def build_model(self) -> nn.Module:
-        model = build_ar(self.cfg, self.codebook_size, self.clips.text_dim)
+        model = build_ar(self.cfg, self.codebook_size, self.clips.text_dim, self.tokenizer.model.groups)
         log.info("motion AR: %.2f M parameters, %d codes, %d tokens per clip",
                  count_parameters(model) / 1e6, self.codebook_size, self.tokens_per_clip)
         return model
@@ -120,6 +120,7 @@ class MotionARTask(TrainingTask):
             "clip_len": self.clips.clip_len,
             "codebook_size": self.codebook_size,
             "downsample": self.tokenizer.downsample,
+            "groups": self.tokenizer.model.groups,
             "tokens_per_clip": self.tokens_per_clip,
             "max_text_tokens": self.clips.max_tokens,
         }, indent=2) + "\n")

@@ -24,7 +24,7 @@ def build_denoiser(cfg, feature_dim: int, text_dim: int) -> MotionDenoiser:
     return MotionDenoiser(DenoiserConfig(
         feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
         width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
-        max_frames=int(m.max_frames),
+        max_frames=int(m.max_frames), branch_heads=bool(m.get("branch_heads", False)),
     ))
 
 

@@ -16,9 +16,8 @@ SECTIONS: dict[str, str] = {
     "hands": "eval.benchmarks.hands:bench_hands",
     "prep": "eval.benchmarks.prep:bench_prep",
     "training": "eval.benchmarks.training:bench_training",
-    "sampling": "eval.benchmarks.sampling:bench_sampling",
     "grasp": "eval.benchmarks.grasp:bench_grasp",
-    "motion_sampling": "eval.benchmarks.motion_sampling:bench_motion_sampling",
+    "sampling": "eval.benchmarks.sampling:bench_sampling",
 }
 
 

@@ -141,9 +141,9 @@ def evaluate_motion(
     evaluator = Evaluator(evaluator_dir, device=device)
     generator = chosen = None
     if ckpt is not None and not real:  # checked before any scoring: bad options fail at once
-        from eval.motion_generator import open_motion_generator
+        from handgen.sample.generators import load_generator
 
-        generator = open_motion_generator(ckpt, device=device)
+        generator = load_generator(ckpt, device=device)
         chosen = generation_options(generator, options or {})
     clips = load_clip_set(data_dir, split, str(evaluator.cfg.text.caption_field), max_clips)
     if len(clips.ids) < rp_batch:

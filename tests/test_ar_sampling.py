@@ -149,7 +149,7 @@ def test_tokenizer_with_another_feature_layout_is_refused(trained_tokenizer, syn
 
 
 def test_sample_picks_the_generator_by_model_type(trained_tokenizer, tmp_path, capsys):
-    from eval.benchmarks.motion_sampling import untrained_diffusion_run
+    from eval.benchmarks.sampling import untrained_diffusion_run
 
     assert _sample(trained_tokenizer, tmp_path / "out") == 1
     assert "holds a 'fsq_tokenizer' model" in _error(capsys)

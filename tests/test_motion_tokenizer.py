@@ -72,6 +72,24 @@ def test_grouped_tokens_are_flattened_step_major(groups, downsample):
         tok.decode(ids[:, :-1])
 
 
+def test_per_hand_tokenizer_keeps_each_hands_slots_to_its_own_features():
+    """split_at=10, groups 4: slots 0-1 of every step see only features [:10], slots 2-3 only [10:]."""
+    torch.manual_seed(0)
+    tok = MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], downsample=2, groups=4, preset="tiny",
+                                          width=16, blocks=1, split_at=10)).eval()
+    x = torch.randn(2, 20, 24)
+    moved_right = x.clone()
+    moved_right[..., 10:] += torch.randn(2, 20, 14)
+    moved_left = x.clone()
+    moved_left[..., :10] += torch.randn(2, 20, 10)
+    ids, ids_r, ids_l = (tok.encode(v).reshape(2, 10, 4) for v in (x, moved_right, moved_left))
+    assert torch.equal(ids[..., :2], ids_r[..., :2]) and not torch.equal(ids[..., 2:], ids_r[..., 2:])
+    assert torch.equal(ids[..., 2:], ids_l[..., 2:]) and not torch.equal(ids[..., :2], ids_l[..., :2])
+    assert tok(x)[0].shape == (2, 20, 24)
+    with pytest.raises(ValueError, match="even number of groups"):
+        MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], groups=3, preset="tiny", split_at=10))
+
+
 def test_bad_tokenizer_settings():
     with pytest.raises(ValueError, match="downsample"):
         MotionTokenizer(TokenizerConfig(feature_dim=8, downsample=3))

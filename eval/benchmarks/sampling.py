@@ -1,82 +1,145 @@
-"""Seconds per 60-frame bimanual motion: diffusion DDPM-1000 / DDIM-50 / DPM-Solver++-20 and AR (KV cache on/off).
+"""Seconds per 60-frame sample: AR with and without the KV cache, beside diffusion DPM-Solver++ (20 steps),
+at batch 1 and 8; at batch 1 also diffusion DDIM-50 and HandX's DDPM-1000.
 
-Run dirs come from ``HANDGEN_BENCH_DIFFUSION_RUN`` / ``HANDGEN_BENCH_AR_RUN``; without them the
-tiny configs are trained for a few steps (the timings depend on the architecture, not on the
-training) and the table says so. One motion per call (batch 1), best of ``repeats`` calls after
-a warm-up call; text encoding is included, classifier-free guidance as configured.
+Run dirs come from the environment (trained models)::
+
+    HANDGEN_BENCH_AR_RUN=runs/motion_ar_tiny HANDGEN_BENCH_DIFFUSION_RUN=runs/motion_diffusion_tiny \
+        handgen bench --only sampling
+
+or, for either one that is not given, an untrained model of its tiny config
+(``configs/motion_ar_tiny.yaml``, ``configs/motion_diffusion_tiny.yaml``) is written to a
+temporary run dir: the timings only depend on the architecture. Both models sample with
+classifier-free guidance, as they do by default; text encoding is included in the time.
 """
 
 from __future__ import annotations
 
-import inspect
+import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
-from eval.benchmarks.workspace import CONFIGS, workspace
+import numpy as np
+import torch
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 PROMPT = {"left": "The left hand makes a fist.", "right": "The right hand stays relaxed.",
           "both": "The two hands move independently."}
-DIFFUSION_CASES: tuple[tuple[str, str, int, int], ...] = (
-    ("DDPM", "ddpm", 1000, 1), ("DDIM", "ddim", 50, 3), ("DPM-Solver++", "dpmpp", 20, 3),
-)
+TEXT_INFO = {"name": "minilm", "max_tokens": 24, "hidden_size": 384}
 
 
-def _run_dir(env: str, config: str) -> tuple[Path | None, str]:
-    """(run dir, label): from ``env`` if set, else the tiny config trained a few steps (None when it cannot be)."""
-    if os.environ.get(env):
-        return Path(os.environ[env]), "trained"
-    path = CONFIGS / config
-    if not path.is_file():
-        return None, f"no {config}"
-    ws = workspace()
-    try:
-        if config == "motion_ar_tiny.yaml" and (CONFIGS / "fsq_tiny.yaml").is_file():
-            ws.train(CONFIGS / "fsq_tiny.yaml")
-        return ws.train(path), "tiny, 20 training steps"
-    except Exception as exc:  # report, do not stop
-        return None, str(exc).splitlines()[0][:80]
+def _rest_features() -> np.ndarray:
+    """Features (D,) of both procedural hands at rest, flat, side by side: a valid mean for untrained runs."""
+    from handgen.hand.pair import HandPair
+    from handgen.hand.procedural import ProceduralHand
+    from handgen.repr.features import motion_to_features
+    from handgen.repr.motion import BimanualMotion
+
+    transl = np.array([[[0.3, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    motion = BimanualMotion(np.zeros((1, 2, 3)), np.zeros((1, 2, 45)), transl, np.zeros((2, 10)), 30.0)
+    return np.asarray(motion_to_features(motion, HandPair(ProceduralHand("left"), ProceduralHand("right"))))[0]
 
 
-def _seconds(call, repeats: int) -> float:
-    call()  # warm-up: loads the text encoder, first-call overheads
+def _write_common(run: Path, cfg, info: dict, model: torch.nn.Module) -> None:
+    from safetensors.torch import save_file
+
+    from handgen.config import save_config
+    from handgen.io.data_dir import feature_layout
+    from handgen.repr.features import FEATURE_DIM
+    from handgen.repr.normalization import FeatureStats
+
+    run.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run / "config.yaml")
+    (run / "model_info.json").write_text(json.dumps(info))
+    (run / "data_meta.json").write_text(json.dumps({"fps": 30.0, "hand_model": "procedural",
+                                                   "feature_layout": feature_layout()}))
+    (run / "text_encoder.json").write_text(json.dumps(TEXT_INFO))
+    FeatureStats(mean=_rest_features(), std=np.full(FEATURE_DIM, 0.05)).save(run / "stats.npz")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run / "model.safetensors"))
+
+
+def untrained_ar_run(root: Path) -> Path:
+    """An AR run dir (with its tokenizer) of the tiny configs' architectures, random weights."""
+    from handgen.config import load_config
+    from handgen.io.data_dir import feature_layout
+    from handgen.repr.features import FEATURE_DIM
+    from handgen.train.tasks.fsq_tokenizer import build_tokenizer
+    from handgen.train.tasks.motion_ar import TOKENIZER_DIR, build_ar
+
+    torch.manual_seed(0)
+    run = root / "motion_ar"
+    tcfg = load_config(CONFIGS / "fsq_tiny.yaml")
+    tok = build_tokenizer(tcfg, FEATURE_DIM)
+    _write_common(run / TOKENIZER_DIR, tcfg, {"model_type": "fsq_tokenizer", "feature_dim": FEATURE_DIM,
+                                              "clip_len": 60, "downsample": tok.downsample,
+                                              "codebook_size": tok.codebook_size, "feature_layout": feature_layout()}, tok)
+    cfg = load_config(CONFIGS / "motion_ar_tiny.yaml", [f"tokenizer={run / TOKENIZER_DIR}"])
+    model = build_ar(cfg, tok.codebook_size, TEXT_INFO["hidden_size"], tok.groups)
+    _write_common(run, cfg, {"model_type": "motion_ar", "feature_dim": FEATURE_DIM, "text_dim": TEXT_INFO["hidden_size"],
+                             "clip_len": 60, "codebook_size": tok.codebook_size, "downsample": tok.downsample,
+                             "tokens_per_clip": tok.num_tokens(60), "max_text_tokens": TEXT_INFO["max_tokens"],
+                             "groups": tok.groups}, model)
+    return run
+
+
+def untrained_diffusion_run(root: Path) -> Path:
+    """A diffusion run dir of configs/motion_diffusion_tiny.yaml's architecture, random weights."""
+    from handgen.config import load_config
+    from handgen.repr.features import FEATURE_DIM
+    from handgen.train.tasks.motion_diffusion import build_denoiser
+
+    torch.manual_seed(0)
+    run = root / "motion_diffusion"
+    cfg = load_config(CONFIGS / "motion_diffusion_tiny.yaml")
+    model = build_denoiser(cfg, FEATURE_DIM, TEXT_INFO["hidden_size"])
+    _write_common(run, cfg, {"model_type": "motion_diffusion", "feature_dim": FEATURE_DIM,
+                             "text_dim": TEXT_INFO["hidden_size"], "clip_len": 60}, model)
+    return run
+
+
+def _seconds_per_sample(call, batch: int, repeats: int) -> float:
+    call()  # warm-up (text encoder load, first-call overheads)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         best = min(best, time.perf_counter() - start)
-    return best
+    return best / batch
 
 
-def bench_sampling(frames: int = 60) -> list[dict]:
-    from eval.motion_generator import open_motion_generator
+def bench_sampling(frames: int = 60, batches: tuple[int, ...] = (1, 8), repeats: int = 3) -> list[dict]:
+    """Rows: seconds per ``frames``-frame sample (best of ``repeats``) for each sampler and batch size."""
+    from handgen.sample.ar_generator import ARMotionGenerator
+    from handgen.sample.diffusion_generator import DiffusionMotionGenerator
 
     rows = []
-    run, label = _run_dir("HANDGEN_BENCH_DIFFUSION_RUN", "motion_diffusion_tiny.yaml")
-    if run is None:
-        rows.append({"benchmark": f"sample {frames} frames", "case": "diffusion", "value": float("nan"),
-                     "unit": f"skipped: {label}"})
-    else:
-        gen = open_motion_generator(run)
-        guidance = float(gen.cfg.sample.guidance)
-        for name, sampler, steps, repeats in DIFFUSION_CASES:
-            seconds = _seconds(lambda: gen.generate([PROMPT], frames, sampler=sampler, steps=steps, guidance=guidance),
-                               repeats)
-            rows.append({"benchmark": f"sample {frames} frames", "case": f"{name}-{steps} ({label}, g={guidance})",
-                         "value": seconds, "unit": "s/motion"})
-    run, label = _run_dir("HANDGEN_BENCH_AR_RUN", "motion_ar_tiny.yaml")
-    if run is None:
-        rows.append({"benchmark": f"sample {frames} frames", "case": "AR", "value": float("nan"),
-                     "unit": f"skipped: {label}"})
-        return rows
-    gen = open_motion_generator(run)
-    accepted = inspect.signature(gen.generate).parameters
-    options = {k: v for k, v in dict(gen.cfg.get("sample") or {}).items() if k in accepted}
-    caches = (True, False) if "use_cache" in accepted else (None,)
-    for cache in caches:
-        extra = {} if cache is None else {"use_cache": cache}
-        seconds = _seconds(lambda: gen.generate([PROMPT], frames, **options, **extra), 3)
-        case = "AR" + ("" if cache is None else (", KV cache" if cache else ", no KV cache"))
-        rows.append({"benchmark": f"sample {frames} frames", "case": f"{case} ({label})", "value": seconds,
-                     "unit": "s/motion"})
+    with tempfile.TemporaryDirectory() as tmp:
+        ar_dir = os.environ.get("HANDGEN_BENCH_AR_RUN") or untrained_ar_run(Path(tmp))
+        diff_dir = os.environ.get("HANDGEN_BENCH_DIFFUSION_RUN") or untrained_diffusion_run(Path(tmp))
+        ar_label = "trained" if os.environ.get("HANDGEN_BENCH_AR_RUN") else "untrained tiny"
+        diff_label = "trained" if os.environ.get("HANDGEN_BENCH_DIFFUSION_RUN") else "untrained tiny"
+        ar = ARMotionGenerator(ar_dir)
+        diffusion = DiffusionMotionGenerator(diff_dir)
+        ar_guidance = float(ar.cfg.sample.guidance)
+        diff_guidance = float(diffusion.cfg.sample.guidance)
+        for batch in batches:
+            prompts = [PROMPT] * batch
+            cases = [
+                (f"AR, KV cache ({ar_label}, g={ar_guidance})",
+                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=True)),
+                (f"AR, no KV cache ({ar_label}, g={ar_guidance})",
+                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=False)),
+                (f"diffusion DPM-Solver++ 20 steps ({diff_label}, g={diff_guidance})",
+                 lambda: diffusion.generate(prompts, frames, sampler="dpmpp", steps=20, guidance=diff_guidance)),
+            ]
+            if batch == 1:  # the slow samplers, for reference
+                cases += [(f"diffusion {name} {steps} steps ({diff_label}, g={diff_guidance})",
+                           lambda sampler=sampler, steps=steps: diffusion.generate(
+                               prompts, frames, sampler=sampler, steps=steps, guidance=diff_guidance))
+                          for name, sampler, steps in (("DDIM", "ddim", 50), ("DDPM", "ddpm", 1000))]
+            for name, call in cases:
+                slow = "DDPM" in name
+                rows.append({"benchmark": f"sample {frames} frames, batch {batch}", "case": name,
+                             "value": _seconds_per_sample(call, batch, 1 if slow else repeats), "unit": "s/sample"})
     return rows

@@ -10,6 +10,13 @@ channels, each group quantised by the same FSQ grid, like FSQ's ``num_codebooks`
 token stream is then flattened step-major, ``groups`` consecutive ids per step, so that
 sequence models see one vocabulary of ``codebook_size`` ids either way.
 
+``split_at`` > 0 factors the codes by hand: features ``[:split_at]`` (the left hand's block in
+the DATA_DIR layout) and ``[split_at:]`` (the right hand's) get an encoder each, and the first
+half of each step's ``groups`` codes comes from the left encoder only, the second half from
+the right. A sequence model then finds the left hand's motion in the left slots alone, which
+is what it needs to follow "the left hand makes a fist" without curling the right hand. The
+decoder still reads all codes of a step.
+
 Clips whose length is not a multiple of ``downsample`` are padded at the end with their
 last frame and cropped back after decoding.
 """
@@ -44,6 +51,7 @@ class TokenizerConfig:
     blocks: int | None = None
     attention: int = 0  # self-attention layers at the token rate (encoder and decoder each)
     dropout: float = 0.0
+    split_at: int = 0  # > 0: per-hand encoders over features [:split_at] and [split_at:] (see the module docstring)
 
     def resolved(self) -> tuple[int, int]:
         if self.preset not in PRESETS:
@@ -54,6 +62,9 @@ class TokenizerConfig:
             raise ValueError(f"FSQ levels must be integers >= 3, got {list(self.levels)}")
         if int(self.groups) < 1:
             raise ValueError(f"tokenizer groups (codes per step) must be >= 1, got {self.groups}")
+        if self.split_at and (int(self.groups) % 2 or not 0 < int(self.split_at) < int(self.feature_dim)):
+            raise ValueError(f"a per-hand tokenizer needs an even number of groups and 0 < split_at < "
+                             f"{self.feature_dim}; got groups={self.groups}, split_at={self.split_at}")
         width, blocks = PRESETS[self.preset]
         return self.width or width, self.blocks or blocks
 
@@ -98,6 +109,18 @@ def _res_stack(width: int, blocks: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(*[_ResBlock(width, 3**i, dropout) for i in range(blocks)])
 
 
+def _encoder(in_dim: int, width: int, blocks: int, stages: int, config: "TokenizerConfig", out_dim: int) -> nn.Sequential:
+    """(B, in_dim, T) -> (B, out_dim, T / 2**stages): 1x1 input conv, residual stacks, strided downsampling."""
+    enc: list[nn.Module] = [nn.Conv1d(in_dim, width, 1)]
+    for _ in range(stages):
+        enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1, padding_mode=PAD)]
+    enc.append(_res_stack(width, blocks, config.dropout))
+    if config.attention:
+        enc.append(_TokenAttention(width, config.attention, config.dropout))
+    enc += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, out_dim, 3, padding=1, padding_mode=PAD)]
+    return nn.Sequential(*enc)
+
+
 class MotionTokenizer(nn.Module):
     """Features (B, T, D) <-> token ids (B, groups * ceil(T / downsample)) in ``[0, codebook_size)``."""
 
@@ -111,15 +134,14 @@ class MotionTokenizer(nn.Module):
         stages = int(math.log2(config.downsample))
         code_dim = len(levels)
         latent_dim = code_dim * int(config.groups)
-        enc: list[nn.Module] = [nn.Conv1d(config.feature_dim, width, 1)]
-        for _ in range(stages):
-            enc += [_res_stack(width, blocks, config.dropout), nn.Conv1d(width, width, 4, stride=2, padding=1, padding_mode=PAD)]
-        enc.append(_res_stack(width, blocks, config.dropout))
-        if config.attention:
-            enc.append(_TokenAttention(width, config.attention, config.dropout))
-        enc += [nn.GroupNorm(_groups(width), width), nn.SiLU(),
-                nn.Conv1d(width, latent_dim, 3, padding=1, padding_mode=PAD)]
-        self.encoder = nn.Sequential(*enc)
+        split = int(config.split_at)
+        if split:
+            self.encoders = nn.ModuleList([
+                _encoder(split, width, blocks, stages, config, latent_dim // 2),
+                _encoder(config.feature_dim - split, width, blocks, stages, config, latent_dim // 2),
+            ])
+        else:
+            self.encoder = _encoder(config.feature_dim, width, blocks, stages, config, latent_dim)
         dec: list[nn.Module] = [nn.Conv1d(latent_dim, width, 3, padding=1, padding_mode=PAD),
                                 _res_stack(width, blocks, config.dropout)]
         if config.attention:
@@ -164,7 +186,13 @@ class MotionTokenizer(nn.Module):
 
         N = ``num_tokens(T)``: ``groups`` tokens per step, step-major.
         """
-        z = self.encoder(self._pad(x).transpose(1, 2)).transpose(1, 2)  # (B, steps, groups * C)
+        x = self._pad(x).transpose(1, 2)  # (B, D, T)
+        split = int(self.config.split_at)
+        if split:  # channels [left groups..., right groups...] per step
+            z = torch.cat([self.encoders[0](x[:, :split]), self.encoders[1](x[:, split:])], dim=1)
+        else:
+            z = self.encoder(x)
+        z = z.transpose(1, 2)  # (B, steps, groups * C)
         codes, indices = self.fsq(z.reshape(z.shape[0], -1, len(self.config.levels)))
         return codes, indices.long()
 

@@ -31,6 +31,7 @@ def build_tokenizer(cfg, feature_dim: int) -> MotionTokenizer:
         feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
         groups=int(m.get("groups") or 1), preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
         dropout=float(m.get("dropout", 0.0)),
+        split_at=SLICES["left.joints"].stop if m.get("hand_split") else 0,  # the left hand's block ends there
     ))
 
 

@@ -11,9 +11,9 @@ from handgen.models.motion_ar import BRANCHES, TextStates
 from handgen.repr.features import SLICES, translate_features
 from handgen.sample.ar_decoding import TokenSampling, sample_tokens
 from handgen.sample.long_horizon import LONG_CONTEXT
-from handgen.sample.run_dir import load_weights, read_json, read_run_config
+from handgen.sample.run_dir import load_weights
+from handgen.sample.text_motion_run import TextMotionRun
 from handgen.sample.tokenizer_run import TokenizerRun
-from handgen.text.encoder import TextEncoder, load_text_encoder
 
 
 SEAM_BLEND = 8  # frames over which a window's start is pulled onto the end of the previous one
@@ -34,7 +34,7 @@ def blend_seam(last: torch.Tensor, decoded: torch.Tensor, context_frames: int, b
     return new
 
 
-class ARMotionGenerator:
+class ARMotionGenerator(TextMotionRun):
     """A trained motion AR run (with its copy of the tokenizer), ready to sample.
 
     Features are in the DATA_DIR layout (D=324), raw (de-normalised).
@@ -45,28 +45,18 @@ class ARMotionGenerator:
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         from handgen.train.tasks.motion_ar import TOKENIZER_DIR, build_ar
 
-        self.run_dir = Path(run_dir)
-        self.cfg = read_run_config(self.run_dir, self.model_types)
-        info = read_json(self.run_dir, "model_info.json")
-        self.data_meta = read_json(self.run_dir, "data_meta.json")
-        self.text_info = read_json(self.run_dir, "text_encoder.json")
-        self.device = torch.device(device)
+        super().__init__(run_dir, device)
+        info = self.info
         self.tokenizer = TokenizerRun(self.run_dir / TOKENIZER_DIR, self.device)
         if self.tokenizer.codebook_size != int(info["codebook_size"]):
             raise HandgenError(f"{self.run_dir}: the tokenizer copy has {self.tokenizer.codebook_size} codes, "
                                f"the AR model {info['codebook_size']}")
-        self.clip_len = int(info["clip_len"])
         self.tokens_per_clip = int(info["tokens_per_clip"])
         self.max_text_tokens = int(info["max_text_tokens"])
         self.model = load_weights(build_ar(self.cfg, int(info["codebook_size"]), int(info["text_dim"]),
                                              int(info.get("groups", 1))), self.run_dir)
         self.model.to(self.device).requires_grad_(False)
-        self._encoder: TextEncoder | None = None
         self.last_tokens: torch.Tensor | None = None
-
-    @property
-    def fps(self) -> float:
-        return float(self.data_meta.get("fps", 30.0))
 
     @property
     def codebook_size(self) -> int:
@@ -75,12 +65,6 @@ class ARMotionGenerator:
     @property
     def downsample(self) -> int:
         return self.tokenizer.downsample
-
-    @property
-    def encoder(self) -> TextEncoder:
-        if self._encoder is None:
-            self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
-        return self._encoder
 
     def check_frames(self, frames: int) -> None:
         if frames < self.downsample:
@@ -101,13 +85,9 @@ class ARMotionGenerator:
                         f"at most {self.max_text_tokens} tokens per text (its context): shorten it")
 
     def encode(self, triplets: list[dict[str, str]]) -> TextStates:
-        """Token states per branch for ``{left, right, both}`` texts (empty = no tokens)."""
+        """Token states per branch for ``{left, right, both}`` texts (empty = no tokens), after :meth:`check_prompts`."""
         self.check_prompts(triplets)
-        out = {}
-        for branch in BRANCHES:
-            enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])
-            out[branch] = (enc.states.to(self.device), enc.mask.to(self.device))
-        return out
+        return super().encode(triplets)
 
     def generate(
         self,

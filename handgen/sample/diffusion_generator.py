@@ -12,15 +12,14 @@ from handgen.diffusion.inpainting import InpaintingCondition
 from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.schedulers import sampling_scheduler
 from handgen.errors import HandgenError
-from handgen.models.motion_denoiser import BRANCHES
 from handgen.repr.normalization import FeatureStats
-from handgen.sample.run_dir import load_weights, read_json, read_run_config
-from handgen.text.encoder import TextEncoder, load_text_encoder
+from handgen.sample.run_dir import load_weights
+from handgen.sample.text_motion_run import TextMotionRun
 
 MIN_FRAMES = 16
 
 
-class DiffusionMotionGenerator:
+class DiffusionMotionGenerator(TextMotionRun):
     """A trained motion diffusion run, ready to sample. Features are in the DATA_DIR layout (D=324)."""
 
     model_types = ("motion_diffusion",)
@@ -28,36 +27,12 @@ class DiffusionMotionGenerator:
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         from handgen.train.tasks.motion_diffusion import build_denoiser, diffusion_scheduler
 
-        self.run_dir = Path(run_dir)
-        self.cfg = read_run_config(self.run_dir, self.model_types)
-        info = read_json(self.run_dir, "model_info.json")
-        self.data_meta = read_json(self.run_dir, "data_meta.json")
-        self.text_info = read_json(self.run_dir, "text_encoder.json")
+        super().__init__(run_dir, device)
         self.stats = FeatureStats.load(self.run_dir / "stats.npz")
-        self.clip_len = int(info["clip_len"])
-        self.device = torch.device(device)
-        self.model = load_weights(build_denoiser(self.cfg, info["feature_dim"], info["text_dim"]), self.run_dir)
+        self.model = load_weights(build_denoiser(self.cfg, self.info["feature_dim"], self.info["text_dim"]),
+                                  self.run_dir)
         self.model.to(self.device)
         self.train_scheduler = diffusion_scheduler(self.cfg)
-        self._encoder: TextEncoder | None = None
-
-    @property
-    def fps(self) -> float:
-        return float(self.data_meta.get("fps", 30.0))
-
-    @property
-    def encoder(self) -> TextEncoder:
-        if self._encoder is None:
-            self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
-        return self._encoder
-
-    def encode(self, triplets: list[dict[str, str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Token states per branch for a list of ``{left, right, both}`` texts (empty = unconditional)."""
-        out = {}
-        for branch in BRANCHES:
-            enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])
-            out[branch] = (enc.states.to(self.device), enc.mask.to(self.device))
-        return out
 
     def check_frames(self, frames: int) -> None:
         if frames < MIN_FRAMES:

@@ -1,0 +1,51 @@
+"""What every text-to-motion run dir (diffusion or AR) holds besides its model: the resolved
+config, ``model_info.json``, the data's ``data_meta.json`` and the text encoder it was trained with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from handgen.models.motion_denoiser import BRANCHES
+from handgen.sample.run_dir import read_json, read_run_config
+from handgen.text.encoder import TextEncoder, load_text_encoder
+
+
+class TextMotionRun:
+    """A trained text-to-motion run of one of ``model_types``; subclasses build the model.
+
+    Raises:
+        HandgenError / InputFileError: not a run dir of ``model_types``, or a file missing from it.
+    """
+
+    model_types: tuple[str, ...] = ()
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        self.run_dir = Path(run_dir)
+        self.cfg = read_run_config(self.run_dir, self.model_types)
+        self.info = read_json(self.run_dir, "model_info.json")
+        self.data_meta = read_json(self.run_dir, "data_meta.json")
+        self.text_info = read_json(self.run_dir, "text_encoder.json")
+        self.clip_len = int(self.info["clip_len"])
+        self.device = torch.device(device)
+        self._encoder: TextEncoder | None = None
+
+    @property
+    def fps(self) -> float:
+        return float(self.data_meta.get("fps", 30.0))
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The run's text encoder, loaded on first use."""
+        if self._encoder is None:
+            self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
+        return self._encoder
+
+    def encode(self, triplets: list[dict[str, str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Token states (B, L, H) and mask (B, L) per branch for ``{left, right, both}`` texts (empty = unconditional)."""
+        out = {}
+        for branch in BRANCHES:
+            enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])
+            out[branch] = (enc.states.to(self.device), enc.mask.to(self.device))
+        return out

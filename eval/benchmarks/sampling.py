@@ -125,21 +125,21 @@ def bench_sampling(frames: int = 60, batches: tuple[int, ...] = (1, 8), repeats:
         diff_guidance = float(diffusion.cfg.sample.guidance)
         for batch in batches:
             prompts = [PROMPT] * batch
-            cases = [
+            cases = [  # (case, call, timed calls after the warm-up)
                 (f"AR, KV cache ({ar_label}, g={ar_guidance})",
-                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=True)),
+                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=True), repeats),
                 (f"AR, no KV cache ({ar_label}, g={ar_guidance})",
-                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=False)),
+                 lambda: ar.generate(prompts, frames, guidance=ar_guidance, use_cache=False), repeats),
                 (f"diffusion DPM-Solver++ 20 steps ({diff_label}, g={diff_guidance})",
-                 lambda: diffusion.generate(prompts, frames, sampler="dpmpp", steps=20, guidance=diff_guidance)),
+                 lambda: diffusion.generate(prompts, frames, sampler="dpmpp", steps=20, guidance=diff_guidance),
+                 repeats),
             ]
-            if batch == 1:  # the slow samplers, for reference
+            if batch == 1:  # the slow samplers, for reference; DDPM-1000 timed once
                 cases += [(f"diffusion {name} {steps} steps ({diff_label}, g={diff_guidance})",
                            lambda sampler=sampler, steps=steps: diffusion.generate(
-                               prompts, frames, sampler=sampler, steps=steps, guidance=diff_guidance))
-                          for name, sampler, steps in (("DDIM", "ddim", 50), ("DDPM", "ddpm", 1000))]
-            for name, call in cases:
-                slow = "DDPM" in name
+                               prompts, frames, sampler=sampler, steps=steps, guidance=diff_guidance), times)
+                          for name, sampler, steps, times in (("DDIM", "ddim", 50, repeats), ("DDPM", "ddpm", 1000, 1))]
+            for name, call, times in cases:
                 rows.append({"benchmark": f"sample {frames} frames, batch {batch}", "case": name,
-                             "value": _seconds_per_sample(call, batch, 1 if slow else repeats), "unit": "s/sample"})
+                             "value": _seconds_per_sample(call, batch, times), "unit": "s/sample"})
     return rows

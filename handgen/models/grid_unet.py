@@ -6,6 +6,18 @@ Input channels: object latent (3) + right-hand field (20) + left-hand field (20)
 the text tokens (plus a learned null token, so a dropped caption still attends to
 something), feed-forward. The timestep and the pooled text embedding modulate every
 residual block. Predicts the noise (eps).
+
+With ``gaussian_skip`` the UNet predicts only a residual over the closed-form noise estimate
+of a per-channel Gaussian model of the clean grids (x0 ~ N(mean_c, var_c), fitted on the
+training grids; :meth:`GridUNet.set_gaussian_skip`)::
+
+    eps = sqrt(1 - abar) (x_t - sqrt(abar) mean) / (abar var + 1 - abar) + UNet(x_t)
+
+Without it, every one of the 43 iid noise channels per voxel has to be carried through the
+network: a UNet narrower than its input (``channels`` < 43) can never predict them (its loss
+floor is about (43 - channels) / 43), and a wider one needs long training to learn that
+near-identity map before it learns anything about grasps. The skip's buffers (mean, var,
+the schedule's abar) are saved with the weights.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ class GridUNetConfig:
     text_dim: int = 384
     dropout: float = 0.0
     io_kernel: int = 3  # kernel of the input and output convolutions (1 saves ~1/3 of a small UNet's work)
+    gaussian_skip: bool = False  # predict a residual over the per-channel Gaussian noise estimate
+    num_train_timesteps: int = 1000  # length of the skip's abar buffer
 
     def __post_init__(self) -> None:
         self.mult = tuple(int(m) for m in self.mult)
@@ -100,6 +114,25 @@ class GridUNet(nn.Module):
         self.out = nn.Sequential(group_norm(ch), nn.SiLU(), nn.Conv3d(ch, cfg.in_channels, cfg.io_kernel, padding=cfg.io_kernel // 2))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
+        if cfg.gaussian_skip:
+            self.register_buffer("skip_mean", torch.zeros(cfg.in_channels))
+            self.register_buffer("skip_var", torch.ones(cfg.in_channels))
+            self.register_buffer("skip_abar", torch.zeros(cfg.num_train_timesteps))
+
+    def set_gaussian_skip(self, mean: torch.Tensor, var: torch.Tensor, alphas_cumprod: torch.Tensor) -> None:
+        """Per-channel mean and variance (C,) of the clean training grids; the schedule's abar (T,)."""
+        if not self.cfg.gaussian_skip:
+            raise ValueError("this GridUNet was built without gaussian_skip")
+        self.skip_mean.copy_(mean.reshape(-1))
+        self.skip_var.copy_(var.reshape(-1).clamp_min(1e-6))
+        self.skip_abar.copy_(alphas_cumprod.reshape(-1))
+
+    def gaussian_eps(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """E[eps | x_t] (B,C,D,H,W) when each channel of x0 is N(skip_mean, skip_var), i.i.d. over voxels."""
+        b = x_t.shape[0]
+        abar = self.skip_abar[t.to(x_t.device).long().expand(b)].to(x_t).reshape(b, 1, 1, 1, 1)
+        mean, var = self.skip_mean.to(x_t).reshape(1, -1, 1, 1, 1), self.skip_var.to(x_t).reshape(1, -1, 1, 1, 1)
+        return (1 - abar).sqrt() * (x_t - abar.sqrt() * mean) / (abar * var + 1 - abar)
 
     def forward(
         self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor, pooled: torch.Tensor
@@ -126,13 +159,15 @@ class GridUNet(nn.Module):
                 h = block[0](torch.cat([h, hs.pop()], dim=1), emb)
                 if not isinstance(block[1], nn.Identity):
                     h = block[1](h, context, pad)
-        return self.out(h)
+        out = self.out(h)
+        return out + self.gaussian_eps(x, t) if self.cfg.gaussian_skip else out
 
 
-def grid_unet_config(model_cfg, in_channels: int, text_dim: int) -> GridUNetConfig:
-    """GridUNetConfig from a config's ``model`` section."""
+def grid_unet_config(model_cfg, in_channels: int, text_dim: int, num_train_timesteps: int = 1000) -> GridUNetConfig:
+    """GridUNetConfig from a config's ``model`` section (and the schedule's length)."""
     return GridUNetConfig(
         in_channels=in_channels, channels=int(model_cfg.channels), mult=tuple(model_cfg.mult),
         res_blocks=int(model_cfg.res_blocks), attn_levels=tuple(model_cfg.attn_levels), heads=int(model_cfg.heads),
         text_dim=text_dim, dropout=float(model_cfg.get("dropout", 0.0)), io_kernel=int(model_cfg.get("io_kernel", 3)),
+        gaussian_skip=bool(model_cfg.get("gaussian_skip", False)), num_train_timesteps=num_train_timesteps,
     )

@@ -14,8 +14,11 @@ sequence models see one vocabulary of ``codebook_size`` ids either way.
 the DATA_DIR layout) and ``[split_at:]`` (the right hand's) get an encoder each, and the first
 half of each step's ``groups`` codes comes from the left encoder only, the second half from
 the right. A sequence model then finds the left hand's motion in the left slots alone, which
-is what it needs to follow "the left hand makes a fist" without curling the right hand. The
-decoder still reads all codes of a step.
+is what it needs to follow "the left hand makes a fist" without curling the right hand.
+``split_decoder`` factors the decoder the same way: the left hand's features are decoded from the
+left slots alone, the right's from the right slots (two decoders of the same width, which buys
+more capacity per operation than one decoder twice as wide); otherwise one decoder reads all
+codes of a step.
 
 Clips whose length is not a multiple of ``downsample`` are padded at the end with their
 last frame and cropped back after decoding.
@@ -52,6 +55,7 @@ class TokenizerConfig:
     attention: int = 0  # self-attention layers at the token rate (encoder and decoder each)
     dropout: float = 0.0
     split_at: int = 0  # > 0: per-hand encoders over features [:split_at] and [split_at:] (see the module docstring)
+    split_decoder: bool = False  # with split_at: per-hand decoders too, each reading its own hand's slots
 
     def resolved(self) -> tuple[int, int]:
         if self.preset not in PRESETS:
@@ -65,6 +69,8 @@ class TokenizerConfig:
         if self.split_at and (int(self.groups) % 2 or not 0 < int(self.split_at) < int(self.feature_dim)):
             raise ValueError(f"a per-hand tokenizer needs an even number of groups and 0 < split_at < "
                              f"{self.feature_dim}; got groups={self.groups}, split_at={self.split_at}")
+        if self.split_decoder and not self.split_at:
+            raise ValueError("split_decoder (per-hand decoders) needs per-hand encoders (split_at > 0)")
         width, blocks = PRESETS[self.preset]
         return self.width or width, self.blocks or blocks
 
@@ -121,6 +127,19 @@ def _encoder(in_dim: int, width: int, blocks: int, stages: int, config: "Tokeniz
     return nn.Sequential(*enc)
 
 
+def _decoder(latent_dim: int, width: int, blocks: int, stages: int, config: "TokenizerConfig", out_dim: int) -> nn.Sequential:
+    """(B, latent_dim, N) -> (B, out_dim, N * 2**stages): the encoder's mirror (nearest upsampling + convolutions)."""
+    dec: list[nn.Module] = [nn.Conv1d(latent_dim, width, 3, padding=1, padding_mode=PAD),
+                            _res_stack(width, blocks, config.dropout)]
+    if config.attention:
+        dec.append(_TokenAttention(width, config.attention, config.dropout))
+    for _ in range(stages):
+        dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
+                _res_stack(width, blocks, config.dropout)]
+    dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, out_dim, 1)]
+    return nn.Sequential(*dec)
+
+
 class MotionTokenizer(nn.Module):
     """Features (B, T, D) <-> token ids (B, groups * ceil(T / downsample)) in ``[0, codebook_size)``."""
 
@@ -142,15 +161,13 @@ class MotionTokenizer(nn.Module):
             ])
         else:
             self.encoder = _encoder(config.feature_dim, width, blocks, stages, config, latent_dim)
-        dec: list[nn.Module] = [nn.Conv1d(latent_dim, width, 3, padding=1, padding_mode=PAD),
-                                _res_stack(width, blocks, config.dropout)]
-        if config.attention:
-            dec.append(_TokenAttention(width, config.attention, config.dropout))
-        for _ in range(stages):
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
-                    _res_stack(width, blocks, config.dropout)]
-        dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, config.feature_dim, 1)]
-        self.decoder = nn.Sequential(*dec)
+        if config.split_decoder:
+            self.decoders = nn.ModuleList([
+                _decoder(latent_dim // 2, width, blocks, stages, config, split),
+                _decoder(latent_dim // 2, width, blocks, stages, config, config.feature_dim - split),
+            ])
+        else:
+            self.decoder = _decoder(latent_dim, width, blocks, stages, config, config.feature_dim)
         # each group's latent has exactly len(levels) channels, so FSQ adds no projections of its own
         self.fsq = FSQ(levels=levels, dim=code_dim)
 
@@ -202,8 +219,13 @@ class MotionTokenizer(nn.Module):
 
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (B, N, C) -> normalised features (B, num_frames(N), D)."""
-        z = codes.reshape(codes.shape[0], -1, self.groups * codes.shape[-1])  # (B, steps, groups * C)
-        return self.decoder(z.transpose(1, 2)).transpose(1, 2)
+        z = codes.reshape(codes.shape[0], -1, self.groups * codes.shape[-1]).transpose(1, 2)  # (B, groups * C, steps)
+        if self.config.split_decoder:  # channels [left groups..., right groups...], as the encoders wrote them
+            half = z.shape[1] // 2
+            out = torch.cat([self.decoders[0](z[:, :half]), self.decoders[1](z[:, half:])], dim=1)
+        else:
+            out = self.decoder(z)
+        return out.transpose(1, 2)
 
     def decode(self, indices: torch.Tensor, frames: int | None = None) -> torch.Tensor:
         """Token ids (B, N) -> normalised features (B, frames or num_frames(N), D).

@@ -32,6 +32,7 @@ def build_tokenizer(cfg, feature_dim: int) -> MotionTokenizer:
         groups=int(m.get("groups") or 1), preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
         dropout=float(m.get("dropout", 0.0)),
         split_at=SLICES["left.joints"].stop if m.get("hand_split") else 0,  # the left hand's block ends there
+        split_decoder=bool(m.get("hand_split_decoder", False)),
     ))
 
 

@@ -4,7 +4,9 @@ x0 = [object latent (normalised, from the frozen autoencoder of ``object_encoder
 right-hand field, left-hand field] on the 16^3 grid of the right hand's frame; the UNet
 predicts the noise (DDPM, linear betas, eps). Text: "grasp {category} with both hands"
 (the manifest's ``text``), dropped with probability ``train.cond_drop_prob`` for CFG.
-Object latents are computed once at start (the autoencoder is frozen).
+Object latents are computed once at start (the autoencoder is frozen). With
+``model.gaussian_skip`` the per-channel mean and variance of the training grids are fitted
+here and stored in the model (see :mod:`handgen.models.grid_unet`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def encode_objects(data, encoder, batch_size: int = 16) -> torch.Tensor:
         idx = np.arange(s, min(s + batch_size, len(data)))
         out.append(encoder.encode(data.object_grids(idx)))
     return torch.cat(out) if out else torch.zeros(0)
+
+
+@torch.no_grad()
+def grid_channel_stats(latents: torch.Tensor, joints: torch.Tensor, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and variance (C,) of the clean grids built from latents (N,z,16,16,16) and joints (N,2,21,3)."""
+    total = total_sq = None
+    count = 0
+    for s in range(0, len(latents), batch_size):
+        x = assemble_grid(latents[s : s + batch_size], joints[s : s + batch_size]).double()  # (b, C, 16, 16, 16)
+        part, part_sq = x.sum((0, 2, 3, 4)), (x * x).sum((0, 2, 3, 4))
+        total, total_sq = (part, part_sq) if total is None else (total + part, total_sq + part_sq)
+        count += x.numel() // x.shape[1]
+    mean = total / count
+    return mean.float(), (total_sq / count - mean * mean).clamp_min(0).float()
 
 
 class GraspPriorTask(TrainingTask):
@@ -72,7 +88,12 @@ class GraspPriorTask(TrainingTask):
         self.in_channels = int(z_train.shape[1]) + 40
 
     def build_model(self) -> GridUNet:
-        return GridUNet(grid_unet_config(self.cfg.model, self.in_channels, self.text_dim))
+        n_t = int(self.cfg.diffusion.num_train_timesteps)
+        model = GridUNet(grid_unet_config(self.cfg.model, self.in_channels, self.text_dim, n_t))
+        if model.cfg.gaussian_skip:
+            mean, var = grid_channel_stats(self.latents["train"], self.joints["train"])
+            model.set_gaussian_skip(mean, var, self.scheduler.alphas_cumprod)
+        return model
 
     def num_train_items(self) -> int:
         return len(self.train_data)

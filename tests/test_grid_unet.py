@@ -29,7 +29,8 @@ def test_gaussian_skip_is_the_posterior_mean_of_the_noise():
     net.set_gaussian_skip(mean, var, sched.alphas_cumprod)
     g = torch.Generator().manual_seed(0)
     for t_val in (100, 500, 900):
-        x0 = mean.reshape(1, 3, 1, 1, 1) + var.sqrt().reshape(1, 3, 1, 1, 1) * torch.randn(4, 3, 16, 16, 16, generator=g)
+        shape = (4, 3, 16, 16, 16)  # channel 0 constant
+        x0 = mean.reshape(1, 3, 1, 1, 1) + var.sqrt().reshape(1, 3, 1, 1, 1) * torch.randn(shape, generator=g)
         noise = torch.randn(x0.shape, generator=g)
         t = torch.full((4,), t_val)
         err = (net(sched.add_noise(x0, noise, t), t, *_text(4)) - noise) ** 2  # (4, 3, 16, 16, 16)

@@ -94,7 +94,8 @@ class GraspPrior:
             raise HandgenError(f"{self.run_dir}: no {ENCODER_SUBDIR}/ (copy of the autoencoder run); retrain the prior")
         self.autoencoder = load_object_encoder(enc_dir).to(device)
         d = self.cfg.diffusion
-        unet_cfg = grid_unet_config(self.cfg.model, int(info["in_channels"]), int(info["text_dim"]), int(d.num_train_timesteps))
+        unet_cfg = grid_unet_config(self.cfg.model, int(info["in_channels"]), int(info["text_dim"]),
+                                    int(d.num_train_timesteps))
         self.unet = load_weights(GridUNet(unet_cfg), self.run_dir).to(device).requires_grad_(False)
         self.scheduler = training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), str(d.prediction_type))
         self.text_encoder = load_text_encoder(str(info["text_encoder"]), int(info["text_max_tokens"]))

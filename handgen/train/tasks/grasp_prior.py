@@ -40,8 +40,10 @@ def encode_objects(data, encoder, batch_size: int = 16) -> torch.Tensor:
 
 
 @torch.no_grad()
-def grid_channel_stats(latents: torch.Tensor, joints: torch.Tensor, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and variance (C,) of the clean grids built from latents (N,z,16,16,16) and joints (N,2,21,3)."""
+def grid_channel_stats(
+    latents: torch.Tensor, joints: torch.Tensor, batch_size: int = 64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and variance (C,) of the clean grids from latents (N,z,16,16,16) and joints (N,2,21,3)."""
     total = total_sq = None
     count = 0
     for s in range(0, len(latents), batch_size):

@@ -3,6 +3,8 @@
 Shared by every text-conditioned motion model (diffusion, AR) and the evaluator: the
 features of a split live in memory, every caption is encoded once into the on-disk
 :class:`~handgen.text.cache.TextEmbeddingCache`, and a batch is just rows into it.
+``train.mirror: true`` adds the left-right mirror image of every training clip, with its
+captions mirrored and the left and right texts swapped (:mod:`handgen.repr.mirror`).
 """
 
 from __future__ import annotations
@@ -94,6 +96,16 @@ def _triplets(rows: list[dict], field: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def _with_mirror_images(feats: np.ndarray, rows: list[dict], triplets: list) -> tuple[np.ndarray, list[dict], list]:
+    """Raw clips (N, T, D) + rows + caption triplets, followed by their N mirror images."""
+    from handgen.repr.mirror import mirror_features, mirror_text
+
+    mirrored = mirror_features(torch.as_tensor(feats)).numpy()
+    rows_m = [{**row, "id": f"{row['id']}#mirror"} for row in rows]
+    trip_m = [[(mirror_text(r), mirror_text(l), mirror_text(b)) for l, r, b in options] for options in triplets]
+    return np.concatenate([feats, mirrored.astype(feats.dtype)]), rows + rows_m, triplets + trip_m
+
+
 def load_captioned_clips(cfg) -> CaptionedClips:
     """Read ``cfg.data`` (a DATA_DIR), encode all captions once, normalise the features."""
     from handgen.io.data_dir import DataDir
@@ -110,6 +122,8 @@ def load_captioned_clips(cfg) -> CaptionedClips:
         splits[name] = (feats, rows, _triplets(rows, field))
     if len(splits["train"][0]) == 0:
         raise HandgenError(f"{cfg.data}: the train split has no clips")
+    if cfg.get("train") and cfg.train.get("mirror", False):
+        splits["train"] = _with_mirror_images(*splits["train"])
     texts = {t for _, _, trip in splits.values() for options in trip for triple in options for t in triple}
     if texts == {""}:
         log.warning("no captions in %s (field %r): training is unconditional; run handgen caption first", cfg.data, field)

@@ -13,7 +13,7 @@ import pytest
 from handgen.cli import main as cli_main
 from handgen.errors import HandgenError
 from handgen.io.motion_npz import load_motion, save_motion
-from tests.conftest import REPO, tiny_ar_overrides
+from tests.conftest import REPO, tiny_ar_overrides, tiny_tokenizer_overrides
 
 LEFT, RIGHT, BOTH = "The left hand makes a fist.", "The right hand stays relaxed.", "The hands move apart."
 
@@ -146,6 +146,19 @@ def test_tokenizer_with_another_feature_layout_is_refused(trained_tokenizer, syn
         run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), overrides)
     with pytest.raises(HandgenError, match="config key 'tokenizer'"):
         run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), [f"output_dir={tmp_path / 'ar2'}"])
+
+
+def test_hand_text_with_a_tokenizer_that_mixes_the_hands_is_refused(synthetic_data_dir, tmp_path):
+    from handgen.train.loop import run_training
+
+    mixed = run_training(str(REPO / "configs" / "fsq_tiny.yaml"), tiny_tokenizer_overrides(
+        synthetic_data_dir, tmp_path / "tok", max_steps=1, **{"model.hand_split": "false",
+                                                               "model.hand_split_decoder": "false"}))
+    with pytest.raises(HandgenError, match="model.hand_text needs a per-hand tokenizer"):
+        run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), tiny_ar_overrides(mixed, tmp_path / "ar", max_steps=1))
+    run = run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"),
+                       tiny_ar_overrides(mixed, tmp_path / "ar2", max_steps=1, **{"model.hand_text": "false"}))
+    assert (run / "model.safetensors").exists()
 
 
 def test_sample_picks_the_generator_by_model_type(trained_tokenizer, tmp_path, capsys):

@@ -113,6 +113,51 @@ def test_grouped_tokens_get_slot_embeddings_consistent_between_decoding_and_teac
         assert torch.equal(logits[:, 4:12, :CODES].argmax(-1), out)
 
 
+def _hand_text_model() -> MotionAR:
+    torch.manual_seed(0)
+    net = MotionAR(ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, layers=2, width=32, heads=4, ff=64,
+                            dropout=0.0, max_positions=64, groups=4, hand_text=True)).eval()
+    assert torch.count_nonzero(net.hand_text_proj.weight) == 0  # zero-initialised: starts as the plain model
+    torch.nn.init.normal_(net.hand_text_proj.weight)
+    return net
+
+
+def test_hand_text_reaches_only_the_inputs_that_predict_its_hands_slots():
+    net = _hand_text_model()
+    other = dict(TEXTS, left=_texts({"left": [2, 6, 0]}, seed=9)["left"])  # a different left text only
+    ids = torch.randint(0, CODES, (3, 8), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        a, b = net.hand_text(TEXTS), net.hand_text(other)
+        diff = (net.embed_tokens(ids, hand_text=a) - net.embed_tokens(ids, hand_text=b)).abs().sum(-1)  # (3, 8)
+        # slots per step: L L R R; input j predicts token j + 1, so inputs 0, 3, 4, 7 predict left tokens
+        left_inputs = torch.tensor([True, False, False, True, True, False, False, True])
+        assert (diff[:2, left_inputs] > 1e-3).all() and (diff[:, ~left_inputs] == 0).all()
+        assert (diff[2] == 0).all()  # row 2's left text is empty in both: it adds nothing
+        # <bom> predicts slot 0 (left): the left text changes it, unless the row's texts are dropped
+        assert not torch.allclose(net.prefix(TEXTS)[0][:2, -1], net.prefix(other)[0][:2, -1])
+        keep = torch.tensor([False, True, True])
+        assert torch.equal(net.hand_text(TEXTS, keep)[0], torch.zeros(2, 32))
+        assert torch.allclose(net.prefix(TEXTS, keep)[0][0, -1], net.begin)
+
+
+def test_hand_text_decoding_matches_teacher_forcing():
+    net = _hand_text_model()
+    start = torch.randint(0, CODES, (3, 3), generator=torch.Generator().manual_seed(5))
+    for guidance in (1.0, 2.5):
+        sampling = TokenSampling(greedy=True, guidance=guidance)
+        cached = sample_tokens(net, TEXTS, 9, sampling, start=start)
+        assert torch.equal(cached, sample_tokens(net, TEXTS, 9, sampling, start=start, use_cache=False))
+    out = sample_tokens(net, TEXTS, 9, TokenSampling(greedy=True), start=start)
+    with torch.no_grad():
+        logits = net(TEXTS, torch.cat([start, out], 1))
+    assert torch.equal(logits[:, 3:12, :CODES].argmax(-1), out)
+
+
+def test_hand_text_needs_per_hand_slots():
+    with pytest.raises(ValueError, match="per-hand tokenizer"):
+        ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, groups=3, hand_text=True)
+
+
 def test_cached_and_uncached_sampling_agree_with_the_same_seed(model):
     sampling = TokenSampling(temperature=0.8, top_k=20, top_p=0.9, guidance=2.0)
     a = sample_tokens(model, TEXTS, 15, sampling, generator=torch.Generator().manual_seed(7))

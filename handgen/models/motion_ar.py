@@ -13,6 +13,14 @@ grouped tokenizer (``groups`` codes per time step sharing one codebook) each mot
 also gets a learned slot embedding (its index mod ``groups``), since the same id means a
 different thing in each slot. The loss is on the motion tokens (and the end token) only.
 
+With a per-hand tokenizer (the first half of each step's slots code the left hand, the second
+half the right) ``hand_text`` adds a direct path from each hand's text to that hand's tokens:
+the masked mean of the left (right) text's encoder states, linearly projected (zero-initialised,
+no bias), is added to every input whose *next* token is a left (right) slot, ``<bom>`` included.
+The prefix alone leaves a small model to find "fist" among 80 prefix entries and route it to the
+right slots; the added vector puts it where the prediction is made. Dropped or empty texts add
+zero, so classifier-free guidance is unchanged.
+
 Prefixes have different lengths (only real text tokens are kept). They are packed as
 ``<sep0>, padding..., texts..., <bom>``: padding sits after ``<sep0>`` so every position
 sees at least one real key, and position ids count real tokens only, so a sequence means
@@ -53,12 +61,18 @@ class ARConfig:
     dropout: float = 0.1
     max_positions: int = 512
     groups: int = 1  # tokenizer codes per time step (slots of the token stream)
+    hand_text: bool = False  # per-hand tokenizer: add each hand's pooled text to its slots' inputs
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "AR", self.preset, self.layers, self.width, self.heads, self.ff)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def __post_init__(self) -> None:
+        if self.hand_text and (int(self.groups) < 2 or int(self.groups) % 2):
+            raise ValueError(f"hand_text needs a per-hand tokenizer (an even number of codes per step >= 2), "
+                             f"got groups={self.groups}")
 
 
 def packed_positions(mask: torch.Tensor) -> torch.Tensor:
@@ -94,6 +108,13 @@ class MotionAR(nn.Module):
         self.token_embed = nn.Embedding(config.codebook_size, width)
         nn.init.normal_(self.token_embed.weight, std=std)
         self.head = nn.Linear(width, config.codebook_size + 1)  # the last class is the end token
+        groups = max(int(config.groups), 1)
+        # hand of each slot: 0 (left) for the first half of a step's slots, 1 (right) for the second
+        self.register_buffer("slot_hand", (torch.arange(groups) >= groups // 2).long(), persistent=False)
+        self.hand_text_proj = None
+        if config.hand_text:
+            self.hand_text_proj = nn.Linear(config.text_dim, width, bias=False)
+            nn.init.zeros_(self.hand_text_proj.weight)
         self.drop = nn.Dropout(config.dropout)  # on the input embeddings (attention dropout would force SDPA's slow path)
 
     @property
@@ -105,6 +126,24 @@ class MotionAR(nn.Module):
         return int(self.config.max_positions)
 
     # -- inputs -----------------------------------------------------------------------------
+    def hand_text(self, texts: TextStates, keep: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Projected mean text state of the left and the right text, (B, 2, W); None without ``hand_text``.
+
+        Rows with ``keep`` False, and empty texts, give zeros.
+        """
+        if self.hand_text_proj is None:
+            return None
+        dtype = self.head.weight.dtype
+        pooled = []
+        for branch in BRANCHES[:2]:
+            states, mask = texts[branch]
+            mask = mask.bool()
+            if keep is not None:
+                mask = mask & keep.to(mask.device)[:, None]
+            weight = mask.to(dtype)[..., None]  # (B, L, 1)
+            pooled.append((states.to(dtype) * weight).sum(1) / weight.sum(1).clamp(min=1.0))
+        return self.hand_text_proj(torch.stack(pooled, 1))
+
     def prefix(self, texts: TextStates, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Packed text prefix: embeddings (B, P, W) and mask (B, P) bool (False = padding).
 
@@ -122,7 +161,11 @@ class MotionAR(nn.Module):
             text = self.text_proj(states.to(self.head.weight.dtype)) + self.segments[i]
             parts += [self.separators[i].expand(b, 1, -1), text]
             valid += [one, mask]
-        parts.append(self.begin.expand(b, 1, -1))
+        begin = self.begin.expand(b, 1, -1)
+        hand = self.hand_text(texts, keep)
+        if hand is not None:  # <bom> predicts the first token (slot 0)
+            begin = begin + hand[:, self.slot_hand[0]][:, None]
+        parts.append(begin)
         valid.append(one)
         emb, mask = torch.cat(parts, 1), torch.cat(valid, 1)
         # stable sort: <sep0> first, then the padding, then the real entries in their order
@@ -139,10 +182,17 @@ class MotionAR(nn.Module):
             mask = torch.cat([mask[:, :1], mask[:, 1 + pad :]], 1)
         return emb, mask
 
-    def embed_tokens(self, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """Motion-token embeddings (B, N, W) of ids (B, N) that sit at stream indices ``start .. start + N - 1``."""
+    def embed_tokens(self, tokens: torch.Tensor, start: int = 0, hand_text: torch.Tensor | None = None) -> torch.Tensor:
+        """Motion-token embeddings (B, N, W) of ids (B, N) that sit at stream indices ``start .. start + N - 1``.
+
+        ``hand_text`` (B, 2, W) from :meth:`hand_text`: each input gets the text of the hand of the token it predicts.
+        """
         index = torch.arange(start, start + tokens.shape[1], device=tokens.device)
-        return self.token_embed(tokens) + self.slots[index % self.slots.shape[0]]
+        groups = self.slots.shape[0]
+        emb = self.token_embed(tokens) + self.slots[index % groups]
+        if hand_text is not None:
+            emb = emb + hand_text[:, self.slot_hand[(index + 1) % groups]]
+        return emb
 
     # -- network ----------------------------------------------------------------------------
     def run(self, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache=None):
@@ -162,7 +212,7 @@ class MotionAR(nn.Module):
     def forward(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits (B, N + 1, V): at ``<bom>`` and after each of the N motion tokens."""
         pre, pre_mask = self.prefix(texts, keep)
-        embeds = torch.cat([pre, self.embed_tokens(tokens)], 1)
+        embeds = torch.cat([pre, self.embed_tokens(tokens, hand_text=self.hand_text(texts, keep))], 1)
         mask = torch.cat([pre_mask, torch.ones_like(tokens, dtype=torch.bool)], 1)
         if embeds.shape[1] > self.max_positions:
             raise ValueError(f"sequence of {embeds.shape[1]} entries exceeds the model's context of {self.max_positions}")

@@ -87,14 +87,16 @@ def sample_tokens(
     if guided:
         keep = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)]).to(device)
         prefix, mask = model.prefix(_duplicate_texts(texts), keep)
+        hand = model.hand_text(_duplicate_texts(texts), keep)
     else:
         prefix, mask = model.prefix(texts)
+        hand = model.hand_text(texts)
     rows = prefix.shape[0]
     embeds = prefix
     n_start = 0 if start is None else int(start.shape[1])  # stream index of the first new token
     if start is not None and start.shape[1]:
         start = start.to(device)
-        embeds = torch.cat([prefix, model.embed_tokens(start.repeat(rows // b, 1))], 1)
+        embeds = torch.cat([prefix, model.embed_tokens(start.repeat(rows // b, 1), hand_text=hand)], 1)
         mask = torch.cat([mask, torch.ones(rows, start.shape[1], dtype=torch.bool, device=device)], 1)
     longest = embeds.shape[1] + num_new - 1  # inputs of the last step
     if longest > model.max_positions:
@@ -125,7 +127,7 @@ def sample_tokens(
         out.append(token)
         if step == num_new - 1:
             break
-        new = model.embed_tokens(token.clamp(max=model.end_id - 1).repeat(rows // b)[:, None], n_start + step)
+        new = model.embed_tokens(token.clamp(max=model.end_id - 1).repeat(rows // b)[:, None], n_start + step, hand)
         mask = torch.cat([mask, ones], 1)
         position = position + 1
         if use_cache:

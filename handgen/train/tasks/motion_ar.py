@@ -32,7 +32,7 @@ def build_ar(cfg, codebook_size: int, text_dim: int, groups: int = 1) -> MotionA
     return MotionAR(ARConfig(
         codebook_size=codebook_size, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
         width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
-        max_positions=int(m.max_positions), groups=groups,
+        max_positions=int(m.max_positions), groups=groups, hand_text=bool(m.get("hand_text", False)),
     ))
 
 
@@ -55,6 +55,9 @@ class MotionARTask(TrainingTask):
         if not cfg.get("data"):
             cfg.data = self.tokenizer.cfg.data  # the tokenizer's own DATA_DIR
         self.tokenizer.check_data(cfg.data)
+        if cfg.model.get("hand_text") and not int(self.tokenizer.model.config.split_at):
+            raise HandgenError("model.hand_text needs a per-hand tokenizer (model.hand_split: true in its config); "
+                               f"{cfg.tokenizer} codes both hands together: set model.hand_text=false")
         self.clips: CaptionedClips = load_captioned_clips(cfg)
         self.tokens = {name: self._tokenize(self.clips.split(name).features) for name in ("train", "val")}
         self.tokens_per_clip = int(self.tokens["train"].shape[1])

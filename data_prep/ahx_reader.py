@@ -3,9 +3,8 @@
 AssemblyHands-X has no public release format yet, so handgen reads SMPL-X parameter
 sequences in the two layouts the field uses. Accepted layouts under ``AHX_ROOT``:
 
-- ``<AHX_ROOT>/**/<name>.smplx.npy`` — an ARCTIC-style pickled dict, loaded with
-  ``np.load(allow_pickle=True).item()`` (the one documented exception to "no pickle";
-  only open files you trust): ``transl (F,3), global_orient (F,3), body_pose (F,63),
+- ``<AHX_ROOT>/**/<name>.smplx.npy`` — an ARCTIC-style pickled dict, read by the
+  restricted unpickler of :mod:`handgen.io.safe_pickle` (nothing in the file runs): ``transl (F,3), global_orient (F,3), body_pose (F,63),
   jaw_pose, leye_pose, reye_pose (F,3), left_hand_pose, right_hand_pose (F,45)``,
   optionally ``betas``, ``gender`` and the keys listed for ``.npz``;
 - ``<AHX_ROOT>/**/<name>.npz`` (``allow_pickle=False``) with the standard SMPL-X keys
@@ -48,6 +47,7 @@ from data_prep.hand_keypoints import UNIT_SCALE, keypoints_in_metres, load_keypo
 from data_prep.hand_scale import fit_scale_betas
 from data_prep.smplx_hands import absolute_finger_pose, mano_global_orient, parse_wrist_offset, wrist_global_rotations
 from handgen.errors import HandgenError, InputFileError
+from handgen.io.safe_pickle import load_object_npy
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS, NUM_BETAS
 from handgen.repr.motion import BimanualMotion
@@ -95,8 +95,9 @@ def load_smplx_params(path: str | Path) -> dict[str, Any]:
         if path.name.endswith(".npz"):
             with np.load(path, allow_pickle=False) as data:
                 return {key: data[key] for key in data.files}
-        loaded = np.load(path, allow_pickle=True)  # ARCTIC-style pickled dict (documented exception)
-        params = loaded.item() if isinstance(loaded, np.ndarray) and loaded.dtype == object else None
+        params = load_object_npy(path)  # ARCTIC-style pickled dict, read by the restricted unpickler
+    except InputFileError:
+        raise
     except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile, pickle.UnpicklingError,
             AttributeError, ImportError) as exc:
         raise InputFileError(path, f"cannot read SMPL-X parameters: {exc}") from None

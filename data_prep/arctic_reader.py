@@ -12,14 +12,13 @@ returns ``pose + hands_mean`` of the given hand model. Units are metres and radi
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from handgen.errors import InputFileError
+from handgen.io.safe_pickle import load_object_npy
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS, NUM_BETAS
 from handgen.repr.motion import BimanualMotion
@@ -41,18 +40,8 @@ class ManoSequence(NamedTuple):
 
 
 def _load_dict(path: Path) -> dict:
-    try:
-        # ARCTIC stores each .mano.npy as a pickled dict: this is the ONE place in handgen
-        # where np.load(allow_pickle=True) is used (DESIGN.md, "Reliability"); only point
-        # it at ARCTIC files you trust.
-        raw = np.load(path, allow_pickle=True)
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, AttributeError,
-            ImportError, IndexError, TypeError) as exc:
-        raise InputFileError(path, f"unreadable or truncated .npy file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(raw, np.ndarray) or raw.dtype != object or raw.shape != ():
-        shape = getattr(raw, "shape", None)
-        raise InputFileError(path, f"expected a pickled dict, got {type(raw).__name__} of shape {shape}")
-    data = raw.item()
+    """The pickled dict of a ``.mano.npy``, read by the restricted unpickler (nothing in the file runs)."""
+    data = load_object_npy(path)
     if not isinstance(data, dict):
         raise InputFileError(path, f"expected a pickled dict, got {type(data).__name__}")
     return data

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from handgen.errors import InputFileError
+from handgen.io.safe_pickle import load_object_npy
 from handgen.hand import ProceduralHand
 from handgen.hand.topology import HANDS
 
@@ -23,13 +24,10 @@ MANO_KEYS = ("rot", "pose", "trans", "shape", "fitting_err")
 def load_mano_npy(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """The ARCTIC dict ``{left, right: {rot, pose, trans, shape, fitting_err}}`` of ``path``.
 
-    ``allow_pickle=True`` is needed by ARCTIC's format (a pickled dict); only read trusted files.
-    Raises InputFileError when the file is missing or not in that layout.
+    The pickled dict is read by the restricted unpickler (nothing in the file runs).
+    Raises InputFileError when the file is missing, unsafe or not in that layout.
     """
-    try:
-        data = np.load(path, allow_pickle=True).item()
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputFileError(path, f"cannot read an ARCTIC .mano.npy ({exc})") from None
+    data = load_object_npy(path)
     if not isinstance(data, dict) or any(side not in data for side in HANDS):
         raise InputFileError(path, "expected a dict with keys 'left' and 'right'")
     for side in HANDS:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from handgen.config_checks import check_config
 from handgen.errors import HandgenError, InputFileError
 
 
@@ -47,7 +48,9 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
         raise InputFileError(path, f"not a valid YAML config ({exc.__class__.__name__}: {exc})") from exc
     if not isinstance(cfg, DictConfig):
         raise InputFileError(path, "the config must be a mapping at the top level")
+    defaults = cfg.copy()
     apply_overrides(cfg, overrides)
+    check_config(cfg, defaults)
     return cfg
 
 

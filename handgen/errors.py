@@ -16,3 +16,7 @@ class InputFileError(HandgenError, ValueError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class OutputWriteError(HandgenError, OSError):
+    """An output could not be written (read-only or full disk, a file where a folder should be, ...)."""

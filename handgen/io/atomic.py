@@ -1,7 +1,13 @@
-"""Atomic file writing: write to a temporary file in the same folder, then rename."""
+"""Atomic file writing: write to a temporary file in the same folder, fsync it, then rename.
+
+The file gets the permissions a plain ``open(path, "w")`` would give (0666 minus the umask), not
+``mkstemp``'s 0600. Write errors (read-only folder, full disk, a folder where the file should be)
+become one-line :class:`~handgen.errors.HandgenError` messages and leave the old file untouched.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -11,18 +17,72 @@ from typing import Iterator
 
 import numpy as np
 
+from handgen.errors import HandgenError, OutputWriteError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a folder
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_error(path: str | Path, exc: OSError) -> OutputWriteError:
+    """A one-line error for a failed write to ``path`` (read-only, full disk, not a folder, ...)."""
+    reason = {errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on the device",
+              errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied", errno.ENOTDIR: "a parent path is a file, not a folder",
+              errno.EISDIR: "is a folder"}.get(exc.errno or 0, exc.strerror or str(exc))
+    return OutputWriteError(f"cannot write {path}: {reason}")
+
 
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    The temporary file is fsynced before the rename and the folder after it.
+
+    Raises:
+        HandgenError: the folder cannot be written (read-only, full, not a folder); ``path`` is untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    if path.is_dir():
+        raise HandgenError(f"cannot write {path}: is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        _fsync_file(tmp_path)
         os.replace(tmp_path, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

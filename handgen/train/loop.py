@@ -8,51 +8,40 @@ accelerate for devices, mixed precision, gradient accumulation and multi-process
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import math
+import pickle
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from omegaconf import DictConfig
 
 from handgen.config import save_config
+from handgen.config_checks import check_training_config
 from handgen.errors import HandgenError
+from handgen.io.atomic import atomic_write_json
 from handgen.train.batching import StepSampler, step_seed
+from handgen.train.checkpoint_state import load_training_state, save_training_state, verify_checkpoint, write_digests
 from handgen.train.checkpoints import checkpoint_dir, latest_checkpoint, prune_checkpoints
+from handgen.train.csv_log import append_log_row, truncate_log
+from handgen.train.run_lock import RunLock
 from handgen.train.registry import task_class
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.safetensors"
 
 
-class _Progress:
-    """Optimizer-step counter saved with every checkpoint."""
-
-    def __init__(self) -> None:
-        self.step = 0
-
-    def state_dict(self) -> dict:
-        return {"step": self.step}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.step = int(state["step"])
-
-
 def train(cfg: DictConfig) -> Path:
     """Train the model described by ``cfg``; returns the run dir."""
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
-    from diffusers.optimization import get_scheduler
-    from diffusers.training_utils import EMAModel
-    from tqdm.auto import tqdm
 
     for key in ("model_type", "output_dir", "max_steps", "seed"):
         if key not in cfg or cfg[key] is None:
             raise HandgenError(f"config key {key!r} is required")
+    check_training_config(cfg)
     run_dir = Path(cfg.output_dir)
     tc = cfg.train
     accelerator = Accelerator(
@@ -62,11 +51,26 @@ def train(cfg: DictConfig) -> Path:
         cpu=bool(tc.get("cpu", False)),
     )
     resume = cfg.get("resume")
+    lock = RunLock(run_dir)
     if accelerator.is_main_process:
-        _check_run_dir(run_dir, cfg, resume)
-    accelerator.wait_for_everyone()
+        lock.acquire()  # a second training into this folder stops here
+    try:
+        if accelerator.is_main_process:
+            _check_run_dir(run_dir, cfg, resume)
+        accelerator.wait_for_everyone()
+        return _train_locked(cfg, accelerator, run_dir, resume)
+    finally:
+        lock.release()
+
+
+def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
+    from diffusers.optimization import get_scheduler
+    from diffusers.training_utils import EMAModel
+    from tqdm.auto import tqdm
 
     from accelerate.utils import set_seed
+
+    tc = cfg.train
 
     set_seed(int(cfg.seed))  # the same initial weights on every process and every run of this config
     task = task_class(cfg.model_type)(cfg, run_dir)
@@ -81,17 +85,15 @@ def train(cfg: DictConfig) -> Path:
     ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=float(tc.ema_decay)) if tc.ema else None
     if ema is not None:
         ema.to(accelerator.device)
-        accelerator.register_for_checkpointing(ema)
-    progress = _Progress()
-    accelerator.register_for_checkpointing(progress)
+    progress = SimpleNamespace(step=0)
 
     if resume:
         found = _resume_point(run_dir, str(resume))
         if found is not None:
-            accelerator.load_state(str(found))
+            progress.step = _load_checkpoint(accelerator, found, ema)
             log.info("resumed from %s (step %d)", found, progress.step)
             if accelerator.is_main_process:
-                _truncate_log(run_dir / "log.csv", progress.step)
+                truncate_log(run_dir / "log.csv", progress.step)
     if accelerator.is_main_process:
         save_config(cfg, run_dir / "config.yaml")
         task.write_artifacts(run_dir)
@@ -132,16 +134,16 @@ def train(cfg: DictConfig) -> Path:
         if accelerator.is_main_process and (step % int(tc.log_every) == 0 or "val_loss" in logs):
             logs["lr"] = lr_scheduler.get_last_lr()[0]
             logs["samples_per_s"] = samples / max(time.time() - t0, 1e-9)
-            _append_log(log_path, step, logs)
+            append_log_row(log_path, step, logs)
         if step % int(tc.checkpoint_every) == 0 or step == int(cfg.max_steps):
-            _save_checkpoint(accelerator, run_dir, step, int(tc.checkpoints_total_limit))
+            _save_checkpoint(accelerator, run_dir, step, int(tc.checkpoints_total_limit), ema)
             if accelerator.is_main_process:
                 _export_weights(accelerator, model, ema, run_dir)
     bar.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         _export_weights(accelerator, model, ema, run_dir)
-        (run_dir / "DONE").write_text(json.dumps({"step": progress.step}) + "\n")
+        atomic_write_json(run_dir / "DONE", {"step": progress.step})
     accelerator.end_training()
     return run_dir
 
@@ -173,7 +175,22 @@ def _resume_point(run_dir: Path, resume: str) -> Path | None:
     return path
 
 
-def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int) -> None:
+def _load_checkpoint(accelerator, folder: Path, ema) -> int:
+    """Verify ``folder`` against its digest manifest, then restore it; returns the optimizer step.
+
+    Raises:
+        HandgenError: a changed, added or missing file, or a file accelerate cannot read safely.
+    """
+    verify_checkpoint(folder)
+    try:
+        accelerator.load_state(str(folder))
+    except (pickle.UnpicklingError, RuntimeError, KeyError, ValueError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise HandgenError(f"{folder}: cannot restore the checkpoint safely ({first[:200]})") from None
+    return load_training_state(folder, ema, accelerator.device)
+
+
+def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int, ema=None) -> None:
     final = checkpoint_dir(run_dir, step)
     partial = final.with_name(final.name + ".partial")
     accelerator.wait_for_everyone()
@@ -183,6 +200,8 @@ def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int) -> None:
     accelerator.save_state(str(partial))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        save_training_state(partial, step, ema)
+        write_digests(partial)
         if final.exists():
             shutil.rmtree(final)
         partial.rename(final)
@@ -233,33 +252,6 @@ def _validate(task, accelerator, model, ema, batch_size: int) -> dict[str, float
     if ema is not None:
         ema.restore(net.parameters())
     return out
-
-
-def _append_log(path: Path, step: int, logs: dict[str, float]) -> None:
-    """Append one row to the CSV log (columns grow as new keys appear)."""
-    rows = []
-    if path.exists():
-        with path.open() as f:
-            rows = list(csv.DictReader(f))
-    rows.append({"step": step, **{k: f"{v:.6g}" for k, v in logs.items() if math.isfinite(v)}})
-    fields = ["step"] + sorted({k for r in rows for k in r} - {"step"})
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log rows written after ``step`` by a run that was killed before its next checkpoint."""
-    if not path.exists():
-        return
-    with path.open() as f:
-        reader = csv.DictReader(f)
-        fields, rows = reader.fieldnames or ["step"], [r for r in reader if int(r["step"]) <= step]
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def run_training(config_path: str, overrides: list[str]) -> Path:

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from data_prep.captioning.cache import AnswerCache
+from data_prep.captioning.key_masking import mask_secret
 from data_prep.captioning.prompt import build_messages, prompt_key
+from data_prep.captioning.reply_checks import DeadlineExceeded, answer_text, call_with_deadline
 from data_prep.captioning.rules import rules_captions
 from data_prep.captioning.validate import InvalidAnswer, parse_captions
 
@@ -79,7 +81,7 @@ class PermanentError(Exception):
 def scrub(text: str, secret: str | None) -> str:
     """``text`` with ``secret`` (the API key) masked, on one line, at most 300 characters."""
     if secret and secret != PLACEHOLDER_KEY:
-        text = text.replace(secret, "***")
+        text = mask_secret(str(text), secret)
     line = " ".join(str(text).split())
     return line if len(line) <= 300 else line[:297] + "..."
 
@@ -119,6 +121,8 @@ class OpenAICaptioner:
         self.cache = cache
         self.usage = Usage()
         self._secret = api_key
+        self.timeout = timeout
+        self.request_deadline = timeout  # the whole request, however slowly the bytes come
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self._rng = random.Random()
         self._lock = threading.Lock()
@@ -140,10 +144,12 @@ class OpenAICaptioner:
         openai = self._openai
         self.usage.add(requests=1)
         try:
-            response = self._client.chat.completions.create(
+            response = call_with_deadline(lambda: self._client.chat.completions.create(
                 model=self.model, messages=messages, temperature=self.temperature,
                 response_format={"type": "json_object"},
-            )
+            ), self.request_deadline)
+        except DeadlineExceeded as exc:
+            raise TransientError(f"the request timed out ({exc})") from None
         except openai.APIStatusError as exc:
             message = scrub(f"HTTP {exc.status_code} from the endpoint ({exc.message})", self._secret)
             if exc.status_code in RETRY_STATUS or exc.status_code >= 500:
@@ -155,14 +161,16 @@ class OpenAICaptioner:
             raise TransientError(scrub(f"cannot connect to the endpoint ({exc.message})", self._secret)) from None
         except openai.OpenAIError as exc:
             raise PermanentError(scrub(f"{type(exc).__name__}: {exc}", self._secret)) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a 200 whose body is not a completion
+            raise InvalidAnswer(scrub(f"malformed reply body ({type(exc).__name__}: {exc})", self._secret)) from None
         usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.usage.add(prompt_tokens=int(usage.prompt_tokens or 0),
-                           completion_tokens=int(usage.completion_tokens or 0))
-        choices = getattr(response, "choices", None) or []
-        if not choices or choices[0].message is None:
-            raise InvalidAnswer("the response holds no message")
-        return choices[0].message.content or ""
+        try:
+            if usage is not None:
+                self.usage.add(prompt_tokens=int(usage.prompt_tokens or 0),
+                               completion_tokens=int(usage.completion_tokens or 0))
+        except (TypeError, ValueError, AttributeError):
+            pass  # token counts are informative only
+        return answer_text(response)
 
     def _ask(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """Request with retries until a valid answer. Raises the last error when every attempt failed."""

@@ -68,6 +68,7 @@ class CaptionSummary:
     already_done: int = 0
     not_selected: int = 0
     fallback: int = 0
+    kept_previous: int = 0  # failed clips that kept their earlier (LLM or ground-truth) captions
     cached: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     usage: Any = None
@@ -91,6 +92,8 @@ class CaptionSummary:
                 skipped = f", {u.not_sent} of them not sent after repeated failures" if u.not_sent else ""
                 out.append(f"caption: {self.fallback} clips fell back to the rules (caption_source rules-fallback"
                            f"{skipped}); re-run to retry them")
+            if self.kept_previous:
+                out.append(f"caption: {self.kept_previous} of the failed clips kept their previous captions")
         return out
 
 
@@ -107,6 +110,12 @@ def _api_key(base_url: str | None) -> str:
 
 def _done(row: dict[str, Any], source: str, model: str, k: int) -> bool:
     return row.get("caption_source") == source and row.get("caption_model") == model and len(row["captions"]) == k
+
+
+def keeps_previous_captions(row: dict[str, Any]) -> bool:
+    """True when a clip whose LLM request failed should keep what it has (captions from an LLM; synthetic
+    ground truth is kept in ``gt_captions`` anyway)."""
+    return bool(row.get("captions")) and row.get("caption_source") not in (None, "rules", "rules-fallback", "synthetic")
 
 
 def _apply(row: dict[str, Any], captions: list[dict[str, str]], source: str, model: str, events_rel: str) -> None:
@@ -172,7 +181,10 @@ def caption_data_dir(data_dir: str | Path, opts: CaptionOptions) -> CaptionSumma
 
     def finish(row: dict[str, Any], rel: str, captions: list[dict[str, str]], source: str, cached: bool) -> None:
         nonlocal unsaved
-        _apply(row, captions, source, model, rel)
+        if source == "rules-fallback" and keeps_previous_captions(row):
+            summary.kept_previous += 1  # a failed request never replaces good captions
+        else:
+            _apply(row, captions, source, model, rel)
         summary.captioned += 1
         summary.fallback += source == "rules-fallback"
         summary.cached += bool(cached)
@@ -231,7 +243,8 @@ def caption_data_dir(data_dir: str | Path, opts: CaptionOptions) -> CaptionSumma
             where = opts.base_url or "the OpenAI API"
             raise HandgenError(
                 f"every request to {where} failed (last error: {captioner.usage.last_error}); "
-                f"{summary.fallback} clips were captioned by the rules instead (caption_source rules-fallback)"
+                f"{summary.fallback - summary.kept_previous} clips were captioned by the rules instead (caption_source "
+                f"rules-fallback), {summary.kept_previous} kept their previous captions"
             )
     return summary
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="redo clips already captioned by this captioner")
     parser.add_argument("--limit", type=int, default=None, help="caption at most N clips this run")
     parser.add_argument("--dry-run", action="store_true", help="print one prompt (or rules captions); send nothing")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM request (default 60)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per LLM request, the whole request however slowly it answers (default 60)")
     parser.add_argument("--max-retries", type=int, default=4,
                         help="retries of a request on 429/5xx/timeouts/connection errors (default 4)")
     parser.set_defaults(func=_run)

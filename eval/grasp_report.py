@@ -114,6 +114,27 @@ class ObjectMetrics:
         return out
 
 
+def _listed_grasps(results: Path, summary: dict[str, Any], found: list[Path]) -> list[Path]:
+    """The grasp files of the run that wrote ``summary.json`` (stale ``grasp_*.npz`` of an older run are
+    not scored); every file when there is no summary.
+
+    Raises:
+        InputFileError: a listed grasp file is missing.
+    """
+    rows = summary.get("grasps") if isinstance(summary, dict) else None
+    if not isinstance(rows, list) or not rows:
+        return found
+    listed = [results / str(row["file"]) for row in rows if isinstance(row, dict) and row.get("file")]
+    for path in listed:
+        if not path.is_file():
+            raise InputFileError(path, "listed in summary.json but missing")
+    stale = sorted(set(found) - set(listed))
+    if stale:
+        log.warning("%s: %d grasp file(s) not in summary.json (from an earlier run) are not scored, e.g. %s",
+                    results, len(stale), stale[0].name)
+    return listed
+
+
 def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float | None = None, gravity: str = "-y",
                     sim_seconds: float = 1.0, mano_dir: str | None = None) -> dict[str, Any]:
     """The report of every grasp in ``results`` (see the module docstring)."""
@@ -122,6 +143,8 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
     from handgen.hand.factory import make_hand_pair
 
     results = Path(results)
+    if not sim_seconds > 0:
+        raise HandgenError(f"--sim-seconds must be > 0, got {sim_seconds}")
     files = sorted(results.glob("grasp_*.npz"))
     if not results.is_dir() or not files:
         raise InputFileError(results, "no grasp_XXX.npz files (the OUT_DIR of handgen grasp)")
@@ -130,6 +153,7 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
     except ValueError as exc:
         raise HandgenError(str(exc)) from None
     summary = _read_summary(results)
+    files = _listed_grasps(results, summary, files)
     grasps = [read_grasp(f) for f in files]
     mesh_path = mesh or summary.get("mesh") or _scalar(grasps[0], "mesh", "")
     if not mesh_path:

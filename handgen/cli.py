@@ -58,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from handgen.commands.output_rules import check_command  # here: keeps `handgen --help` fast
+
+        check_command(args)
         result = args.func(args)
     except HandgenError as exc:
         print(f"handgen {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # disk full, read-only folder, permission denied outside handgen's own checks
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"handgen {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"handgen {args.command}: interrupted", file=sys.stderr)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("clip", help="extract one processed clip from a DATA_DIR as a motion .npz")
     parser.add_argument("--data", required=True, help="DATA_DIR written by `handgen prep`")
     parser.add_argument("--id", required=True, dest="clip_id", help="clip id from manifest.jsonl, e.g. s01/box_use_01/000030")
     parser.add_argument("--out", required=True, help="motion file to write (.npz)")
-    parser.add_argument("--caption", type=int, default=0, help="which caption triplet to store as the texts (default 0)")
+    parser.add_argument("--caption", type=arg_types.nonneg_int, default=0, help="which caption triplet to store as the texts (default 0)")
     parser.set_defaults(func=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -14,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--ycb-dir", default=None,
                         help="folder of YCB .obj meshes (default: $HANDGEN_YCB_DIR or ../shared/data/ycb beside "
                              "the checkout; without it the demo uses primitives and grasps a generated box)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores, or 1 on a busy machine)")
+    parser.add_argument("--threads", type=arg_types.int_in(1, 256), default=None, help="torch CPU threads (default: all cores, or 1 on a busy machine)")
     parser.set_defaults(func=_run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="evaluate motion models or grasps (table + JSON report)")
@@ -19,21 +21,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--evaluator", required=True, help="RUN_DIR of a trained motion_evaluator")
     m.add_argument("--out", required=True, help="REPORT.json to write")
     m.add_argument("--split", choices=("train", "val", "test"), default="test")
-    m.add_argument("--replications", type=int, default=3, help="replications with fixed seeds (default 3)")
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--mm-texts", type=int, default=16, help="texts for MultiModality (default 16; 0 = skip)")
-    m.add_argument("--mm-samples", type=int, default=8, help="samples per MultiModality text (default 8)")
-    m.add_argument("--batch-size", type=int, default=64, help="motions generated per call (default 64)")
-    m.add_argument("--rprecision-batch", type=int, default=32, help="R-Precision batch size (default 32, the protocol)")
-    m.add_argument("--penetration-stride", type=int, default=3,
+    m.add_argument("--replications", type=arg_types.positive_int, default=3, help="replications with fixed seeds (default 3)")
+    m.add_argument("--seed", type=arg_types.seed, default=0)
+    m.add_argument("--mm-texts", type=arg_types.positive_int, default=16, help="texts for MultiModality (default 16; 0 = skip)")
+    m.add_argument("--mm-samples", type=arg_types.int_in(2, 10**6), default=8, help="samples per MultiModality text (default 8)")
+    m.add_argument("--batch-size", type=arg_types.positive_int, default=64, help="motions generated per call (default 64)")
+    m.add_argument("--rprecision-batch", type=arg_types.int_in(2, 10**6), default=32, help="R-Precision batch size (default 32, the protocol)")
+    m.add_argument("--penetration-stride", type=arg_types.positive_int, default=3,
                    help="every n-th frame for hand-hand penetration (default 3; 0 = skip)")
-    m.add_argument("--max-clips", type=int, default=None, help="use only the first N clips of the split")
+    m.add_argument("--max-clips", type=arg_types.positive_int, default=None, help="use only the first N clips of the split")
     m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion runs")
-    m.add_argument("--steps", type=int, default=None, help="diffusion runs: sampler steps")
-    m.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default from the run)")
-    m.add_argument("--temperature", type=float, default=None, help="AR runs")
-    m.add_argument("--top-k", type=int, default=None, help="AR runs: sample among the k likeliest tokens")
-    m.add_argument("--top-p", type=float, default=None, help="AR runs: nucleus sampling mass")
+    m.add_argument("--steps", type=arg_types.positive_int, default=None, help="diffusion runs: sampler steps")
+    m.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance (default from the run)")
+    m.add_argument("--temperature", type=arg_types.positive, default=None, help="AR runs")
+    m.add_argument("--top-k", type=arg_types.positive_int, default=None, help="AR runs: sample among the k likeliest tokens")
+    m.add_argument("--top-p", type=arg_types.float_in(0, 1, lo_open=True), default=None, help="AR runs: nucleus sampling mass")
     m.add_argument("--greedy", action="store_true", default=None, help="AR runs: greedy decoding")
     m.add_argument("--mano-dir", default=None, help="MANO files (for data made with MANO)")
     m.add_argument("--device", default="cpu")
@@ -45,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--results", required=True, help="OUT_DIR written by handgen grasp")
     g.add_argument("--out", required=True, help="REPORT.json to write")
     g.add_argument("--mesh", default=None, help="object mesh (default: the one recorded in OUT_DIR/summary.json)")
-    g.add_argument("--scale", type=float, default=None, help="scale applied to the mesh (default: as recorded)")
+    g.add_argument("--scale", type=arg_types.positive, default=None, help="scale applied to the mesh (default: as recorded)")
     g.add_argument("--gravity", default="-y",
                    help="gravity direction in the mesh frame: x, -x, y, -y, z, -z (default -y)")
-    g.add_argument("--sim-seconds", type=float, default=1.0, help="simulated time (default 1 s)")
+    g.add_argument("--sim-seconds", type=arg_types.float_in(0, 60, lo_open=True), default=1.0, help="simulated time (default 1 s)")
     g.add_argument("--mano-dir", default=None, help="MANO files (for grasps made with MANO)")
     g.set_defaults(func=_run_grasp)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 FORMATS: tuple[str, ...] = ("bvh", "obj-seq", "glb")
 
 
@@ -19,10 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     parser.add_argument("--out", required=True, help="FILE.bvh, a folder (obj-seq) or FILE.glb")
     parser.add_argument(
-        "--bvh-scale", type=float, default=1.0,
+        "--bvh-scale", type=arg_types.positive, default=1.0,
         help="length unit factor for bvh: 1 = metres (default; Blender), 100 = centimetres",
     )
-    parser.add_argument("--frame", type=int, default=0, help="frame written by glb (default 0, the first)")
+    parser.add_argument("--overwrite", action="store_true", help="obj-seq: the --out folder is not empty: remove its frame_*.obj first")
+    parser.add_argument("--frame", type=arg_types.nonneg_int, default=0, help="frame written by glb (default 0, the first)")
     parser.add_argument(
         "--mano-dir", default=None,
         help="MANO files, used when the motion was made with MANO (default: $HANDGEN_MANO_DIR); "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -16,14 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--sample-prior", action="store_true", help="sample hands and object from the prior instead of fitting a mesh")
     parser.add_argument("--category", required=True, help='object category for the text prompt "grasp {category} with both hands"')
     parser.add_argument("--out", required=True, help="OUT_DIR to write")
-    parser.add_argument("--num", type=int, default=1, help="grasps to write (default 1)")
-    parser.add_argument("--steps", type=int, default=None, help="SDS iterations (default: the run's sds.steps; sampling: DDIM steps)")
-    parser.add_argument("--inits", type=int, default=None, help="random initialisations optimised together (default: the run's sds.inits)")
-    parser.add_argument("--refine-steps", type=int, default=None, help="contact refinement iterations (default: the run's refine.steps)")
-    parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default: the run's)")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply mesh coordinates by this (e.g. 0.001 for millimetres)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: min(2, cores))")
+    parser.add_argument("--overwrite", action="store_true", help="OUT_DIR is not empty: remove its grasp_* files and summary.json first")
+    parser.add_argument("--num", type=arg_types.int_in(1, 256), default=1, help="grasps to write (default 1)")
+    parser.add_argument("--steps", type=arg_types.positive_int, default=None, help="SDS iterations (default: the run's sds.steps; sampling: DDIM steps)")
+    parser.add_argument("--inits", type=arg_types.positive_int, default=None, help="random initialisations optimised together (default: the run's sds.inits)")
+    parser.add_argument("--refine-steps", type=arg_types.nonneg_int, default=None, help="contact refinement iterations (default: the run's refine.steps)")
+    parser.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance scale (default: the run's)")
+    parser.add_argument("--scale", type=arg_types.positive, default=1.0, help="multiply mesh coordinates by this (e.g. 0.001 for millimetres)")
+    parser.add_argument("--seed", type=arg_types.seed, default=0)
+    parser.add_argument("--threads", type=arg_types.int_in(1, 256), default=None, help="torch CPU threads (default: min(2, cores))")
     parser.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
     parser.add_argument("--no-render", action="store_true", help="skip the PNG renders")
     parser.set_defaults(func=_run)

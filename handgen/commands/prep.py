@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 MANO_HELP = "official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)"
 
 
@@ -13,11 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     syn = kinds.add_parser("synthetic", help="write a synthetic bimanual dataset in ARCTIC's on-disk format")
     syn.add_argument("--out", required=True, help="RAW_DIR to create (gets raw_seqs/ and captions.jsonl)")
-    syn.add_argument("--num-seqs", type=int, default=64, help="number of sequences (default 64)")
-    syn.add_argument("--seed", type=int, default=0, help="random seed; the output is a pure function of it")
-    syn.add_argument("--frames", type=int, default=90, help="frames per sequence at 30 fps (default 90)")
+    syn.add_argument("--num-seqs", type=arg_types.positive_int, default=64, help="number of sequences (default 64)")
+    syn.add_argument("--seed", type=arg_types.seed, default=0, help="random seed; the output is a pure function of it")
+    syn.add_argument("--frames", type=arg_types.int_in(2, 10**6), default=90, help="frames per sequence at 30 fps (default 90)")
     syn.add_argument(
-        "--objects", type=float, default=1 / 3, metavar="FRACTION",
+        "--objects", type=arg_types.unit, default=1 / 3, metavar="FRACTION",
         help="fraction of sequences in which both hands hold and move an object (default 1/3; 0 = hands only)",
     )
     syn.add_argument(
@@ -30,17 +32,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     arc = kinds.add_parser("arctic", help="convert ARCTIC raw_seqs (MANO per frame) into clips")
     arc.add_argument("--src", required=True, help="ARCTIC_ROOT holding raw_seqs/ (and meta/, splits_json/)")
     arc.add_argument("--out", required=True, help="DATA_DIR to write")
+    arc.add_argument("--overwrite", action="store_true", help="--out holds a conversion of another --src: remove it first")
     arc.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
-    arc.add_argument("--clip-len", type=int, default=60, help="frames per clip (default 60)")
-    arc.add_argument("--stride", type=int, default=30, help="frames between clip starts (default 30)")
-    arc.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
-    arc.add_argument("--contact-dist", type=float, default=0.01,
+    arc.add_argument("--clip-len", type=arg_types.int_in(2, 10**5), default=60, help="frames per clip (default 60)")
+    arc.add_argument("--stride", type=arg_types.positive_int, default=30, help="frames between clip starts (default 30)")
+    arc.add_argument("--workers", type=arg_types.workers, default=1, help="parallel worker processes (default 1)")
+    arc.add_argument("--contact-dist", type=arg_types.positive, default=0.01,
                      help="hand-object contact distance in metres for object_contact/object_tips (default 0.01)")
     arc.set_defaults(func=_run_arctic)
 
     ahx = kinds.add_parser("ahx", help="convert AssemblyHands-X style SMPL-X sequences into clips")
     ahx.add_argument("--src", required=True, help="AHX_ROOT holding <name>.smplx.npy or <name>.npz files (any depth)")
     ahx.add_argument("--out", required=True, help="DATA_DIR to write")
+    ahx.add_argument("--overwrite", action="store_true", help="--out holds a conversion of another --src: remove it first")
     ahx.add_argument("--mano-dir", default=None, help=MANO_HELP)
     ahx.add_argument("--smplx-dir", default=None,
                      help="SMPL-X model folder (SMPLX_<GENDER>.npz): wrists from the body model")
@@ -56,9 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ahx.add_argument("--benchmark-verbs", action="store_true",
                      help="only the six benchmark verbs (pick up, put down, position, remove, screw, unscrew) count")
     ahx.add_argument("--fit-betas", action="store_true", help="fit each hand's size (betas[0]) to the keypoints")
-    ahx.add_argument("--clip-len", type=int, default=60, help="frames per clip (default 60)")
-    ahx.add_argument("--stride", type=int, default=30, help="frames between clip starts (default 30)")
-    ahx.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    ahx.add_argument("--clip-len", type=arg_types.int_in(2, 10**5), default=60, help="frames per clip (default 60)")
+    ahx.add_argument("--stride", type=arg_types.positive_int, default=30, help="frames between clip starts (default 30)")
+    ahx.add_argument("--workers", type=arg_types.workers, default=1, help="parallel worker processes (default 1)")
     ahx.set_defaults(func=_run_ahx)
 
     grasp = kinds.add_parser(
@@ -66,13 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     grasp.add_argument("--src", required=True, help="ARCTIC_ROOT holding raw_seqs/ with .object.npy files and meta/")
     grasp.add_argument("--out", required=True, help="GRASP_DIR to write")
+    grasp.add_argument("--overwrite", action="store_true", help="--out holds a conversion of another --src: remove it first")
     grasp.add_argument("--mano-dir", default=None, help=MANO_HELP)
-    grasp.add_argument("--contact-dist", type=float, default=0.01, help="contact distance in metres (default 0.01)")
-    grasp.add_argument("--min-fraction", type=float, default=0.2,
+    grasp.add_argument("--contact-dist", type=arg_types.positive, default=0.01, help="contact distance in metres (default 0.01)")
+    grasp.add_argument("--min-fraction", type=arg_types.float_in(0, 1, hi_open=True), default=0.2,
                        help="keep a frame when EACH hand has more than this fraction of its vertices in contact "
                        "(default 0.2)")
-    grasp.add_argument("--stride", type=int, default=1, help="consider every N-th frame only (default 1)")
-    grasp.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    grasp.add_argument("--stride", type=arg_types.positive_int, default=1, help="consider every N-th frame only (default 1)")
+    grasp.add_argument("--workers", type=arg_types.workers, default=1, help="parallel worker processes (default 1)")
     grasp.set_defaults(func=_run_grasps)
 
     tri = kinds.add_parser(
@@ -81,9 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tri.add_argument("--keypoints2d", required=True, help=".npz with keypoints (C,F,J,2) px and confidence (C,F,J)")
     tri.add_argument("--cameras", required=True, help=".npz with P (C,3,4), or K, R, t")
     tri.add_argument("--out", required=True, help=".npz to write: points3d (F,J,3), valid (F,J), ...")
-    tri.add_argument("--margin", type=float, default=20.0, help="edge margin m in pixels (default 20)")
-    tri.add_argument("--tau", type=float, default=0.15, help="confidence threshold (default 0.15)")
-    tri.add_argument("--median", type=int, default=5, help="odd temporal median window in frames; 1 = off (default 5)")
+    tri.add_argument("--margin", type=arg_types.nonneg, default=20.0, help="edge margin m in pixels (default 20)")
+    tri.add_argument("--tau", type=arg_types.unit, default=0.15, help="confidence threshold (default 0.15)")
+    tri.add_argument("--median", type=arg_types.positive_int, default=5, help="odd temporal median window in frames; 1 = off (default 5)")
     tri.set_defaults(func=_run_triangulate)
 
 

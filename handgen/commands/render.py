@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("render", help="animate a motion .npz (both hands, texts as title) to .gif or .mp4")
@@ -11,8 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="animation to write: FILE.gif or FILE.mp4 (needs imageio-ffmpeg)")
     parser.add_argument("--view", default="front", choices=["front", "ego", "top", "side"], help="camera direction")
     parser.add_argument("--skeleton", action="store_true", help="draw 21-keypoint skeletons instead of meshes")
-    parser.add_argument("--size", type=int, default=360, help="scene size in pixels (default 360)")
-    parser.add_argument("--fps", type=float, default=None, help="playback rate (default: the motion's fps)")
+    parser.add_argument("--size", type=arg_types.render_size, default=360, help="scene size in pixels (default 360)")
+    parser.add_argument("--fps", type=arg_types.fps, default=None, help="playback rate (default: the motion's fps)")
     parser.add_argument(
         "--mano-dir", default=None,
         help="MANO files, used for meshes when the motion was made with MANO (default: $HANDGEN_MANO_DIR)",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.commands import arg_types
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="sample bimanual motions from a trained model")
@@ -12,17 +14,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--right", default=None, help="what the right hand does")
     p.add_argument("--both", default=None, help="what the two hands do together")
     p.add_argument("--prompts", default=None, help="JSONL file, one {left,right,both} per line")
-    p.add_argument("--frames", type=int, default=None, help="frames to generate (default: the model's clip length; longer = long horizon)")
-    p.add_argument("--num", type=int, default=1, help="samples per prompt (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", type=arg_types.sample_frames, default=None, help="frames to generate (default: the model's clip length; longer = long horizon)")
+    p.add_argument("--num", type=arg_types.int_in(1, 1024), default=1, help="samples per prompt (default 1)")
+    p.add_argument("--seed", type=arg_types.seed, default=0)
     p.add_argument("--out", required=True, help="OUT_DIR for sample_XXX.npz (+ .gif with --render)")
+    p.add_argument("--overwrite", action="store_true", help="OUT_DIR is not empty: remove its sample_* files first")
     p.add_argument("--render", action="store_true", help="also write an animated GIF per sample")
     p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion sampler (default from the config)")
-    p.add_argument("--steps", type=int, default=None, help="sampler steps (default from the config)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default from the config)")
-    p.add_argument("--temperature", type=float, default=None, help="AR: softmax temperature (default from the config)")
-    p.add_argument("--top-k", type=int, default=None, help="AR: sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, default=None, help="AR: nucleus sampling, smallest token set of this mass")
+    p.add_argument("--steps", type=arg_types.positive_int, default=None, help="sampler steps (default from the config)")
+    p.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance scale (default from the config)")
+    p.add_argument("--temperature", type=arg_types.positive, default=None, help="AR: softmax temperature (default from the config)")
+    p.add_argument("--top-k", type=arg_types.positive_int, default=None, help="AR: sample among the k most likely tokens")
+    p.add_argument("--top-p", type=arg_types.float_in(0, 1, lo_open=True), default=None, help="AR: nucleus sampling, smallest token set of this mass")
     p.add_argument("--greedy", action="store_true", help="AR: always take the most likely token (deterministic)")
     p.add_argument("--no-kv-cache", action="store_true", help="AR: re-run the whole sequence for every token (slow)")
     p.add_argument("--mode", choices=("text", "reaction", "wrist", "inbetween", "keyframe", "prefix"), default="text",

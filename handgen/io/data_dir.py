@@ -57,7 +57,9 @@ This module knows the format only; the source converters live in ``data_prep``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -73,6 +75,8 @@ from handgen.io.motion_npz import HAND_POSE_CONVENTION
 from handgen.repr.features import FEATURE_DIM, HAND_BLOCKS, SLICES
 from handgen.repr.motion import BimanualMotion
 from handgen.repr.normalization import FeatureStats
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST, STATS, META, SKIPPED, SHARDS = "manifest.jsonl", "stats.npz", "meta.json", "skipped.jsonl", "shards"
@@ -167,8 +171,19 @@ def write_shard(
         raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
     data_dir = Path(data_dir)
     typed = {k: np.asarray(v, dtype=_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
-    atomic_save_npz(data_dir / shard_relpath(subject, sequence), **typed)
-    write_shard_marker(data_dir, subject, sequence, marker)
+    npz = data_dir / shard_relpath(subject, sequence)
+    atomic_save_npz(npz, **typed)
+    # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
+    write_shard_marker(data_dir, subject, sequence, {**marker, **shard_fingerprint(npz)})
+
+
+def shard_fingerprint(npz: Path) -> dict[str, Any]:
+    """``{"shard_size": bytes, "shard_sha256": hex}`` of a shard file."""
+    digest = hashlib.sha256()
+    with Path(npz).open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return {"shard_size": Path(npz).stat().st_size, "shard_sha256": digest.hexdigest()}
 
 
 def write_shard_marker(data_dir: str | Path, subject: str, sequence: str, marker: Mapping[str, Any]) -> None:
@@ -184,6 +199,10 @@ def read_shard_marker(data_dir: str | Path, subject: str, sequence: str) -> dict
     except (OSError, ValueError):
         return None
     if not npz.is_file() or not isinstance(marker, dict) or marker.get("format_version") != FORMAT_VERSION:
+        return None
+    if "shard_sha256" in marker and shard_fingerprint(npz) != {k: marker.get(k) for k in ("shard_size", "shard_sha256")}:
+        log.warning("%s: changed or damaged since prep wrote it (size/digest differ from its marker); converting again",
+                    npz)
         return None
     return marker
 

@@ -256,3 +256,33 @@ def test_dense_mesh_is_simplified_to_the_face_budget(tmp_path, caplog):
     assert len(mesh.faces) <= 2000 and "face budget 2000" in mesh.fixes[0]
     assert "above the face budget of 2000" in caplog.text
     np.testing.assert_allclose(mesh.extents, 0.1, rtol=0.05)
+
+
+def test_out_equal_to_an_input_file_is_refused(tmp_path, capsys):
+    motion = tmp_path / "m.npz"
+    motion.write_bytes(b"x")
+    for argv in (["render", "--motion", motion, "--out", motion],
+                 ["export", "--motion", motion, "--format", "glb", "--out", motion]):
+        code, err = _main(capsys, *argv)
+        _one_line_error(code, err, "is the input file --motion")
+    assert motion.read_bytes() == b"x"
+
+
+def test_eval_report_inside_a_run_dir_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model_type: x\n")
+    (run / "model.safetensors").write_bytes(b"")
+    code, err = _main(capsys, "eval", "motion", "--ckpt", run, "--data", tmp_path / "d", "--evaluator", tmp_path / "e",
+                      "--out", run / "report.json")
+    _one_line_error(code, err, "inside the input folder --ckpt")
+    code, err = _main(capsys, "render", "--motion", tmp_path / "m.npz", "--out", run / "a.gif")
+    _one_line_error(code, err, "a RUN_DIR")
+
+
+def test_sampling_a_run_without_done_warns(tmp_path, capsys, caplog):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model_type: x\n")
+    _main(capsys, "sample", "--ckpt", run, "--left", "x", "--out", tmp_path / "o")
+    assert "has no DONE" in caplog.text

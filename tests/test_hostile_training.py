@@ -205,3 +205,58 @@ def test_log_rows_are_appended_not_rewritten(tmp_path):
         f.write("5,0.1")  # torn last line of a killed run (no newline)
     truncate_log(log, 3)
     assert log.read_text().splitlines() == ["step,loss,val_loss", "1,1,", "2,0.5,", "3,0.25,"]
+
+
+def _fake_checkpoint(folder):
+    folder.mkdir(parents=True)
+    (folder / "optimizer.bin").write_bytes(b"opt")
+    (folder / "random_states_0.pkl").write_bytes(b"rng")
+    write_digests(folder)
+    verify_checkpoint(folder)
+    return folder
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "optimizer.bin").write_bytes(b"opX"), "digest mismatch"),
+    (lambda f: (f / "optimizer.bin").unlink(), "missing"),
+    (lambda f: (f / "extra.pkl").write_bytes(b"x"), "added after saving"),
+    (lambda f: (f / "digests.json").unlink(), "no digests.json"),
+    (lambda f: (f / "digests.json").write_text("{not json"), "malformed digest manifest"),
+    (lambda f: (f / "digests.json").write_text('{"files": []}'), "malformed digest manifest"),
+    (lambda f: (f / "custom_checkpoint_0.pkl").write_bytes(b"x"), "weights_only=False"),
+])
+def test_checkpoint_verification_failures(tmp_path, damage, message):
+    folder = _fake_checkpoint(tmp_path / "step_0000002")
+    damage(folder)
+    with pytest.raises(HandgenError, match=message) as info:
+        verify_checkpoint(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_unreadable_lock_is_refused_while_fresh_and_taken_over_when_old(tmp_path):
+    lock = tmp_path / LOCK_FILE
+    lock.write_text("garbage")
+    with pytest.raises(HandgenError, match="unreadable"):
+        RunLock(tmp_path).acquire()
+    os.utime(lock, (0, 0))  # a half-written lock from long ago
+    with RunLock(tmp_path):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.layers=0", "model.layers=0"),
+    ("model.layers=abc", "model.layers='abc': expected an integer"),
+    ("train.warmup_steps=-1", "train.warmup_steps=-1"),
+    ("train.weight_decay=-0.1", "train.weight_decay=-0.1"),
+    ("train.checkpoints_total_limit=0", "train.checkpoints_total_limit=0"),
+    ("train.grad_clip=-1", "train.grad_clip=-1"),
+    ("model.max_frames=0", "model.max_frames=0"),
+])
+def test_more_nonsense_config_values(override, message):  # noqa: D103
+    with pytest.raises(HandgenError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_config(CONFIG, [override])
+
+
+def test_new_keys_with_plus_and_good_values_still_pass():
+    cfg = load_config(CONFIG, ["+extra.note=5", "train.lr=1e-3", "max_steps=10", "model.layers=3", "train.ema=false"])
+    assert cfg.extra.note == 5 and cfg.max_steps == 10 and cfg.model.layers == 3

@@ -108,7 +108,7 @@ def _rule_for(key: str) -> Rule | None:
 
 def _leaves(cfg: Any, prefix: str = ""):
     if isinstance(cfg, DictConfig):
-        for key in cfg.keys():
+        for key in cfg:
             node = cfg._get_node(key)
             value = None if node is None or node._is_missing() else cfg[key]
             yield from _leaves(value, f"{prefix}{key}.")
@@ -155,10 +155,9 @@ def check_config(cfg: DictConfig, defaults: DictConfig | None = None) -> None:
             value = OmegaConf.to_container(value)
         expected = _kind(base.get(key))
         got = _kind(value)
-        if expected is not None and value is not None and got != expected:
-            if not (expected == "float" and got == "int"):
-                what = {"int": "an integer", "float": "a number", "bool": "true or false"}[expected]
-                raise HandgenError(f"{key}={value!r}: expected {what}")
+        if expected is not None and value is not None and got != expected and not (expected == "float" and got == "int"):
+            what = {"int": "an integer", "float": "a number", "bool": "true or false"}[expected]
+            raise HandgenError(f"{key}={value!r}: expected {what}")
         if isinstance(value, float) and not math.isfinite(value):
             raise HandgenError(f"{key}={value!r}: must be a finite number")
         if not isinstance(value, list):

@@ -175,14 +175,14 @@ def test_export_errors_are_one_line(tmp_path, hand_pair, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(broken) in err and "left_hand_pose" in err
 
-    for fmt, out, needle in (("bvh", "x.glb", ".bvh file"), ("glb", "x.bvh", ".glb file"), ("obj-seq", "m.npz", "is a file")):
+    for fmt, out, needle in (("bvh", "x.glb", ".bvh file"), ("glb", "x.bvh", ".glb file"), ("obj-seq", "m.npz", "is the input file")):
         assert cli_in_process("export", "--motion", src, "--format", fmt, "--out", tmp_path / out) == 1
         assert needle in capsys.readouterr().err
     assert cli_in_process("export", "--motion", src, "--format", "glb", "--out", tmp_path / "c.glb", "--frame", "9") == 1
     assert "outside" in capsys.readouterr().err
-    assert cli_in_process("export", "--motion", src, "--format", "bvh", "--out", tmp_path / "d.bvh",
-                          "--bvh-scale", "0") == 1
-    assert "--bvh-scale" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # range-checked by argparse (issue 23)
+        cli_in_process("export", "--motion", src, "--format", "bvh", "--out", tmp_path / "d.bvh", "--bvh-scale", "0")
+    assert exc.value.code == 2 and "--bvh-scale" in capsys.readouterr().err
     assert not any(tmp_path.glob("[abcd].*"))
 
     with pytest.raises(SystemExit) as exc:

@@ -52,7 +52,7 @@ class _RawServer:
         self.requests = 0
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.requests += 1
                 try:

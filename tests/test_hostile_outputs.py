@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import stat
 import tempfile
 
 import numpy as np
 import pytest
 import torch
+import trimesh
 from arctic_files import mano_dict, write_mano
 
+from data_prep.prep_arctic import prep_arctic
+from eval.grasp_report import _listed_grasps
 from handgen import cli
 from handgen.errors import HandgenError, OutputWriteError
+from handgen.grasp.mesh_input import load_object_mesh
 from handgen.io.atomic import atomic_write_json
 from handgen.io.data_dir import DataDir
 
@@ -57,8 +63,6 @@ def test_clip_out_into_a_data_dir_shard_is_refused(data, tmp_path, capsys):
 
 
 def test_prep_repairs_a_damaged_shard(tmp_path):
-    from data_prep.prep_arctic import prep_arctic
-
     root = tmp_path / "arctic"
     write_mano(root, "s01/a_use_01", mano_dict(90, seed=0))
     write_mano(root, "s01/b_use_01", mano_dict(90, seed=1))
@@ -134,8 +138,6 @@ def test_out_that_is_a_file_or_a_folder_of_the_wrong_kind(tmp_path, capsys):
 
 
 def test_eval_grasp_scores_only_the_grasps_of_its_summary(tmp_path):
-    from eval.grasp_report import _listed_grasps
-
     for i in range(4):
         (tmp_path / f"grasp_{i:03d}.npz").write_bytes(b"")
     found = sorted(tmp_path.glob("grasp_*.npz"))
@@ -216,8 +218,6 @@ def test_write_failures_are_one_line_and_leave_the_old_file(tmp_path, monkeypatc
 
 
 def test_full_disk_during_a_command_is_one_line(data, tmp_path, monkeypatch, capsys):
-    import os
-
     real = os.replace
 
     def full(src, dst, *a, **k):
@@ -232,9 +232,6 @@ def test_full_disk_during_a_command_is_one_line(data, tmp_path, monkeypatch, cap
 
 
 def test_atomic_writes_use_normal_permissions(tmp_path):
-    import os
-    import stat
-
     umask = os.umask(0o022)
     try:
         atomic_write_json(tmp_path / "a.json", {"a": 1})
@@ -247,10 +244,6 @@ def test_atomic_writes_use_normal_permissions(tmp_path):
 
 
 def test_dense_mesh_is_simplified_to_the_face_budget(tmp_path, caplog):
-    import trimesh
-
-    from handgen.grasp.mesh_input import load_object_mesh
-
     trimesh.creation.icosphere(5, radius=0.05).export(tmp_path / "dense.ply")  # 20480 faces
     mesh = load_object_mesh(tmp_path / "dense.ply", face_budget=2000)
     assert len(mesh.faces) <= 2000 and "face budget 2000" in mesh.fixes[0]

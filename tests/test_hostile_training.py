@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import pickle
+import shutil
 import socket
 import stat
 import subprocess
@@ -43,8 +47,6 @@ def trained(synthetic_data_dir, tmp_path_factory):
 
 
 def _copy(run, tmp_path):
-    import shutil
-
     dst = tmp_path / "run"
     shutil.copytree(run, dst)
     return dst
@@ -52,10 +54,6 @@ def _copy(run, tmp_path):
 
 def _resume(data, run, steps=3):
     """``handgen train ... resume=latest`` in this process (no interpreter start-up); returns (exit code, stderr)."""
-    import contextlib
-    import io
-    import logging
-
     err = io.StringIO()
     handler = logging.StreamHandler(err)
     logging.getLogger().addHandler(handler)
@@ -252,7 +250,7 @@ def test_unreadable_lock_is_refused_while_fresh_and_taken_over_when_old(tmp_path
     ("train.grad_clip=-1", "train.grad_clip=-1"),
     ("model.max_frames=0", "model.max_frames=0"),
 ])
-def test_more_nonsense_config_values(override, message):  # noqa: D103
+def test_more_nonsense_config_values(override, message):
     with pytest.raises(HandgenError, match=message.replace("(", r"\(").replace("[", r"\[")):
         load_config(CONFIG, [override])
 

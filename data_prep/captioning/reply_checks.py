@@ -10,7 +10,8 @@ so a server that drips one byte at a time would otherwise hold a clip forever.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from data_prep.captioning.validate import InvalidAnswer
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from collections.abc import Callable
 
 MAX_SAMPLE_FRAMES = 3600  # 2 minutes at 30 fps; ~100 s per sample on 2 CPU cores with the tiny model
 MAX_RENDER_SIZE = 2048  # pixels; a 20000-pixel scene needs tens of GB

@@ -26,8 +26,8 @@ from handgen.train.batching import StepSampler, step_seed
 from handgen.train.checkpoint_state import load_training_state, save_training_state, verify_checkpoint, write_digests
 from handgen.train.checkpoints import checkpoint_dir, latest_checkpoint, prune_checkpoints
 from handgen.train.csv_log import append_log_row, truncate_log
-from handgen.train.run_lock import RunLock
 from handgen.train.registry import task_class
+from handgen.train.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.safetensors"
@@ -64,11 +64,10 @@ def train(cfg: DictConfig) -> Path:
 
 
 def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
+    from accelerate.utils import set_seed
     from diffusers.optimization import get_scheduler
     from diffusers.training_utils import EMAModel
     from tqdm.auto import tqdm
-
-    from accelerate.utils import set_seed
 
     tc = cfg.train
 

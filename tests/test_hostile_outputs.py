@@ -19,10 +19,12 @@ from arctic_files import mano_dict, write_mano
 from data_prep.prep_arctic import prep_arctic
 from eval.grasp_report import _listed_grasps
 from handgen import cli
+from handgen.commands.arg_types import MAX_RENDER_SIZE as CLI_CAP
 from handgen.errors import HandgenError, OutputWriteError
 from handgen.grasp.mesh_input import load_object_mesh
 from handgen.io.atomic import atomic_write_json
 from handgen.io.data_dir import DataDir
+from handgen.render.animation import MAX_RENDER_SIZE, render_motion
 
 
 def _main(capsys, *argv):
@@ -279,3 +281,12 @@ def test_sampling_a_run_without_done_warns(tmp_path, capsys, caplog):
     (run / "config.yaml").write_text("model_type: x\n")
     _main(capsys, "sample", "--ckpt", run, "--left", "x", "--out", tmp_path / "o")
     assert "has no DONE" in caplog.text
+
+
+def test_render_api_refuses_a_huge_size_too(tmp_path):
+    assert CLI_CAP == MAX_RENDER_SIZE
+    with pytest.raises(HandgenError, match="render size 20000 px"):
+        render_motion(None, None, {}, tmp_path / "a.gif", size=20000)
+    with pytest.raises(HandgenError, match="render fps -3"):
+        render_motion(None, None, {}, tmp_path / "a.gif", fps=-3)
+    assert not (tmp_path / "a.gif").exists()

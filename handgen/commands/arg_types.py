@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 
 MAX_SAMPLE_FRAMES = 3600  # 2 minutes at 30 fps; ~100 s per sample on 2 CPU cores with the tiny model
-MAX_RENDER_SIZE = 2048  # pixels; a 20000-pixel scene needs tens of GB
+MAX_RENDER_SIZE = 2048  # pixels; = handgen.render.animation.MAX_RENDER_SIZE (not imported: keeps --help fast)
 MAX_SEED = 2**32 - 1
 
 

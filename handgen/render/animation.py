@@ -34,6 +34,8 @@ from handgen.render.raster import (
 )
 from handgen.repr.motion import BimanualMotion
 
+MAX_RENDER_SIZE = 2048  # pixels: a 20000-pixel scene took 23 GB before being killed
+
 log = logging.getLogger(__name__)
 FORMATS = (".gif", ".mp4")
 HAND_COLORS = (LEFT_COLOR, RIGHT_COLOR)
@@ -215,10 +217,15 @@ def render_motion(
         objects: objects posed per frame (:func:`handgen.render.object_layer.object_frames`), drawn grey.
 
     Raises:
-        HandgenError: unknown view or extension, .mp4 without imageio-ffmpeg.
+        HandgenError: unknown view or extension, .mp4 without imageio-ffmpeg, ``size`` outside
+            [16, MAX_RENDER_SIZE] pixels, ``fps`` not a positive finite number.
     """
     out = Path(out)
     suffix = check_output(out)
+    if not 16 <= int(size) <= MAX_RENDER_SIZE:
+        raise HandgenError(f"render size {size} px: must be in [16, {MAX_RENDER_SIZE}] (memory grows with its square)")
+    if fps is not None and not (np.isfinite(fps) and 0 < fps <= 240):
+        raise HandgenError(f"render fps {fps}: must be in (0, 240]")
     started = time.perf_counter()
     frames = render_frames(motion, hands, texts, view=view, skeleton=skeleton, size=size, joints=joints, label=label,
                            objects=objects)

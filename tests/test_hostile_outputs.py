@@ -15,9 +15,10 @@ import pytest
 import torch
 import trimesh
 from arctic_files import mano_dict, write_mano
+from conftest import REPO, tiny_diffusion_overrides
 
 from data_prep.prep_arctic import prep_arctic
-from eval.grasp_report import _listed_grasps
+from eval.grasp_report import _listed_grasps, evaluate_grasps
 from handgen import cli
 from handgen.commands.arg_types import MAX_RENDER_SIZE as CLI_CAP
 from handgen.errors import HandgenError, OutputWriteError
@@ -290,3 +291,16 @@ def test_render_api_refuses_a_huge_size_too(tmp_path):
     with pytest.raises(HandgenError, match="render fps -3"):
         render_motion(None, None, {}, tmp_path / "a.gif", fps=-3)
     assert not (tmp_path / "a.gif").exists()
+
+
+def test_eval_grasp_api_refuses_non_positive_sim_seconds(tmp_path):
+    with pytest.raises(HandgenError, match="--sim-seconds must be > 0"):
+        evaluate_grasps(tmp_path, sim_seconds=-1.0)
+
+
+def test_train_output_dir_that_is_a_file_is_one_line(synthetic_data_dir, tmp_path, capsys):
+    (tmp_path / "run").write_text("not a folder")
+    code, err = _main(capsys, "train", "--config", REPO / "configs" / "motion_diffusion_tiny.yaml",
+                      *tiny_diffusion_overrides(synthetic_data_dir, tmp_path / "run", max_steps=1))
+    _one_line_error(code, err, "is an existing file, not a folder")
+    assert (tmp_path / "run").read_text() == "not a folder"

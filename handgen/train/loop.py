@@ -43,6 +43,8 @@ def train(cfg: DictConfig) -> Path:
             raise HandgenError(f"config key {key!r} is required")
     check_training_config(cfg)
     run_dir = Path(cfg.output_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise HandgenError(f"output_dir={run_dir} is an existing file, not a folder")
     tc = cfg.train
     accelerator = Accelerator(
         gradient_accumulation_steps=int(tc.grad_accum),

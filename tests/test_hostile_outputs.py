@@ -304,3 +304,20 @@ def test_train_output_dir_that_is_a_file_is_one_line(synthetic_data_dir, tmp_pat
                       *tiny_diffusion_overrides(synthetic_data_dir, tmp_path / "run", max_steps=1))
     _one_line_error(code, err, "is an existing file, not a folder")
     assert (tmp_path / "run").read_text() == "not a folder"
+
+
+def test_out_through_a_symlink_into_a_data_dir_is_refused(data, tmp_path, capsys):
+    row = DataDir(data).manifest[0]
+    link = tmp_path / "innocent"
+    link.symlink_to(data / "shards")
+    target = link / row["shard"].split("/", 1)[1]
+    before = target.read_bytes()
+    code, err = _main(capsys, "clip", "--data", tmp_path / "elsewhere", "--id", row["id"], "--out", target)
+    _one_line_error(code, err, "a DATA_DIR")
+    assert target.read_bytes() == before
+
+
+def test_prep_synthetic_into_a_data_dir_is_refused(data, capsys):
+    code, err = _main(capsys, "prep", "synthetic", "--out", data / "raw", "--num-seqs", 1)
+    _one_line_error(code, err, "a DATA_DIR")
+    assert not (data / "raw").exists()

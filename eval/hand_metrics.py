@@ -1,7 +1,7 @@
 """HandX's hand-specific motion metrics and plausibility checks.
 
 Joints are ``(N, T, 2, 21, 3)`` metres (hand 0 left), frames at ``fps``. Contact flags come
-from the captions issue's :mod:`data_prep.motion_features.contacts` (the same thresholds the
+from the captions issue's :mod:`handgen.analysis.contacts` (the same thresholds the
 captioner uses):
 
 - per-clip contact presence precision / recall / F1 against the ground-truth clip with the
@@ -11,7 +11,7 @@ captioner uses):
   With nothing predicted and nothing to find, precision and recall are 1; otherwise an empty
   denominator gives 0.
 - contact ratio (fraction of frames with any contact), mean contact duration (s) and contact
-  frequency (events per second), :func:`~data_prep.motion_features.contacts.contact_statistics`
+  frequency (events per second), :func:`~handgen.analysis.contacts.contact_statistics`
   per clip, averaged over clips.
 - motion intensity (deg/s): the angular speed of the 20 bone directions (wrist -> base joint,
   then phalanx by phalanx), weighted by how many keypoints each bone carries (the bone's
@@ -23,7 +23,7 @@ captioner uses):
   (thumb excluded: its joint frames are not aligned with the hand's) are read as
   bend (flexion about +z for the right hand, the left hand mirrored first) and spread
   (swing about y) of the bone direction (-x at rest; twist is not limited). Limits
-  (REFERENCE.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
+  (docs/reference.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
   by ``tolerance_deg`` (default 5). Reported: the fraction of (frame, joint) values outside and
   the mean excess (deg) over the violating ones.
 - hand-hand interpenetration: per frame, the deepest vertex of either hand's mesh inside the
@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_prep.motion_features.contacts import contact_statistics, inter_hand_contacts, intra_hand_contacts
+from eval.mesh_penetration import mutual_penetration
+from handgen.analysis.contacts import contact_statistics, inter_hand_contacts, intra_hand_contacts
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGER_MANO_JOINTS, FINGERS, WRIST_KEYPOINT
 
 PENETRATION_FRAME_MM = 1.0
@@ -152,8 +153,6 @@ def joint_limit_violations(hand_pose, tolerance_deg: float = 5.0) -> dict[str, f
 
 def interpenetration(vertices, faces: tuple[np.ndarray, np.ndarray], frame_stride: int = 1) -> dict[str, float]:
     """Hand-hand interpenetration of clips' meshes ``vertices`` (N, T, 2, V, 3); see the module docstring."""
-    from eval.mesh_penetration import mutual_penetration
-
     v = np.asarray(vertices)
     per_clip, frames_hit, frames = [], 0, 0
     for clip in v:

@@ -149,9 +149,9 @@ def test_lock_on_another_host_is_refused(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("max_steps=-5", "max_steps=-5: must be an integer >= 1"),
     ("max_steps=0", "max_steps=0: must be"),
-    ("max_steps=abc", "max_steps='abc': expected an integer"),
-    ("max_steps=2.5", "expected an integer"),
-    ("train.lr=nan", "train.lr='nan': expected a number"),
+    ("max_steps=abc", "config key 'max_steps'"),  # type errors: the schema (handgen.config_schema)
+    ("max_steps=2.5", "could not be converted to Integer"),
+    ("train.lr=nan", "train.lr=nan: must be a finite number"),
     ("train.lr=-1e-3", "train.lr=-0.001: must be a number > 0"),
     ("train.lr=.inf", "must be a finite number"),
     ("train.batch_size=0", "train.batch_size=0: must be an integer >= 1"),
@@ -161,7 +161,7 @@ def test_lock_on_another_host_is_refused(tmp_path):
     ("train.log_every=0", "train.log_every=0"),
     ("train.ema_decay=1.5", "train.ema_decay=1.5"),
     ("train.cond_drop_prob=2", "train.cond_drop_prob=2"),
-    ("train.ema=maybe", "expected true or false"),
+    ("train.ema=maybe", "not a valid bool"),
     ("model.dropout=-0.1", "model.dropout=-0.1"),
     ("model.width=0", "model.width=0"),
     ("seed=-1", "seed=-1"),
@@ -243,7 +243,7 @@ def test_unreadable_lock_is_refused_while_fresh_and_taken_over_when_old(tmp_path
 
 @pytest.mark.parametrize("override, message", [
     ("model.layers=0", "model.layers=0"),
-    ("model.layers=abc", "model.layers='abc': expected an integer"),
+    ("model.layers=abc", "config key 'model.layers'"),
     ("train.warmup_steps=-1", "train.warmup_steps=-1"),
     ("train.weight_decay=-0.1", "train.weight_decay=-0.1"),
     ("train.checkpoints_total_limit=0", "train.checkpoints_total_limit=0"),

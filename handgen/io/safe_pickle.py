@@ -21,8 +21,9 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -137,7 +138,7 @@ def iter_object_npz(path: str | Path) -> Iterator[tuple[str, Any | InputFileErro
         raise InputFileError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     with archive:
         for info in archive.infolist():
-            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            name = info.filename.removesuffix(".npy")
             try:
                 data = archive.read(info)
             except Exception as exc:

@@ -255,6 +255,6 @@ def test_more_nonsense_config_values(override, message):
         load_config(CONFIG, [override])
 
 
-def test_new_keys_with_plus_and_good_values_still_pass():
-    cfg = load_config(CONFIG, ["+extra.note=5", "train.lr=1e-3", "max_steps=10", "model.layers=3", "train.ema=false"])
-    assert cfg.extra.note == 5 and cfg.max_steps == 10 and cfg.model.layers == 3
+def test_good_values_still_pass():
+    cfg = load_config(CONFIG, ["train.lr=1e-3", "max_steps=10", "model.layers=3", "train.ema=false", "train.val_items=0"])
+    assert cfg.max_steps == 10 and cfg.model.layers == 3 and cfg.train.lr == 1e-3

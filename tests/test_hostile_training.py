@@ -52,19 +52,24 @@ def _copy(run, tmp_path):
     return dst
 
 
-def _resume(data, run, steps=3):
-    """``handgen train ... resume=latest`` in this process (no interpreter start-up); returns (exit code, stderr)."""
+def _train(*overrides: str) -> SimpleNamespace:
+    """``handgen train --config CONFIG OVERRIDES`` in this process (no interpreter start-up);
+    returns (returncode, stderr with the log)."""
     err = io.StringIO()
     handler = logging.StreamHandler(err)
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
     try:
         with contextlib.redirect_stderr(err):
-            code = cli.main(["train", "--config", CONFIG, *tiny_diffusion_overrides(
-                data, run, max_steps=steps, resume="latest", **{"train.checkpoint_every": 2, "train.val_every": 1000})])
+            code = cli.main(["train", "--config", CONFIG, *overrides])
     finally:
         logging.getLogger().removeHandler(handler)
     return SimpleNamespace(returncode=code, stderr=err.getvalue())
+
+
+def _resume(data, run, steps=3):
+    return _train(*tiny_diffusion_overrides(data, run, max_steps=steps, resume="latest",
+                                            **{"train.checkpoint_every": 2, "train.val_every": 1000}))
 
 
 def test_checkpoint_holds_no_custom_pickles_and_a_manifest(trained):
@@ -121,7 +126,7 @@ def test_second_training_into_a_locked_folder_is_refused(synthetic_data_dir, tmp
     try:
         (run / LOCK_FILE).write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(),
                                                  "started": "2026-01-01T00:00:00Z"}))
-        proc = run_cli("train", "--config", CONFIG, *tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=1))
+        proc = _train(*tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=1))
         assert proc.returncode == 1 and f"being trained by process {sleeper.pid}" in proc.stderr, proc.stderr
         assert not (run / "config.yaml").exists()
     finally:
@@ -184,7 +189,7 @@ def test_every_shipped_config_passes_the_checks():
 
 def test_negative_max_steps_writes_no_done(synthetic_data_dir, tmp_path):
     run = tmp_path / "run"
-    proc = run_cli("train", "--config", CONFIG, *tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=-5))
+    proc = _train(*tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=-5))
     assert proc.returncode == 1 and "max_steps=-5" in proc.stderr and "Traceback" not in proc.stderr
     assert not (run / "DONE").exists()
 

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+from typing import NoReturn
 
 from handgen import __version__
 from handgen.errors import HandgenError
@@ -30,8 +31,18 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors (``handgen sample: error: argument --frames: ...``), exit status 2.
+
+    Sub-command parsers inherit the class, so every bad option of every command is one line too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="handgen", description="Bimanual hand motion and grasp generation (see README.md)."
     )
     parser.add_argument("--version", action="version", version=f"handgen {__version__}")

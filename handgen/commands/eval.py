@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--split", choices=("train", "val", "test"), default="test")
     m.add_argument("--replications", type=arg_types.positive_int, default=3, help="replications with fixed seeds (default 3)")
     m.add_argument("--seed", type=arg_types.seed, default=0)
-    m.add_argument("--mm-texts", type=arg_types.positive_int, default=16, help="texts for MultiModality (default 16; 0 = skip)")
-    m.add_argument("--mm-samples", type=arg_types.int_in(2, 10**6), default=8, help="samples per MultiModality text (default 8)")
+    m.add_argument("--mm-texts", type=arg_types.nonneg_int, default=16, help="texts for MultiModality (default 16; 0 = skip)")
+    m.add_argument("--mm-samples", type=arg_types.nonneg_int, default=8, help="samples per MultiModality text (default 8)")
     m.add_argument("--batch-size", type=arg_types.positive_int, default=64, help="motions generated per call (default 64)")
     m.add_argument("--rprecision-batch", type=arg_types.int_in(2, 10**6), default=32, help="R-Precision batch size (default 32, the protocol)")
     m.add_argument("--penetration-stride", type=arg_types.positive_int, default=3,

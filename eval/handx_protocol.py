@@ -12,9 +12,8 @@ Steps:
   evaluator's own mean/std happens inside the evaluator).
 - :func:`r_precision`: contiguous batches of 32 in file order (remainder dropped; one batch of N
   when N < 32); Euclidean distances with TEXT rows and MOTION columns; a top-k hit when the
-  matching motion is among the k nearest for that text (ties: the matching motion counts as
-  hit, no strictly-closer-count penalty beyond ``k - 1`` closer columns). Mean and std over
-  all batches.
+  matching motion is among the k nearest for that text (ties broken by column order, a
+  stable argsort, as HandX's ``np.argsort``). Mean and std over all batches.
 - :func:`matching_score`: mean matched text-motion distance over the same batches.
 - :func:`fid`: Frechet distance between the GT embeddings and a group's (unbiased covariance).
 - :func:`diversity`: ``times = min(N - 1, 300)``; one ``RandomState(42)`` draws the first and
@@ -150,8 +149,8 @@ def protocol_report(
 ) -> dict[str, dict[str, float]]:
     """Every HandX figure of ``groups`` (G, N, T, 2, 21, 3) against ``gt_joints`` (N, T, 2, 21, 3).
 
-    ``embed_motion`` maps (N, T, 126) :func:`evaluator_input` arrays to (N, D) embeddings,
-    ``embed_text`` the N caption triplets. Keys (HandX's names; each value ``{"mean", "std"}``,
+    ``embed_motion`` maps joints (N, T, 2, 21, 3) to (N, D) embeddings (HandX's evaluator
+    applies :func:`evaluator_input` itself), ``embed_text`` the N caption triplets. Keys (HandX's names; each value ``{"mean", "std"}``,
     std over groups; the ground truth's own figures under ``gt_*``).
     """
     gt = _joints(gt_joints)
@@ -159,8 +158,8 @@ def protocol_report(
     if gen.ndim != 6 or gen.shape[1:] != gt.shape:
         raise ValueError(f"groups must be (G, {', '.join(map(str, gt.shape))}), got {gen.shape}")
     text = np.asarray(embed_text(triplets), dtype=np.float64)
-    gt_emb = np.asarray(embed_motion(evaluator_input(gt)), dtype=np.float64)
-    embs = [np.asarray(embed_motion(evaluator_input(g)), dtype=np.float64) for g in gen]
+    gt_emb = np.asarray(embed_motion(gt), dtype=np.float64)
+    embs = [np.asarray(embed_motion(g), dtype=np.float64) for g in gen]
     weights = hc.palm_weights()
     gt_intra, gt_inter = hc.intra_hand_flags(gt), hc.inter_hand_flags(gt, weights)
     per_group: dict[str, list[float]] = {}

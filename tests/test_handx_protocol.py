@@ -209,9 +209,9 @@ def test_protocol_report_on_ground_truth_groups():
     rng = np.random.default_rng(3)
     gt = two_hands(8).repeat(40, axis=0) + rng.normal(0, 0.01, (40, 1, 2, 21, 3))
     groups = np.stack([gt, gt + [0.1, 0.0, 0.0]])  # the second group is the first shifted: same metrics
-    embed = lambda x: x.reshape(len(x), -1)[:, :16] * 10  # noqa: E731
+    embed = lambda j: hx.evaluator_input(j).reshape(len(j), -1)[:, :16] * 10  # noqa: E731
     texts = [{"left": str(i), "right": "", "both": ""} for i in range(40)]
-    text_emb = lambda trip: embed(hx.evaluator_input(gt))  # noqa: E731
+    text_emb = lambda trip: embed(gt)  # noqa: E731
     report = hx.protocol_report(gt, groups, texts, embed, text_emb, fps=FPS)
     assert report["R_precision_top1"] == {"mean": 1.0, "std": 0.0}
     assert report["FID"]["mean"] == pytest.approx(0.0, abs=1e-6)

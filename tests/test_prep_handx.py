@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, cli_in_process, run_cli
 from handx_files import FRAMES, HANDX_NAMES, NAME_MAP, make_member, npy_bytes, write_handx_dir, write_npz
 
 from data_prep.handx_reader import UP_AXES, to_handgen_order, to_handx_order
@@ -143,26 +143,26 @@ def test_missing_files_and_bad_options_are_one_line_errors(tmp_path, handx):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_train_then_eval_handx_protocol_on_the_result(handx, tmp_path):
+def test_train_then_eval_handx_protocol_on_the_result(handx, tmp_path, capsys):
     """The issue's end-to-end check (tiny sizes so it takes seconds): train, then eval --protocol handx."""
     _, _, data_dir, _ = handx
     small = ["model.layers=1", "model.width=64", "model.ff=128", "train.batch_size=8", "train.warmup_steps=0",
              "train.val_items=4", "text.max_tokens=12"]
     run = tmp_path / "run"
-    run_cli("train", "--config", REPO / "configs" / "motion_diffusion_tiny.yaml", f"data={data_dir}", "max_steps=20",
-            f"output_dir={run}", *small, check=True)
+    assert cli_in_process("train", "--config", REPO / "configs" / "motion_diffusion_tiny.yaml", f"data={data_dir}",
+                          "max_steps=20", f"output_dir={run}", *small) == 0
     evaluator = tmp_path / "evaluator"
-    run_cli("train", "--config", REPO / "configs" / "evaluator_tiny.yaml", f"data={data_dir}", f"output_dir={evaluator}",
-            "model.width=32", "model.layers=1", "model.ff=64", "model.latent=32", "train.batch_size=8",
-            "train.warmup_steps=0", "text.max_tokens=12", "max_steps=6", "train.val_every=6",
-            "train.checkpoint_every=6", check=True)
+    assert cli_in_process("train", "--config", REPO / "configs" / "evaluator_tiny.yaml", f"data={data_dir}",
+                          f"output_dir={evaluator}", "model.width=32", "model.layers=1", "model.ff=64",
+                          "model.latent=32", "train.batch_size=8", "train.warmup_steps=0", "text.max_tokens=12",
+                          "max_steps=6", "train.val_every=6", "train.checkpoint_every=6") == 0
     out = tmp_path / "report.json"
-    proc = run_cli("eval", "motion", "--protocol", "handx", "--ckpt", run, "--data", data_dir, "--evaluator",
-                   evaluator, "--generations", "2", "--out", out, "--sampler", "ddim", "--steps", "5", check=True)
+    assert cli_in_process("eval", "motion", "--protocol", "handx", "--ckpt", run, "--data", data_dir, "--evaluator",
+                          evaluator, "--generations", "2", "--out", out, "--sampler", "ddim", "--steps", "5") == 0
     report = json.loads(out.read_text())
     assert report["protocol"] == "handx" and report["generations"] == 2 and report["clips"] == TEST
     for key in ("R_precision_top1", "FID", "Matching_score", "Diversity", "MultiModality", "MPJPE",
                 "inter_contact_f1", "contact_ratio", "joint_angular_velocity"):
         assert np.isfinite(report["metrics"][key]["mean"]), key
     assert report["metrics"]["R_precision_top3"]["mean"] == 1.0  # 3 clips: one batch of 3
-    assert "R_precision_top1" in proc.stdout
+    assert "R_precision_top1" in capsys.readouterr().out

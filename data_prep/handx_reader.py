@@ -14,7 +14,7 @@ Every npz member is a pickled dict in a 0-d object array: it is read with
 :func:`handgen.io.safe_pickle.iter_object_npz` (plain containers and numpy arrays only; a
 member naming any other class is refused before anything runs).
 
-Conventions applied here:
+Conventions applied here (joint order and up axes: :mod:`handgen.io.handx_format`):
 
 - Joint order: HandX keeps MANO's native order with the tips appended (wrist, index, middle,
   pinky, ring, thumb, then tips thumb..pinky); handgen's keypoint ``k`` is HandX joint
@@ -41,7 +41,8 @@ from scipy.spatial.transform import Rotation
 
 from handgen.errors import InputFileError
 from handgen.hand.pair import HandPair
-from handgen.hand.topology import HANDS, KEYPOINTS_FROM_MANO, NUM_BETAS
+from handgen.hand.topology import HANDS, NUM_BETAS
+from handgen.io.handx_format import UP_AXES, to_handgen_order, to_handx_order  # noqa: F401 - re-exported
 from handgen.repr.motion import BimanualMotion
 
 HANDX_FPS = 30.0
@@ -54,26 +55,6 @@ METADATA_FILE = "source_metadata.json"
 CAPTION_KEYS: tuple[tuple[str, str], ...] = (
     ("left", "left_annotation"), ("right", "right_annotation"), ("both", "interaction_annotation"),
 )
-# handgen keypoint k <- HandX joint HANDX_TO_HANDGEN[k] (the same map as MANO 16 + 5 tips -> 21 keypoints)
-HANDX_TO_HANDGEN: tuple[int, ...] = KEYPOINTS_FROM_MANO
-HANDGEN_TO_HANDX: tuple[int, ...] = tuple(int(i) for i in np.argsort(HANDX_TO_HANDGEN))
-# x_handgen = R x_handx for each --up-axis choice
-UP_AXES: dict[str, np.ndarray] = {
-    "y": np.eye(3),
-    "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),
-}
-
-
-def to_handgen_order(joints: np.ndarray) -> np.ndarray:
-    """(..., 21, 3) joints in HandX's order -> handgen's keypoint order."""
-    return np.asarray(joints)[..., HANDX_TO_HANDGEN, :]
-
-
-def to_handx_order(joints: np.ndarray) -> np.ndarray:
-    """(..., 21, 3) joints in handgen's keypoint order -> HandX's order (inverse of :func:`to_handgen_order`)."""
-    return np.asarray(joints)[..., HANDGEN_TO_HANDX, :]
-
-
 @dataclass
 class HandXClip:
     """One converted clip: joints from the file and MANO parameters, both in handgen's convention."""

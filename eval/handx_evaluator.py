@@ -12,7 +12,8 @@ The checkpoint is read with ``torch.load(weights_only=True)``; the encoders are
 strictly (``motiondecoder.*`` ignored; a copy of the frozen language model under
 ``textencoder.text_model.*``, if present, is ignored too: T5 comes from ``t5-base/``).
 
-Motion input: :func:`eval.handx_protocol.evaluator_input` (HandX joint order, per-frame
+Motion input: handgen joints rotated back to HandX's coordinates (``up_axis``, as ``prep handx
+--up-axis``; default z), then :func:`eval.handx_protocol.evaluator_input` (HandX joint order, per-frame
 right-wrist-relative, (N, 60, 126)), normalised with the two ``.npy`` files, all frames
 valid. Text: one string per triplet, ``"<extra_id0> {left} <extra_id1> {right} <extra_id2>
 {relation} <extra_id3>"`` (tags without the underscore, so not T5's sentinels), T5 token
@@ -29,6 +30,7 @@ import torch
 
 from eval.handx_protocol import evaluator_input
 from handgen.errors import HandgenError, InputFileError
+from handgen.io.handx_format import UP_AXES
 from handgen.models.temos_encoder import TemosEncoder
 
 CKPT, MEAN, STD, T5_DIR = "epoch=269.ckpt", "mean_can_pos.npy", "std_can_pos.npy", "t5-base"
@@ -104,13 +106,15 @@ class HandXEvaluator:
 
     caption_field = "captions"
 
-    def __init__(self, folder: str | Path, device: str = "cpu") -> None:
+    def __init__(self, folder: str | Path, device: str = "cpu", up_axis: str = "z") -> None:
         from transformers import AutoTokenizer, T5EncoderModel
 
         folder = Path(folder)
         if not folder.is_dir():
             raise HandgenError(f"--evaluator handx:{folder}: folder not found")
-        self.name, self.device = f"HandX evaluator {folder}", torch.device(device)
+        if up_axis not in UP_AXES:
+            raise HandgenError(f"up axis must be one of {sorted(UP_AXES)}, got {up_axis!r}")
+        self.name, self.device, self.up_axis = f"HandX evaluator {folder}", torch.device(device), up_axis
         self.mean, self.std = _stats(folder / MEAN), _stats(folder / STD)
         t5 = folder / T5_DIR
         if not t5.is_dir():
@@ -130,10 +134,10 @@ class HandXEvaluator:
 
     @torch.no_grad()
     def embed_motion(self, joints: np.ndarray, fps: float = 30.0, batch: int = 256) -> np.ndarray:
-        """(N, T, 2, 21, 3) handgen-order joints (metres, 30 fps) -> (N, 256)."""
+        """(N, T, 2, 21, 3) handgen joints (order and y-up frame; metres, 30 fps) -> (N, 256)."""
         if abs(fps - 30.0) > 1e-6:
             raise HandgenError(f"HandX's evaluator reads 30 fps clips, got {fps}")
-        x = (evaluator_input(joints) - self.mean) / self.std
+        x = (evaluator_input(np.asarray(joints, dtype=np.float64) @ UP_AXES[self.up_axis]) - self.mean) / self.std
         out = [self.motion(torch.as_tensor(x[a : a + batch], dtype=torch.float32, device=self.device)).cpu()
                for a in range(0, len(x), batch)]
         return torch.cat(out).numpy().astype(np.float64)

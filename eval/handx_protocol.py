@@ -33,9 +33,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from data_prep.handx_reader import to_handx_order
 from eval import handx_contacts as hc
 from eval.motion_metrics import frechet_distance, pairwise_distances
+from handgen.io.handx_format import to_handx_order
 
 BATCH = 32
 DIVERSITY_TIMES = 300

@@ -42,8 +42,8 @@ class _RunEvaluator:
         return self.evaluator.embed_texts(triplets)
 
 
-def load_evaluator(spec: str, device: str = "cpu"):
-    """``handx:DIR`` (HandX's checkpoint) or a handgen evaluator RUN_DIR.
+def load_evaluator(spec: str, device: str = "cpu", up_axis: str = "z"):
+    """``handx:DIR`` (HandX's checkpoint; ``up_axis`` of the data, see prep handx) or a handgen evaluator RUN_DIR.
 
     Raises:
         HandgenError / InputFileError: missing files, a checkpoint that does not load.
@@ -51,7 +51,7 @@ def load_evaluator(spec: str, device: str = "cpu"):
     if spec.startswith(HANDX_PREFIX):
         from eval.handx_evaluator import HandXEvaluator
 
-        return HandXEvaluator(spec[len(HANDX_PREFIX):], device=device)
+        return HandXEvaluator(spec[len(HANDX_PREFIX):], device=device, up_axis=up_axis)
     return _RunEvaluator(spec, device)
 
 
@@ -79,9 +79,12 @@ def evaluate_handx(
     evaluator: str, data_dir: str | Path | None = None, ckpt: str | Path | None = None, real: bool = False,
     samples: str | Path | None = None, split: str = "test", generations: int = hx.DEFAULT_GENERATIONS,
     seed: int = 0, batch_size: int = 64, options: dict[str, Any] | None = None, mano_dir: str | None = None,
-    max_clips: int | None = None, device: str = "cpu",
+    max_clips: int | None = None, device: str = "cpu", up_axis: str | None = None,
 ) -> dict[str, Any]:
     """The HandX-protocol report (JSON-ready). Exactly one of ``ckpt``, ``real``, ``samples``.
+
+    ``up_axis``: HandX's up axis for the evaluator input and sample files (default: the
+    DATA_DIR's ``meta.json`` ``up_axis``, else "z"; see ``prep handx --up-axis``).
 
     Raises:
         HandgenError: conflicting or missing sources, bad run dirs or data.
@@ -90,12 +93,19 @@ def evaluate_handx(
         raise HandgenError("give exactly one of --ckpt RUN_DIR, --real or --samples DIR")
     if generations < 1:
         raise HandgenError("--generations must be at least 1")
-    ev = load_evaluator(str(evaluator), device)
-    report: dict[str, Any] = {"protocol": "handx", "evaluator": str(evaluator), "seed": seed, "notes": [PALM_NOTE]}
-    if samples is not None:
-        from eval.handx_samples import read_sample_dir
+    if up_axis is None:
+        up_axis = "z"
+        if samples is None and data_dir is not None and (Path(data_dir) / "meta.json").is_file():
+            from handgen.io.data_dir import DataDir
 
-        gt, groups, triplets = read_sample_dir(samples)
+            up_axis = str(DataDir(data_dir).meta.get("up_axis", "z"))
+    ev = load_evaluator(str(evaluator), device, up_axis)
+    report: dict[str, Any] = {"protocol": "handx", "evaluator": str(evaluator), "seed": seed, "up_axis": up_axis,
+                              "notes": [PALM_NOTE]}
+    if samples is not None:
+        from handgen.io.handx_format import read_sample_files
+
+        gt, groups, triplets = read_sample_files(samples, up_axis)
         fps, source = 30.0, {"samples": str(samples)}
     else:
         if data_dir is None:

@@ -23,7 +23,8 @@ Conventions applied here (joint order and up axes: :mod:`handgen.io.handx_format
   flat-hand-mean poses, like ARCTIC's reader), with the hands_mean of the hand model in use.
 - Up axis: handgen's world is +y up. ``up_axis="z"`` (default; HandX's annotation code reads
   z as up, so the captions' "up" is +z) rotates by -90 deg about x, ``(x, y, z) -> (x, z, -y)``;
-  ``up_axis="y"`` keeps the coordinates. Joints and MANO parameters are rotated alike:
+  ``up_axis="y"`` keeps the coordinates. Joints and MANO parameters are rotated alike
+  (:func:`rotate_params`):
   ``global_orient' = R global_orient``, ``transl' = R (transl + w) - w`` (``w`` the rest wrist
   of the hand model for the clip's betas), so the posed wrist moves to ``R wrist``.
 """
@@ -62,7 +63,7 @@ class HandXClip:
     key: str
     joints: np.ndarray  # (60, 2, 21, 3) metres, handgen order, up axis applied, right wrist at frame 0 = origin
     captions: list[dict[str, str]]  # 5 {left, right, both}
-    motion: BimanualMotion  # absolute hand_pose, up axis applied (not yet canonicalised)
+    motion: BimanualMotion  # absolute hand_pose, in the FILE's frame (rotate with :func:`rotate_params`)
 
 
 def _array(path: Path, key: str, entry: dict, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -121,25 +122,31 @@ def parse_mano(path: Path, key: str, entry: Any) -> dict[str, np.ndarray]:
     return {"global_orient": pose[..., :3], "hand_pose": pose[..., 3:], "transl": trans, "betas": shape[0]}
 
 
-def rotate_motion(motion: BimanualMotion, rot: np.ndarray, hands: HandPair) -> BimanualMotion:
-    """The motion rotated rigidly by ``rot`` (3, 3) about the world origin (see the module docstring)."""
+def rotate_params(global_orient: np.ndarray, transl: np.ndarray, betas: np.ndarray, rot: np.ndarray,
+                  hands: HandPair) -> tuple[np.ndarray, np.ndarray]:
+    """MANO parameters of N clips rotated rigidly by ``rot`` (3, 3) about the world origin.
+
+    ``global_orient``, ``transl`` (N, T, 2, 3), ``betas`` (N, 2, 10). The posed wrist moves to
+    ``R wrist``: ``global_orient' = R global_orient``, ``transl' = R (transl + w) - w`` with ``w``
+    the hand model's rest wrist for the betas. One vectorised call for the whole batch.
+    """
     if np.allclose(rot, np.eye(3)):
-        return motion
+        return global_orient, transl
     r = Rotation.from_matrix(rot)
-    orient = (r * Rotation.from_rotvec(motion.global_orient.reshape(-1, 3))).as_rotvec()
-    transl = motion.transl.copy()
+    orient = (r * Rotation.from_rotvec(global_orient.reshape(-1, 3))).as_rotvec().reshape(global_orient.shape)
+    out = np.empty_like(transl)
     for i, side in enumerate(HANDS):
         with torch.no_grad():
-            w = hands[side].wrist_offset(torch.as_tensor(motion.betas[i], dtype=torch.float32)).double().numpy()
-        transl[:, i] = (motion.transl[:, i] + w) @ rot.T - w
-    return BimanualMotion(global_orient=orient.reshape(motion.global_orient.shape), hand_pose=motion.hand_pose,
-                          transl=transl, betas=motion.betas, fps=motion.fps)
+            w = hands[side].wrist_offset(torch.as_tensor(betas[:, i], dtype=torch.float32)).double().numpy()  # (N, 3)
+        out[:, :, i] = (transl[:, :, i] + w[:, None]) @ rot.T - w[:, None]
+    return orient, out
 
 
 def make_clip(
     path: Path, key: str, can_pos: Any, mano: Any, hands: HandPair, up_axis: str = "z"
 ) -> HandXClip:
-    """Both members of one clip -> a :class:`HandXClip`. Raises InputFileError for a bad member."""
+    """Both members of one clip -> a :class:`HandXClip` (joints rotated to handgen's frame, MANO parameters not
+    yet: :func:`rotate_params` does a whole chunk at once). Raises InputFileError for a bad member."""
     rot = UP_AXES[up_axis]
     joints, captions = parse_can_pos(path, key, can_pos)
     params = parse_mano(path.with_name(path.name.replace("_can_pos_all_wotextfeat", "_mano")), key, mano)
@@ -148,7 +155,7 @@ def make_clip(
     means = np.stack([hands[s].hands_mean.detach().cpu().double().numpy() for s in HANDS])  # (2, 45)
     motion = BimanualMotion(global_orient=params["global_orient"], hand_pose=params["hand_pose"] + means[None],
                             transl=params["transl"], betas=params["betas"], fps=HANDX_FPS)
-    return HandXClip(key=key, joints=joints, captions=captions, motion=rotate_motion(motion, rot, hands))
+    return HandXClip(key=key, joints=joints, captions=captions, motion=motion)
 
 
 def read_source_metadata(path: Path) -> dict[str, dict[str, str]]:

@@ -45,6 +45,7 @@ import torch
 from data_prep.clip_pipeline import SequenceResult, SequenceTask, convert_all, file_task
 from data_prep.handx_reader import (
     HANDX_FPS, HANDX_FRAMES, METADATA_FILE, SPLIT_FILES, UP_AXES, HandXClip, make_clip, read_source_metadata,
+    rotate_params,
 )
 from data_prep.prep_arctic import make_hands
 from handgen.errors import HandgenError, InputFileError
@@ -57,7 +58,7 @@ from handgen.repr.features import SLICES, params_to_features
 log = logging.getLogger(__name__)
 SOURCE = "handx"
 DEFAULT_CHUNK = 2048
-FEATURE_BATCH = 16  # clips per hand-model call
+FEATURE_BATCH = 64  # clips per hand-model call
 DISAGREEMENT_WARN_MM = 2.0
 
 
@@ -148,17 +149,18 @@ def find_tasks(src: str | Path, reader: HandXReader) -> list[SequenceTask]:
     return tasks
 
 
-def chunk_arrays(clips: list[HandXClip], hands: HandPair) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def chunk_arrays(clips: list[HandXClip], hands: HandPair, up_axis: str = "z") -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Shard arrays (``handgen.io.data_dir.SHARD_ARRAYS``) of ``clips`` and each clip's joint disagreement (mm).
 
-    Features come from the MANO parameters through ``hands`` (canonical: the model's right wrist
-    at frame 0 at the origin); ``joints`` are the clips' own (file) joints.
+    Features come from the MANO parameters (rotated to handgen's frame for ``up_axis``) through
+    ``hands`` (canonical: the model's right wrist at frame 0 at the origin); ``joints`` are the
+    clips' own (file) joints.
     """
     n, t = len(clips), HANDX_FRAMES
-    go = np.stack([c.motion.global_orient for c in clips])  # (N, T, 2, 3)
     hp = np.stack([c.motion.hand_pose for c in clips])  # (N, T, 2, 45)
-    tr = np.stack([c.motion.transl for c in clips])  # (N, T, 2, 3)
     betas = np.stack([c.motion.betas for c in clips])  # (N, 2, 10)
+    go, tr = rotate_params(np.stack([c.motion.global_orient for c in clips]),  # (N, T, 2, 3)
+                           np.stack([c.motion.transl for c in clips]), betas, UP_AXES[up_axis], hands)
     with torch.no_grad():
         w_right = hands.right.wrist_offset(torch.as_tensor(betas[:, 1], dtype=torch.float32)).double().numpy()
     offsets = -(tr[:, 0, 1] + w_right)  # (N, 3)
@@ -218,7 +220,7 @@ def convert_chunk(
         for path in (npz.with_suffix(".json"), npz):
             path.unlink(missing_ok=True)
         return SequenceResult(task, skipped=record, frames=0)
-    arrays, disagreement = chunk_arrays(clips, hands)
+    arrays, disagreement = chunk_arrays(clips, hands, settings["up_axis"])
     rows = []
     for i, clip in enumerate(clips):
         seq = _sequence_name(clip.key)

@@ -24,7 +24,8 @@ Steps:
 - :func:`mpjpe_mm`: after the per-frame right-wrist subtraction, the flattened joint 0 (the LEFT
   wrist) of each frame is subtracted from both; mean L2 over 42 joints, frames, samples (mm).
   A rigid shift of the whole motion scores 0.
-- +- everywhere: the std over the G groups (:func:`over_groups`); HandX reports no interval.
+- +-: the std over the G groups (:func:`over_groups`), except R-Precision's: the std over all
+  batches of all groups (its mean is over those batches too). HandX reports no interval.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def batches(n: int, size: int = BATCH) -> list[slice]:
 
 def r_precision(text, motion, top_k: int = 3, size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
     """Top-1..top_k R-Precision with text rows ranking motion columns: (mean (top_k,), std over batches (top_k,))."""
+    per_batch = r_precision_batches(text, motion, top_k, size)
+    return per_batch.mean(0), per_batch.std(0)
+
+
+def r_precision_batches(text, motion, top_k: int = 3, size: int = BATCH) -> np.ndarray:
+    """(batches, top_k): the top-1..top_k hit rate of every contiguous batch."""
     t, m = np.asarray(text, dtype=np.float64), np.asarray(motion, dtype=np.float64)
     if t.shape != m.shape:
         raise ValueError(f"text {t.shape} and motion {m.shape} embeddings differ in shape")
@@ -78,8 +85,7 @@ def r_precision(text, motion, top_k: int = 3, size: int = BATCH) -> tuple[np.nda
         order = np.argsort(d, axis=1, kind="stable")
         rank = np.argmax(order == np.arange(len(d))[:, None], axis=1)  # position of the matching motion
         per_batch.append([(rank < k).mean() for k in range(1, top_k + 1)])
-    arr = np.asarray(per_batch)
-    return arr.mean(0), arr.std(0)
+    return np.asarray(per_batch)
 
 
 def matching_score(text, motion, size: int = BATCH) -> float:
@@ -167,10 +173,9 @@ def protocol_report(
     def add(key: str, value: float) -> None:
         per_group.setdefault(key, []).append(float(value))
 
+    rp_batches = []
     for g, emb in zip(gen, embs):
-        rp, _ = r_precision(text, emb, size=batch)
-        for k in range(3):
-            add(f"R_precision_top{k + 1}", rp[k])
+        rp_batches.append(r_precision_batches(text, emb, size=batch))
         add("Matching_score", matching_score(text, emb, batch))
         add("FID", fid(gt_emb, emb))
         add("Diversity", diversity(emb))
@@ -184,6 +189,9 @@ def protocol_report(
             add(key, value)
         add("joint_angular_velocity", hc.joint_angular_velocity(g, fps))
     out = {k: over_groups(v) for k, v in per_group.items()}
+    rp_all = np.concatenate(rp_batches)  # every batch of every group; +- is the std over them (HandX)
+    for k in range(3):
+        out[f"R_precision_top{k + 1}"] = {"mean": float(rp_all[:, k].mean()), "std": float(rp_all[:, k].std())}
     out["MultiModality"] = {"mean": multimodality(np.stack(embs, axis=1)), "std": 0.0}
     rp, rp_std = r_precision(text, gt_emb, size=batch)
     out.update({f"gt_R_precision_top{k + 1}": {"mean": float(rp[k]), "std": float(rp_std[k])} for k in range(3)})

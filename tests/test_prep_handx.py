@@ -166,3 +166,16 @@ def test_train_then_eval_handx_protocol_on_the_result(handx, tmp_path, capsys):
         assert np.isfinite(report["metrics"][key]["mean"]), key
     assert report["metrics"]["R_precision_top3"]["mean"] == 1.0  # 3 clips: one batch of 3
     assert "R_precision_top1" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_content(handx, tmp_path):
+    """Slow (spawned workers import torch); the chunk conversion itself is covered by the fast tests above."""
+    _, src, _, _ = handx
+    one = prep_handx(src, tmp_path / "one", chunk=4, workers=1, progress=False, **VAL)
+    two = prep_handx(src, tmp_path / "two", chunk=4, workers=2, progress=False, **VAL)
+    assert one.clips == two.clips
+    assert (tmp_path / "one" / "manifest.jsonl").read_text() == (tmp_path / "two" / "manifest.jsonl").read_text()
+    for path in sorted((tmp_path / "one" / "shards").rglob("*.npz")):
+        a, b = np.load(path), np.load(tmp_path / "two" / path.relative_to(tmp_path / "one"))
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)

@@ -1,4 +1,4 @@
-"""The right hand's normalised frame of G-HOP / BG-HOP (REFERENCE.md section 5), in numpy.
+"""The right hand's normalised frame of G-HOP / BG-HOP (docs/reference.md section 5), in numpy.
 
 1. undo the right hand's global rotation and translation about its wrist:
    ``p_local = R_go^T (p_world - wrist_world) + wrist_rest`` (the MANO template frame with

@@ -1,4 +1,4 @@
-"""Read HandX's released dataset files (REFERENCE.md 4b) into handgen's conventions.
+"""Read HandX's released dataset files (docs/reference.md 4b) into handgen's conventions.
 
 ``HANDX_DIR`` holds, per split ``s`` in train/test::
 

@@ -14,6 +14,14 @@ import json
 import time
 from pathlib import Path
 
+from handgen.grasp.grasp_output import write_grasps
+from handgen.grasp.mesh_input import load_object_mesh
+from handgen.grasp.prior_run import GraspPrior
+from handgen.grasp.refinement import RefineConfig
+from handgen.grasp.sds import SDSConfig
+from handgen.grasp.synthesis import synthesize_grasps
+from handgen.hand import make_hand_pair
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,13 +39,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from handgen.grasp.grasp_output import write_grasps
-    from handgen.grasp.mesh_input import load_object_mesh
-    from handgen.grasp.prior_run import GraspPrior
-    from handgen.grasp.refinement import RefineConfig
-    from handgen.grasp.sds import SDSConfig
-    from handgen.grasp.synthesis import synthesize_grasps
-    from handgen.hand import make_hand_pair
 
     torch.set_num_threads(args.threads)
     cats = dict(c.split("=", 1) for c in args.category)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data_prep.motion_features.hand_frame import PALM_SURFACE_OFFSET, palm_normal
+from handgen.analysis.hand_frame import PALM_SURFACE_OFFSET, palm_normal
 from handgen.hand.anatomy import bone_capsules
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGER_MANO_JOINTS, FINGERS
 

@@ -27,7 +27,7 @@ carries HandX's name it follows HandX's definition (:mod:`eval.handx_contacts`):
   (thumb excluded: its joint frames are not aligned with the hand's) are read as
   bend (flexion about +z for the right hand, the left hand mirrored first) and spread
   (swing about y) of the bone direction (-x at rest; twist is not limited). Limits
-  (REFERENCE.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
+  (docs/reference.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
   by ``tolerance_deg`` (default 5). Reported: the fraction of (frame, joint) values outside and
   the mean excess (deg) over the violating ones.
 - hand-hand interpenetration: per frame, the deepest vertex of either hand's mesh inside the
@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from eval import handx_contacts as hc
+from eval.mesh_penetration import mutual_penetration
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGER_MANO_JOINTS, FINGERS, WRIST_KEYPOINT
 
 PENETRATION_FRAME_MM = 1.0
@@ -152,8 +153,6 @@ def joint_limit_violations(hand_pose, tolerance_deg: float = 5.0) -> dict[str, f
 
 def interpenetration(vertices, faces: tuple[np.ndarray, np.ndarray], frame_stride: int = 1) -> dict[str, float]:
     """Hand-hand interpenetration of clips' meshes ``vertices`` (N, T, 2, V, 3); see the module docstring."""
-    from eval.mesh_penetration import mutual_penetration
-
     v = np.asarray(vertices)
     per_clip, frames_hit, frames = [], 0, 0
     for clip in v:

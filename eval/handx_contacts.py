@@ -1,4 +1,4 @@
-"""HandX's hand-specific metrics exactly as REFERENCE.md 4b states them.
+"""HandX's hand-specific metrics exactly as docs/reference.md 4b states them.
 
 Joints are ``(N, T, 2, 21, 3)`` metres in handgen's keypoint order (hand 0 left); ``fps`` 30
 for HandX clips.

@@ -1,4 +1,4 @@
-"""HandX's evaluation protocol (REFERENCE.md 4b, "run_evaluation"), step by step.
+"""HandX's evaluation protocol (docs/reference.md 4b, "run_evaluation"), step by step.
 
 Inputs: ground-truth joints (N, T, 2, 21, 3) and G generated groups (G, N, T, 2, 21, 3), metres,
 handgen's keypoint order, in the order of HandX's sample files (the order matters: R-Precision
@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from eval import handx_contacts as hc
-from eval.motion_metrics import frechet_distance, pairwise_distances
+from handgen.analysis.embedding_metrics import frechet_distance, pairwise_distances
 from handgen.io.handx_format import to_handx_order
 
 BATCH = 32

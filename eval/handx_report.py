@@ -19,7 +19,13 @@ from typing import Any, Callable
 import numpy as np
 
 from eval import handx_protocol as hx
+from eval.motion_sets import generate_features, generation_options, load_clip_set, motion_set_from_features
+from handgen.api.motion_generator import MotionGenerator
 from handgen.errors import HandgenError
+from handgen.hand.factory import make_hand_pair
+from handgen.io.data_dir import DataDir
+from handgen.io.handx_format import read_sample_files
+from handgen.sample.evaluator_run import Evaluator
 
 HANDX_PREFIX = "handx:"
 PALM_NOTE = "palm points seeded (numpy default_rng(0)); HandX draws them unseeded"
@@ -29,8 +35,6 @@ class _RunEvaluator:
     """A handgen evaluator RUN_DIR behind the protocol's two callables."""
 
     def __init__(self, run_dir: str, device: str) -> None:
-        from eval.evaluator.run import Evaluator
-
         self.evaluator = Evaluator(run_dir, device=device)
         self.caption_field = str(self.evaluator.cfg.text.caption_field)
         self.name = f"handgen evaluator {run_dir}"
@@ -49,19 +53,17 @@ def load_evaluator(spec: str, device: str = "cpu", up_axis: str = "z"):
         HandgenError / InputFileError: missing files, a checkpoint that does not load.
     """
     if spec.startswith(HANDX_PREFIX):
-        from eval.handx_evaluator import HandXEvaluator
+        from eval.handx_evaluator import HandXEvaluator  # imports transformers: only when asked for
 
         return HandXEvaluator(spec[len(HANDX_PREFIX):], device=device, up_axis=up_axis)
     return _RunEvaluator(spec, device)
 
 
 def generated_groups(ckpt: str | Path, triplets: list[dict[str, str]], frames: int, generations: int, seed: int,
-                     options: dict[str, Any], hands, batch_size: int, device: str) -> tuple[np.ndarray, dict]:
+                     options: dict[str, Any], hands, batch_size: int, device: str,
+                     mano_dir: str | None = None) -> tuple[np.ndarray, dict]:
     """(G, N, T, 2, 21, 3) joints of ``generations`` samples per triplet, and run information."""
-    from eval.motion_sets import generate_features, generation_options, motion_set_from_features
-    from handgen.sample.generators import load_generator
-
-    generator = load_generator(ckpt, device=device)
+    generator = MotionGenerator(ckpt, device=device, mano_dir=mano_dir)
     chosen = generation_options(generator, options)
     groups, started = [], time.perf_counter()
     for g in range(generations):
@@ -96,23 +98,16 @@ def evaluate_handx(
     if up_axis is None:
         up_axis = "z"
         if samples is None and data_dir is not None and (Path(data_dir) / "meta.json").is_file():
-            from handgen.io.data_dir import DataDir
-
             up_axis = str(DataDir(data_dir).meta.get("up_axis", "z"))
     ev = load_evaluator(str(evaluator), device, up_axis)
     report: dict[str, Any] = {"protocol": "handx", "evaluator": str(evaluator), "seed": seed, "up_axis": up_axis,
                               "notes": [PALM_NOTE]}
     if samples is not None:
-        from handgen.io.handx_format import read_sample_files
-
         gt, groups, triplets = read_sample_files(samples, up_axis)
         fps, source = 30.0, {"samples": str(samples)}
     else:
         if data_dir is None:
             raise HandgenError("--data DATA_DIR is needed with --ckpt or --real")
-        from eval.motion_sets import load_clip_set
-        from handgen.hand.factory import make_hand_pair
-
         clips = load_clip_set(data_dir, split, ev.caption_field, max_clips)
         gt, triplets, fps = clips.motions.joints, clips.triplets, clips.fps
         source = {"data": str(data_dir), "split": split}
@@ -122,7 +117,7 @@ def evaluate_handx(
         else:
             hands = make_hand_pair(mano_dir, flat_hand_mean=True)
             groups, info = generated_groups(ckpt, triplets, clips.frames, generations, seed, options or {}, hands,
-                                            batch_size, device)
+                                            batch_size, device, mano_dir)
             source["model"] = info
     embed_motion: Callable[[np.ndarray], np.ndarray] = lambda j: ev.embed_motion(j, fps)  # noqa: E731
     report.update(source)

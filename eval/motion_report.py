@@ -1,6 +1,6 @@
 """``handgen eval motion``: score a motion model (or the data itself) against a DATA_DIR's test split.
 
-Protocol (fixed seeds, see :mod:`eval.motion_metrics` and :mod:`eval.hand_metrics`): every
+Protocol (fixed seeds, see :mod:`handgen.analysis.embedding_metrics` and :mod:`eval.hand_metrics`): every
 test clip gives its first caption triplet; each replication r generates one motion per
 triplet with seed ``seed + 1000 r`` and measures the set (R-Precision shuffles with seed r,
 diversity pairs with seed r); MultiModality generates ``mm_samples`` motions for each of
@@ -21,10 +21,19 @@ import numpy as np
 from eval import hand_metrics as hm
 from eval import handx_contacts as hc
 from eval import handx_protocol as hx
-from eval import motion_metrics as mm
 from eval.motion_sets import (
-    ClipSet, MotionSet, generate_features, generation_options, load_clip_set, motion_set_from_features,
+    ClipSet,
+    MotionSet,
+    generate_features,
+    generation_options,
+    load_clip_set,
+    motion_set_from_features,
 )
+from handgen.analysis import embedding_metrics as mm
+from handgen.api.motion_generator import MotionGenerator
+from handgen.errors import HandgenError
+from handgen.hand.factory import make_hand_pair
+from handgen.sample.evaluator_run import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +145,6 @@ def evaluate_motion(
     Raises:
         HandgenError: bad run dirs or data, too few clips for one R-Precision batch.
     """
-    from eval.evaluator.run import Evaluator
-    from handgen.errors import HandgenError
-    from handgen.hand.factory import make_hand_pair
-
     if replications < 1:
         raise HandgenError("--replications must be at least 1")
     if ckpt is None and not real:
@@ -147,9 +152,8 @@ def evaluate_motion(
     evaluator = Evaluator(evaluator_dir, device=device)
     generator = chosen = None
     if ckpt is not None and not real:  # checked before any scoring: bad options fail at once
-        from handgen.sample.generators import load_generator
 
-        generator = load_generator(ckpt, device=device)
+        generator = MotionGenerator(ckpt, device=device, mano_dir=mano_dir)
         chosen = generation_options(generator, options or {})
     clips = load_clip_set(data_dir, split, str(evaluator.cfg.text.caption_field), max_clips)
     if len(clips.ids) < rp_batch:

@@ -1,4 +1,4 @@
-"""HandX-format test files: the writer of :mod:`data_prep.synthetic.handx_files` plus bad members.
+"""HandX-format test files: the writer of :mod:`handgen.testing.handx_files` plus bad members.
 
 Train member ``corrupt`` is truncated in the can_pos file; train member ``foreign`` holds a
 :class:`FileMaker`, whose unpickling would create ``canary``.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_prep.synthetic.handx_files import FRAMES, HANDX_NAMES, NAME_MAP, make_member, npy_bytes, write_npz  # noqa: F401
-from data_prep.synthetic.handx_files import write_handx_dir as write_clean_dir
+from handgen.testing.handx_files import FRAMES, HANDX_NAMES, NAME_MAP, make_member, npy_bytes, write_npz  # noqa: F401
+from handgen.testing.handx_files import write_handx_dir as write_clean_dir
 
 
 class FileMaker:

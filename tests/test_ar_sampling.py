@@ -13,7 +13,7 @@ import pytest
 from handgen.cli import main as cli_main
 from handgen.errors import HandgenError
 from handgen.io.motion_npz import load_motion, save_motion
-from tests.conftest import REPO, tiny_ar_overrides, tiny_tokenizer_overrides
+from tests.helpers import REPO, tiny_ar_overrides, tiny_tokenizer_overrides
 
 LEFT, RIGHT, BOTH = "The left hand makes a fist.", "The right hand stays relaxed.", "The hands move apart."
 
@@ -175,17 +175,21 @@ def test_sample_picks_the_generator_by_model_type(trained_tokenizer, tmp_path, c
     assert np.load(tmp_path / "d" / "sample_000.npz")["joints"].shape == (20, 2, 21, 3)
 
 
-def test_load_generator_dispatches_on_the_model_type(trained_ar, trained_tokenizer, tmp_path):
+def test_load_dispatches_on_the_model_type(trained_ar, trained_tokenizer, tmp_path):
+    import handgen
+    from handgen.api import MotionGenerator
     from handgen.sample.ar_generator import ARMotionGenerator
-    from handgen.sample.generators import load_generator
+    from handgen.sample.tokenizer_run import TokenizerRun
 
-    generator = load_generator(trained_ar)
-    assert isinstance(generator, ARMotionGenerator) and generator.clip_len == 60
-    feats = generator.generate([{"left": LEFT, "right": RIGHT, "both": BOTH}] * 3, 24, seed=1, greedy=True)
+    generator = handgen.load(trained_ar, device="cpu")
+    assert isinstance(generator, MotionGenerator) and isinstance(generator.engine, ARMotionGenerator)
+    assert generator.clip_len == 60
+    feats = generator.engine.generate([{"left": LEFT, "right": RIGHT, "both": BOTH}] * 3, 24, seed=1, greedy=True)
     assert feats.shape == (3, 24, 324) and torch.isfinite(feats).all()
     with pytest.raises(HandgenError, match="not a handgen run dir"):
-        load_generator(tmp_path)
+        handgen.load(tmp_path)
     with pytest.raises(HandgenError, match="checkpoint folder not found"):
-        load_generator(tmp_path / "missing")
+        handgen.load(tmp_path / "missing")
+    assert isinstance(handgen.load(trained_tokenizer), TokenizerRun)
     with pytest.raises(HandgenError, match="holds a 'fsq_tokenizer' model.*tokenizer=THIS_DIR"):
-        load_generator(trained_tokenizer)
+        MotionGenerator(trained_tokenizer)

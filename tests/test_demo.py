@@ -10,7 +10,7 @@ from PIL import Image
 
 from handgen.demo.stages import Stage, run_stages
 from handgen.errors import HandgenError
-from tests.conftest import cli_in_process
+from tests.helpers import cli_in_process
 
 
 def _gif_frames(path) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import cli_in_process
+from tests.helpers import cli_in_process
 
 from eval.grasp_diversity import grasp_diversity
 from eval.grasp_simulation import gravity_vector, hand_geometry, simulate_grasp
@@ -22,7 +22,7 @@ def pressing_params(hand_pair, depth: float) -> dict[str, np.ndarray]:
 
     The right hand (palm -y at rest) turns -90 deg about z: palm towards -x, fingers up; the left one mirrored.
     """
-    from data_prep.motion_features.hand_frame import PALM_SURFACE_OFFSET, palm_centre, palm_normal
+    from handgen.analysis.hand_frame import PALM_SURFACE_OFFSET, palm_centre, palm_normal
 
     params = {}
     for h, (side, angle, face) in enumerate((("left", np.pi / 2, -BOX / 2), ("right", -np.pi / 2, BOX / 2))):
@@ -84,7 +84,7 @@ def test_grasp_diversity_known_values():
 
 def test_penetration_and_intersection_of_a_hand_at_a_known_depth(hand_pair):
     """A flat hand pushed into a box (box SDF computed analytically) and one fully inside a big box."""
-    grasp_metrics = pytest.importorskip("eval.grasp_metrics")
+    grasp_metrics = pytest.importorskip("handgen.grasp.grasp_metrics")
     from handgen.grasp.object_sdf import MeshSDF
     import trimesh
 

@@ -21,7 +21,7 @@ def rest_joints(hand_pair, frames: int = 60) -> np.ndarray:
 
 
 def test_contacts_of_a_hand_made_sequence(hand_pair):
-    from data_prep.motion_features.hand_frame import palm_points
+    from handgen.analysis.hand_frame import palm_points
 
     joints = rest_joints(hand_pair)
     intra, inter = hm.contact_flags(joints)
@@ -102,7 +102,8 @@ def test_joint_limits_read_from_mano_parameters():
 def test_mesh_penetration_of_a_sphere_in_a_box():
     import trimesh
 
-    from eval.mesh_penetration import mutual_penetration, penetration_depths, winding_numbers
+    from eval.mesh_penetration import mutual_penetration, penetration_depths
+    from handgen.geometry.winding import dense_winding_numbers as winding_numbers
 
     box = trimesh.creation.box((0.1, 0.1, 0.1))
     ball = trimesh.creation.icosphere(subdivisions=3, radius=0.02)

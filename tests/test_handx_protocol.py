@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 from eval import hand_metrics as hm
 from eval import handx_contacts as hc
 from eval import handx_protocol as hx
-from eval import motion_metrics as mm
+from handgen.analysis import embedding_metrics as mm
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGERS
 
 FPS = 30.0

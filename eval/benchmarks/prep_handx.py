@@ -9,7 +9,7 @@ from pathlib import Path
 def bench_prep_handx(clips: int = 2000, workers: tuple[int, ...] = (1, 2), chunk: int = 256) -> list[dict]:
     """Rows: clips/s and frames/s of ``prep handx`` over ``clips`` 60-frame train clips, per worker count."""
     from data_prep.prep_handx import prep_handx
-    from data_prep.synthetic.handx_files import write_handx_dir
+    from handgen.testing.handx_files import write_handx_dir
     from handgen.hand.factory import make_hand_pair
 
     rows = []

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "bvh":
         from handgen.export.bvh import bvh_keypoint_names, write_bvh
-        from handgen.export.bvh_reader import bvh_world_positions, read_bvh
+        from handgen.testing.bvh_reader import bvh_world_positions, read_bvh
         from handgen.export.hand_rig import hand_rigs
 
         out = write_bvh(args.out, motion, hand_rigs(hands, motion), scale=args.bvh_scale)

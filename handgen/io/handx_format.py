@@ -1,4 +1,4 @@
-"""HandX's conventions and its evaluation sample files (REFERENCE.md 4b).
+"""HandX's conventions and its evaluation sample files (docs/reference.md 4b).
 
 Joint order: HandX keeps MANO's native joint order with the tips appended (wrist, index,
 middle, pinky, ring, thumb, then tips thumb..pinky); handgen keypoint ``k`` is HandX joint

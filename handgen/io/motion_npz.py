@@ -40,13 +40,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from handgen.errors import InputFileError
-from handgen.hand.topology import HANDS, NUM_BETAS, NUM_KEYPOINTS
+from handgen.hand.topology import HANDS, NUM_BETAS, NUM_KEYPOINTS, TEXT_BRANCHES
 from handgen.io.atomic import atomic_save_npz
 from handgen.repr.motion import BimanualMotion
 from handgen.repr.object_pose import ObjectTemplate
 
 HAND_POSE_CONVENTION = "absolute (flat_hand_mean=True): MANO hand_pose = this - hands_mean"
-TEXT_KEYS: tuple[str, ...] = ("left", "right", "both")
+TEXT_KEYS = TEXT_BRANCHES
 _STRING_KEYS = ("hand_pose_convention", "text_left", "text_right", "text_both", "hand_model")
 
 

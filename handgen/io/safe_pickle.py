@@ -21,8 +21,9 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -158,7 +159,7 @@ def _iter_archive(
         if isinstance(info, str):
             yield info, InputFileError(path, f"member {info!r}: not in the archive")
             continue
-        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        name = info.filename.removesuffix(".npy")
         try:
             data = archive.read(info)
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""TEMOS-style sequence encoder (the architecture of HandX's released evaluator, REFERENCE.md 4b).
+"""TEMOS-style sequence encoder (the architecture of HandX's released evaluator, docs/reference.md 4b).
 
 An input sequence (B, L, in_dim) is embedded to ``latent`` per step (motion: a Linear; text:
 ReLU then Linear over frozen language-model token states), two learned tokens (mu, logvar)

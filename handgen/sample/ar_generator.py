@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import BRANCHES, TextStates
+from handgen.models.motion_ar import BRANCHES, TextStates, build_ar
 from handgen.repr.features import SLICES, translate_features
 from handgen.sample.ar_decoding import TokenSampling, sample_tokens
 from handgen.sample.long_horizon import LONG_CONTEXT
-from handgen.sample.run_dir import load_weights
+from handgen.io.run_dir import TOKENIZER_DIR, load_weights
 from handgen.sample.text_motion_run import TextMotionRun
 from handgen.sample.tokenizer_run import TokenizerRun
 
@@ -43,8 +43,6 @@ class ARMotionGenerator(TextMotionRun):
     model_types = ("motion_ar",)
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
-        from handgen.train.tasks.motion_ar import TOKENIZER_DIR, build_ar
-
         super().__init__(run_dir, device)
         info = self.info
         self.tokenizer = TokenizerRun(self.run_dir / TOKENIZER_DIR, self.device)

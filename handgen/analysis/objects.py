@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handgen.analysis.wrist import angular_velocity, smooth_derivative
+
 CONTACT_FRACTION = 0.0  # any contact at all
 
 
@@ -97,7 +99,6 @@ def object_track_from_arrays(
     """
     from scipy.spatial.transform import Rotation
 
-    from data_prep.motion_features.wrist import angular_velocity, smooth_derivative
 
     if rot is None or transl is None:
         return None

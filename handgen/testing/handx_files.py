@@ -1,4 +1,4 @@
-"""HandX-format dataset files (REFERENCE.md 4b) for tests and the prep benchmark, written from the facts alone.
+"""HandX-format dataset files (docs/reference.md 4b) for tests and the prep benchmark, written from the facts alone.
 
 Independent of handgen's HandX reader: the joint order comes from the names below.
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval.evaluator.model import BRANCHES
-from eval.evaluator.motion_input import motion_input
-from eval.evaluator.task import INPUT_STATS, build_evaluator
 from handgen.errors import InputFileError
+from handgen.io.run_dir import EVALUATOR_INPUT_STATS, load_weights, read_json, read_run_config
+from handgen.models.evaluator_input import motion_input
+from handgen.models.motion_evaluator import BRANCHES, build_evaluator
 from handgen.repr.normalization import FeatureStats
-from handgen.sample.run_dir import load_weights, read_json, read_run_config
+from handgen.text.cache import TextEmbeddingCache
+from handgen.text.encoder import load_text_encoder
 
 
 class Evaluator:
@@ -24,9 +25,9 @@ class Evaluator:
         self.info = read_json(self.run_dir, "model_info.json")
         self.text_info = read_json(self.run_dir, "text_encoder.json")
         try:
-            self.input_stats = FeatureStats.load(self.run_dir / INPUT_STATS)
+            self.input_stats = FeatureStats.load(self.run_dir / EVALUATOR_INPUT_STATS)
         except (FileNotFoundError, ValueError) as exc:
-            raise InputFileError(self.run_dir / INPUT_STATS, f"bad evaluator input statistics ({exc})") from None
+            raise InputFileError(self.run_dir / EVALUATOR_INPUT_STATS, f"bad evaluator input statistics ({exc})") from None
         self.device = torch.device(device)
         self.model = load_weights(build_evaluator(self.cfg, int(self.info["text_dim"])), self.run_dir).to(self.device)
         self._encoder = None
@@ -47,9 +48,6 @@ class Evaluator:
     @torch.no_grad()
     def embed_texts(self, triplets: list[dict[str, str]], batch: int = 256) -> np.ndarray:
         """Embeddings (N, latent) of ``{left, right, both}`` caption triplets."""
-        from handgen.text.cache import TextEmbeddingCache
-        from handgen.text.encoder import load_text_encoder
-
         if self._encoder is None:
             self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
         texts = [[(t.get(b) or "") for b in BRANCHES] for t in triplets]

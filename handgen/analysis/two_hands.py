@@ -12,7 +12,7 @@ import numpy as np
 
 from handgen.hand.topology import FINGERTIP_KEYPOINTS
 
-from data_prep.motion_features.hand_frame import hand_frame
+from handgen.analysis.hand_frame import hand_frame
 
 TIP_CONTACT = 0.025  # fingertip to fingertip / fingertip to palm, metres (HandX)
 TIP_NEAR = 0.035  # 2.5-3.5 cm: near; beyond: far

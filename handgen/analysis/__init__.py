@@ -4,6 +4,6 @@
 contact flags and statistics that the evaluator reuses.
 """
 
-from data_prep.motion_features.extract import ClipFeatures, HandFeatures, PairFeatures, extract_clip_features
+from handgen.analysis.extract import ClipFeatures, HandFeatures, PairFeatures, extract_clip_features
 
 __all__ = ["ClipFeatures", "HandFeatures", "PairFeatures", "extract_clip_features"]

@@ -8,7 +8,7 @@ flexion plane (signed: + towards the palm, - hyper-extension), radians:
 - the thumb's three joints (CMC, MCP, IP) use the unsigned bend between its consecutive bones
   (wrist -> CMC -> MCP -> IP -> tip).
 
-States (REFERENCE.md section 4): extended <= pi/6, partially bent pi/6..pi/3, fully bent > pi/3,
+States (docs/reference.md section 4): extended <= pi/6, partially bent pi/6..pi/3, fully bent > pi/3,
 hyper-extended < -pi/12. A finger's state is that of its *curl*: the flexion of the more bent
 of its two main joints (MCP and PIP of a long finger, MCP and IP of the thumb); the DIP
 follows the PIP and the thumb's CMC mostly moves sideways.
@@ -20,7 +20,7 @@ import numpy as np
 
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGERS, FINGERTIP_KEYPOINTS, WRIST_KEYPOINT
 
-from data_prep.motion_features.hand_frame import HandFrame, hand_frame, unit
+from handgen.analysis.hand_frame import HandFrame, hand_frame, unit
 
 FLEXION_STATES: tuple[str, ...] = ("hyper-extended", "extended", "partially bent", "fully bent")
 EXTENDED_MAX = np.pi / 6

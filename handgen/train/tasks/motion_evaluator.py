@@ -15,23 +15,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from eval.evaluator.model import BRANCHES, EvaluatorConfig, TextMotionEvaluator, info_nce
-from eval.evaluator.motion_input import FRAME_DIM, joints_from_features, motion_input
+from handgen.analysis.embedding_metrics import r_precision
+from handgen.io.run_dir import EVALUATOR_INPUT_STATS
+from handgen.models.evaluator_input import FRAME_DIM, joints_from_features, motion_input
+from handgen.models.motion_evaluator import BRANCHES, build_evaluator, info_nce
 from handgen.repr.normalization import FeatureStats
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
 
-INPUT_STATS = "evaluator_stats.npz"
 VAL_REPLICATIONS = 5
-
-
-def build_evaluator(cfg, text_dim: int) -> TextMotionEvaluator:
-    m = cfg.model
-    return TextMotionEvaluator(EvaluatorConfig(
-        motion_dim=FRAME_DIM, text_dim=text_dim, width=int(m.width), layers=int(m.layers), heads=int(m.heads),
-        ff=int(m.ff), latent=int(m.latent), dropout=float(m.dropout),
-        frames_per_token=int(m.get("frames_per_token", 1)), text_pooling=str(m.get("text_pooling", "tokens")),
-    ))
 
 
 def same_triplet(rows: torch.Tensor) -> torch.Tensor:
@@ -61,7 +53,7 @@ class MotionEvaluatorTask(TrainingTask):
         batch = self.clips.batch(split, indices)
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         motion = self.inputs[split][idx]
-        noise = float(self.cfg.train.get("input_noise", 0.0))
+        noise = float(self.cfg.train.input_noise)
         if split == "train" and noise > 0:
             motion = motion + noise * torch.randn_like(motion)
         return {"motion": motion, **{f"text_{k}": batch[f"text_{k}"] for k in BRANCHES}}
@@ -82,8 +74,6 @@ class MotionEvaluatorTask(TrainingTask):
     @torch.no_grad()
     def val_metrics(self, model: nn.Module) -> dict[str, float]:
         """R-Precision top-1/2/3 of the val split (first caption of each clip), mean of a few fixed shuffles."""
-        from eval.motion_metrics import r_precision
-
         n = len(self.clips.val)
         if n < 2:
             return {}
@@ -102,7 +92,7 @@ class MotionEvaluatorTask(TrainingTask):
 
     def write_artifacts(self, run_dir: Path) -> None:
         self.clips.write_artifacts(run_dir)
-        self.input_stats.save(run_dir / INPUT_STATS)
+        self.input_stats.save(run_dir / EVALUATOR_INPUT_STATS)
         (run_dir / "model_info.json").write_text(json.dumps({
             "model_type": self.model_type,
             "motion_dim": FRAME_DIM,

@@ -42,6 +42,19 @@ def solid_angles(triangles: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     return 2.0 * torch.atan2(num, den)
 
 
+def dense_winding_numbers(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Exact generalised winding numbers (P,) float64 of ``points`` (P, 3) against every face (float32 maths).
+
+    For small point sets; many points against a large mesh: :class:`WindingNumber`.
+    """
+    tri = torch.as_tensor(np.asarray(vertices, dtype=np.float32)[np.asarray(faces)])  # (F,3,3)
+    pts = torch.as_tensor(np.asarray(points, dtype=np.float32)).reshape(-1, 3)
+    out = torch.empty(len(pts), dtype=torch.float32)
+    for s in range(0, len(pts), chunk):
+        out[s : s + chunk] = solid_angles(tri[None], pts[s : s + chunk, None, :]).sum(-1) / (4.0 * math.pi)
+    return out.numpy().astype(np.float64)
+
+
 def _cluster_faces(centroids: np.ndarray, leaf_size: int) -> list[np.ndarray]:
     """Median splits along the longest axis until each cluster has <= leaf_size faces."""
     leaves: list[np.ndarray] = []

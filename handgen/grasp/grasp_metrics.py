@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from handgen.geometry.ray_parity import grid_inside_votes
+from handgen.geometry.winding import WindingNumber
 from handgen.grasp.object_sdf import MeshSDF
-from handgen.grasp.winding import WindingNumber
 from handgen.hand.topology import FINGERTIP_KEYPOINTS, HANDS
 
 CONTACT_DIST = 0.005  # metres
@@ -33,8 +34,6 @@ def penetration_depth(hand_vertices: np.ndarray, obj: MeshSDF) -> np.ndarray:
 
 def object_voxels(obj: MeshSDF, voxel: float = VOXEL) -> np.ndarray:
     """Centres (N, 3) of the object's voxels (a grid of ``voxel`` metres, winding-number inside test)."""
-    from handgen.grasp.ray_parity import grid_inside_votes
-
     lo, hi = obj.vertices.min(0), obj.vertices.max(0)
     counts = np.maximum(np.ceil((hi - lo) / voxel).astype(int), 1)
     origin = 0.5 * (lo + hi) - 0.5 * voxel * (counts - 1)

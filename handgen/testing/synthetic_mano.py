@@ -1,7 +1,7 @@
 """Synthetic MANO model files: the official layout, a plausible hand, no licence needed.
 
 :func:`write_synthetic_mano` writes a file with exactly the layout of the
-official MANO v1.2 ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` (REFERENCE.md
+official MANO v1.2 ``MANO_RIGHT.pkl`` / ``MANO_LEFT.pkl`` (docs/reference.md
 section 1), so tests and benchmarks exercise the real loading path
 (:mod:`handgen.hand.mano_file`) and :class:`handgen.hand.mano.ManoHand`:
 
@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from handgen.hand import anatomy
-from handgen.hand.mano_pickle import write_mano_pickle
+from handgen.hand.surface import hand_sdf, rest_surface
 from handgen.hand.topology import FINGER_MANO_JOINTS, FINGERS, HANDS, MANO_PARENTS, NUM_MANO_JOINTS
 from handgen.io.atomic import atomic_save_npz
+from handgen.testing.mano_pickle import write_mano_pickle
 
 NUM_VERTICES, NUM_FACES, WRIST_RING = 778, 1538, 16
 UINT32_MAX = 2**32 - 1
@@ -92,8 +93,6 @@ def _boundary_loop_length(faces: np.ndarray) -> int | None:
 
 def _project_to_surface(points: np.ndarray, iterations: int = 3) -> np.ndarray:
     """Move points onto the procedural hand's implicit surface (Newton steps on its SDF)."""
-    from handgen.hand.surface import hand_sdf
-
     p = points.copy()
     h = 1e-5
     for _ in range(iterations):
@@ -188,8 +187,6 @@ def synthetic_right_mesh() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         vertices (778,3) metres, faces (1538,3) int64 (outward winding, open at
         the wrist), skinning weights (778,16).
     """
-    from handgen.hand.surface import rest_surface
-
     surf = rest_surface(target_faces=_DECIMATE_FACES)
     v, w, f = _open_wrist(surf.vertices, surf.weights, surf.faces)
     while (loop := _boundary_loop_length(f)) is not None and loop < WRIST_RING:

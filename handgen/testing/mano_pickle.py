@@ -1,6 +1,6 @@
 """Write MANO-layout pickles the way the official (Python 2, chumpy) files are written.
 
-Used by :mod:`handgen.hand.synthetic_mano` (tests, benchmarks) to produce files
+Used by :mod:`handgen.testing.synthetic_mano` (tests, benchmarks) to produce files
 that exercise the same reading path as the licensed originals, without chumpy
 or an old scipy installed:
 

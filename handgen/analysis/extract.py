@@ -15,9 +15,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from data_prep.motion_features import fingers, two_hands, wrist
-from data_prep.motion_features.hand_frame import hand_frame
-from data_prep.motion_features.objects import (
+from handgen.analysis import fingers, two_hands, wrist
+from handgen.analysis.contacts import inter_hand_distances
+from handgen.analysis.hand_frame import hand_frame
+from handgen.analysis.objects import (
     ObjectContact,
     ObjectTrack,
     object_contact_from_arrays,
@@ -112,8 +113,6 @@ def hand_features(joints: np.ndarray, hand: int, fps: float) -> HandFeatures:
 
 def pair_features(joints: np.ndarray, hands: tuple[HandFeatures, HandFeatures], fps: float) -> PairFeatures:
     """Two-hand features from joints (T, 2, 21, 3) and both hands' features."""
-    from data_prep.motion_features.contacts import inter_hand_distances
-
     centres = np.stack([h.palm_centre for h in hands], axis=1)
     wrists = np.stack([h.wrist_position for h in hands], axis=1)
     wrist_distance = np.linalg.norm(wrists[:, 0] - wrists[:, 1], axis=-1)

@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 
 from handgen.hand.topology import WRIST_KEYPOINT
 
-from data_prep.motion_features.hand_frame import HandFrame, hand_frame, handedness_sign
+from handgen.analysis.hand_frame import HandFrame, hand_frame, handedness_sign
 
 AXES: tuple[str, ...] = ("left_right", "down_up", "back_front")  # world x, y, z
 # direction words for -/+ along each axis

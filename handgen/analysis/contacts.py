@@ -21,9 +21,9 @@ import numpy as np
 
 from handgen.hand.topology import FINGERTIP_KEYPOINTS
 
-from data_prep.motion_features.fingers import THUMB_CONTACT, thumb_tip_distances
-from data_prep.motion_features.hand_frame import palm_points
-from data_prep.motion_features.two_hands import TIP_CONTACT, TIP_NEAR
+from handgen.analysis.fingers import THUMB_CONTACT, thumb_tip_distances
+from handgen.analysis.hand_frame import palm_points
+from handgen.analysis.two_hands import TIP_CONTACT, TIP_NEAR
 
 
 def _check(joints: np.ndarray) -> np.ndarray:

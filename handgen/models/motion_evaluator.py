@@ -4,7 +4,7 @@ TMR/TEMOS-style contrastive pair, deterministic (no VAE). Both sides end in a CL
 of a small transformer encoder, projected to ``latent`` dims and L2-normalised, so the
 distance between embeddings is Euclidean on the unit sphere (0..2).
 
-- Motion side: the joint features of both hands (:mod:`eval.evaluator.motion_input`),
+- Motion side: the joint features of both hands (:mod:`handgen.models.evaluator_input`),
   normalised with the training split's statistics; ``frames_per_token`` consecutive frames
   are concatenated into one token (2 halves the sequence), plus sinusoidal positions.
 - Text side: the frozen states of the three texts (cached MiniLM states) read as ONE
@@ -27,8 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from handgen.models.layers import sinusoidal_embedding
+from handgen.models.evaluator_input import FRAME_DIM
+from handgen.hand.topology import TEXT_BRANCHES
 
-BRANCHES: tuple[str, ...] = ("left", "right", "both")
+BRANCHES = TEXT_BRANCHES
 
 
 @dataclass
@@ -152,3 +154,13 @@ def info_nce(motion: torch.Tensor, text: torch.Tensor, temperature: float,
         logits = logits.masked_fill(off_diag, float("-inf"))
     target = torch.arange(len(motion), device=motion.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def build_evaluator(cfg, text_dim: int) -> "TextMotionEvaluator":
+    """The evaluator a run config's ``model`` section describes."""
+    m = cfg.model
+    return TextMotionEvaluator(EvaluatorConfig(
+        motion_dim=FRAME_DIM, text_dim=text_dim, width=int(m.width), layers=int(m.layers), heads=int(m.heads),
+        ff=int(m.ff), latent=int(m.latent), dropout=float(m.dropout),
+        frames_per_token=int(m.frames_per_token), text_pooling=str(m.text_pooling),
+    ))

@@ -99,6 +99,8 @@ def parse_can_pos(path: Path, key: str, entry: Any) -> tuple[np.ndarray, list[di
         value = entry.get(theirs)
         if isinstance(value, str):
             value = [value]
+        elif isinstance(value, np.ndarray):  # an array of strings reads as the list it holds
+            value = [str(v) for v in value.reshape(-1)] if value.dtype.kind in "US" or value.dtype == object else None
         if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
             raise InputFileError(path, f"member {key!r}: {theirs} must be a non-empty list of str")
         texts[ours] = list(value)

@@ -14,7 +14,7 @@ from handx_files import FRAMES, HANDX_NAMES, NAME_MAP, make_member, npy_bytes, w
 
 from data_prep.handx_reader import UP_AXES, to_handgen_order, to_handx_order
 from data_prep.prep_handx import carve_split, prep_handx
-from handgen.errors import HandgenError
+from handgen.errors import HandgenError, InputFileError
 from handgen.hand.topology import KEYPOINT_NAMES
 from handgen.io.data_dir import DataDir
 from handgen.io.safe_pickle import iter_object_npz
@@ -39,6 +39,19 @@ def test_permutation_on_known_joint_positions():
         assert ours[0, k, 0] == HANDX_NAMES.index(name)
     assert ours[0, [1, 4, 5, 8, 17, 20], 0].tolist() == [13, 16, 1, 17, 7, 20]
     assert np.array_equal(to_handx_order(ours), joints)
+
+
+def test_member_parsing_accepts_string_arrays_and_names_problems(hand_pair):
+    from data_prep.handx_reader import parse_can_pos
+
+    entry, _ = make_member(0, hand_pair)
+    entry = dict(entry, right_annotation=np.array(entry["right_annotation"]))
+    joints, captions = parse_can_pos(Path("x.npz"), "0", entry)
+    assert joints.shape == (FRAMES, 2, 21, 3) and captions[4]["right"] == "right hand variant 4 of clip 0"
+    with pytest.raises(InputFileError, match="annotation lists differ in length"):
+        parse_can_pos(Path("x.npz"), "0", dict(entry, left_annotation=["one"]))
+    with pytest.raises(InputFileError, match=r"member '0': motion has shape \(60, 2, 20, 3\)"):
+        parse_can_pos(Path("x.npz"), "0", dict(entry, motion=entry["motion"][:, :, :20]))
 
 
 def test_clips_captions_splits_and_metadata_land_in_the_data_dir(handx):

@@ -187,3 +187,32 @@ def test_sample_files_with_a_foreign_class_are_refused(tmp_path):
     with pytest.raises(UnsafePickleError, match="unsafe pickle"):
         read_sample_files(tmp_path)
     assert not (tmp_path / "canary.txt").exists()
+
+
+def test_export_matches_samples_without_source_id_by_caption(tmp_path, hand_pair):
+    from handx_files import write_handx_dir
+
+    from data_prep.prep_handx import prep_handx
+    from handgen.errors import HandgenError
+    from handgen.export.handx_eval import export_handx_eval
+    from handgen.io.data_dir import DataDir
+    from handgen.io.handx_format import read_sample_files
+    from handgen.io.motion_npz import save_motion
+
+    src = write_handx_dir(tmp_path / "src", hand_pair, train=2, test=3, corrupt=None, foreign=None)
+    prep_handx(src, tmp_path / "data", progress=False)
+    data = DataDir(tmp_path / "data")
+    rows = data.clips("test")
+    samples = tmp_path / "samples"
+    for i, row in enumerate(reversed(rows)):  # file order differs from the manifest's; one sample per caption
+        clip = data.load_clip(row["id"])
+        save_motion(samples / f"sample_{i:03d}.npz", clip.motion, clip.joints, row["captions"][0],
+                    data.meta["hand_model"], data.meta["hands_mean"])
+    export_handx_eval(samples, tmp_path / "out", tmp_path / "data")
+    gt, groups, triplets = read_sample_files(tmp_path / "out")
+    assert groups.shape[0] == 1 and np.allclose(groups[0], gt, atol=1e-5)  # each sample found its own clip
+    assert [t["left"] for t in triplets] == [r["captions"][0]["left"] for r in reversed(rows)]
+    save_motion(samples / "sample_999.npz", clip.motion, clip.joints, {"left": "no such caption"},
+                data.meta["hand_model"], data.meta["hands_mean"])
+    with pytest.raises(HandgenError, match="different numbers of samples|has the caption"):
+        export_handx_eval(samples, tmp_path / "out2", tmp_path / "data")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, cli_in_process, run_cli
+from conftest import REPO, cli_in_process
 from handx_files import FRAMES, HANDX_NAMES, NAME_MAP, make_member, npy_bytes, write_handx_dir, write_npz
 
 from data_prep.handx_reader import UP_AXES, to_handgen_order, to_handx_order
@@ -142,7 +142,7 @@ def test_rerun_reuses_chunks_and_a_changed_file_is_redone(handx, tmp_path, hand_
     assert third.clips["test"] == TEST + 1
 
 
-def test_missing_files_and_bad_options_are_one_line_errors(tmp_path, handx):
+def test_missing_files_and_bad_options_are_one_line_errors(tmp_path, handx, capsys):
     _, src, _, _ = handx
     with pytest.raises(HandgenError, match="no HandX data files"):
         prep_handx(tmp_path, tmp_path / "out", progress=False)
@@ -151,9 +151,10 @@ def test_missing_files_and_bad_options_are_one_line_errors(tmp_path, handx):
     shutil.copy(src / "test_can_pos_all_wotextfeat.npz", half)
     with pytest.raises(HandgenError, match="test_mano.npz is missing"):
         prep_handx(half, tmp_path / "out", progress=False)
-    proc = run_cli("prep", "handx", "--src", half, "--out", tmp_path / "out")
-    assert proc.returncode == 1 and "test_mano.npz is missing" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    capsys.readouterr()
+    assert cli_in_process("prep", "handx", "--src", half, "--out", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "test_mano.npz is missing" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_then_eval_handx_protocol_on_the_result(handx, tmp_path, capsys):

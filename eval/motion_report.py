@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from eval import hand_metrics as hm
+from eval import handx_contacts as hc
+from eval import handx_protocol as hx
 from eval.motion_sets import (
     ClipSet,
     MotionSet,
@@ -45,7 +47,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "MM_Dist": ("Matching score (MM-Dist)", "lower"),
     "Diversity": ("Diversity", "real"),
     "MultiModality": ("MultiModality", "higher"),
-    "MPJPE_mm": ("MPJPE vs ground truth (mm)", "lower"),
+    "MPJPE_mm": ("MPJPE vs ground truth, wrist-relative (mm)", "lower"),
+    "MPJPE_abs_mm": ("MPJPE vs ground truth, absolute (mm)", "lower"),
     "contact_intra_precision": ("intra-hand contact precision", "higher"),
     "contact_intra_recall": ("intra-hand contact recall", "higher"),
     "contact_intra_f1": ("intra-hand contact F1", "higher"),
@@ -57,7 +60,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "contact_ratio_inter": ("contact ratio, inter-hand", "real"),
     "contact_duration_s": ("mean contact duration (s)", "real"),
     "contact_frequency_hz": ("contact frequency (events/s)", "real"),
-    "motion_intensity_deg_s": ("motion intensity (deg/s)", "real"),
+    "motion_intensity_deg_s": ("motion intensity, handgen (deg/s)", "real"),
+    "joint_angular_velocity_deg_s": ("joint angular velocity, HandX (deg/s)", "real"),
     "jitter_m_s3": ("jitter, mean jerk (m/s^3)", "lower"),
     "interpenetration_mm": ("hand-hand penetration, clip max (mm)", "lower"),
     "interpenetration_frames": ("frames with hand-hand penetration > 1 mm", "lower"),
@@ -97,12 +101,14 @@ def hand_scores(ref: Reference, motions: MotionSet, hands, real: bool = False,
     fps = ref.clips.fps
     out: dict[str, float] = {}
     if not real:
-        out["MPJPE_mm"] = mm.mpjpe_mm(motions.joints, ref.clips.motions.joints)
+        out["MPJPE_mm"] = hx.mpjpe_mm(motions.joints, ref.clips.motions.joints)
+        out["MPJPE_abs_mm"] = mm.mpjpe_mm(motions.joints, ref.clips.motions.joints)
     intra, inter = hm.contact_flags(motions.joints)
     for name, pred, gt in (("intra", intra, ref.intra), ("inter", inter, ref.inter)):
         out.update({f"contact_{name}_{k}": v for k, v in hm.presence_scores(pred, gt).items()})
-    out.update(hm.contact_dataset_stats(intra, inter, fps))
+    out.update(hm.contact_dataset_stats(motions.joints, intra, inter, fps))
     out["motion_intensity_deg_s"] = hm.motion_intensity(motions.joints, fps)
+    out["joint_angular_velocity_deg_s"] = hc.joint_angular_velocity(motions.joints, fps)
     out["jitter_m_s3"] = hm.jitter(motions.joints, fps)
     out.update(hm.joint_limit_violations(motions.hand_pose()))
     if penetration_stride > 0:

@@ -9,9 +9,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("render", help="animate a motion .npz (both hands, texts as title) to .gif or .mp4")
     parser.add_argument("--motion", required=True, help="motion file (.npz from `handgen sample` or `handgen clip`)")
     parser.add_argument("--out", required=True, help="animation to write: FILE.gif or FILE.mp4 (needs imageio-ffmpeg)")
-    parser.add_argument("--view", default="front", choices=["front", "ego", "top", "side"], help="camera direction")
+    parser.add_argument(
+        "--view", default="three-quarter", choices=["three-quarter", "front", "ego", "top", "side"],
+        help="camera direction (default three-quarter: in front, to the left and above, fingers seen from the side)",
+    )
     parser.add_argument("--skeleton", action="store_true", help="draw 21-keypoint skeletons instead of meshes")
-    parser.add_argument("--size", type=int, default=360, help="scene size in pixels (default 360)")
+    parser.add_argument(
+        "--size", type=int, default=512,
+        help="the scene's long side in pixels (default 512; the other side follows the motion's shape)",
+    )
+    parser.add_argument("--trails", type=int, default=0, metavar="FRAMES",
+                        help="draw each fingertip's path over the last FRAMES frames (default 0: off)")
+    parser.add_argument("--no-floor", action="store_true", help="leave out the floor grid and the hands' shadows")
     parser.add_argument("--fps", type=float, default=None, help="playback rate (default: the motion's fps)")
     parser.add_argument(
         "--mano-dir", default=None,
@@ -49,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     objects = [object_frames(*found)] if found is not None else []
     out = render_motion(
         motion, hands, extras["texts"], args.out, view=args.view, skeleton=args.skeleton, size=args.size,
-        joints=extras["joints"], fps=args.fps, label=label, objects=objects,
+        joints=extras["joints"], fps=args.fps, label=label, objects=objects, floor=not args.no_floor,
+        trails=args.trails,
     )
     print(f"rendered {motion.num_frames} frames to {out} in {time.perf_counter() - started:.2f} s")
     return 0

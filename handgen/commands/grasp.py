@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.device import add_device_option, resolve_device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -26,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: min(2, cores))")
     parser.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
     parser.add_argument("--no-render", action="store_true", help="skip the PNG renders")
+    add_device_option(parser)
     parser.set_defaults(func=_run)
 
 
@@ -46,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             raise HandgenError(f"--{name.replace('_', '-')} must be non-negative")
+    device = resolve_device(args.device)
     torch.set_num_threads(args.threads or max(1, min(2, os.cpu_count() or 1)))
 
     from handgen.grasp.grasp_output import write_grasps
@@ -56,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     from handgen.hand import make_hand_pair
 
     mesh = load_object_mesh(args.mesh, args.scale) if args.mesh else None  # bad input fails before loading models
-    prior = GraspPrior(args.ckpt)
+    prior = GraspPrior(args.ckpt, device=device)
     hands = make_hand_pair(args.mano_dir)
     if hands.name != prior.hand_model:
         log.warning("the prior was trained with the %s hand; using the %s hand", prior.hand_model, hands.name)

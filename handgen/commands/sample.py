@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.device import add_device_option, resolve_device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="sample bimanual motions from a trained model")
@@ -34,11 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--given", choices=("left", "right"), default=None, help="reaction mode: the hand that is given")
     p.add_argument("--frames-given", default=None, help="keyframe mode: comma-separated frame indices")
     p.add_argument("--mano-dir", default=None, help="MANO files (needed when the model was trained on MANO data)")
-    p.add_argument("--device", default="cpu")
+    add_device_option(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from handgen.sample.command import run_sample
 
+    args.device = resolve_device(args.device)
     return run_sample(args)

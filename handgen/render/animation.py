@@ -141,8 +141,11 @@ def render_frames(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None = None, *,
     view: str = DEFAULT_VIEW, skeleton: bool = False, size: int = DEFAULT_SIZE, joints: np.ndarray | None = None,
     label: str | None = None, objects: Sequence[ObjectFrames] = (), floor: bool = True, trails: int = 0,
+    turntable: int = 0,
 ) -> list[Image.Image]:
     """RGB frames of the animation (see :func:`render_motion`)."""
+    if turntable and motion.num_frames != 1:
+        raise HandgenError(f"a turntable shows one frame (a grasp); this motion has {motion.num_frames}")
     if view not in VIEWS:
         raise HandgenError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
     if size < 64:
@@ -171,8 +174,11 @@ def render_frames(
     ground = Floor.under(everything) if floor else None
     if ground is not None:  # the shadows must fit too; the grid may run off the picture
         everything = np.concatenate([everything, ground.flatten(everything[:: max(1, len(everything) // 20000)])])
-    camera = Camera.fit(everything, view=view, long_side=size)
-    width, height = camera.size
+    if turntable:
+        cameras = Camera.turntable(everything, turntable, view=view, long_side=size)
+    else:
+        cameras = [Camera.fit(everything, view=view, long_side=size)]
+    width, height = cameras[0].size
     font_px = max(11, max(width, height) // 34)
     title = title_strip(texts or {}, width, font_px)
     top = title.height if title is not None else 0
@@ -180,15 +186,18 @@ def render_frames(
     if title is not None:
         base.paste(title, (0, 0))
     font = _font(font_px)
-    backdrop = Image.new("RGB", (width, height), BACKGROUND)
+    backdrops = [Image.new("RGB", (width, height), BACKGROUND) for _ in cameras]
     if ground is not None:
-        ground.draw_grid(backdrop, camera)
+        for backdrop, camera in zip(backdrops, cameras):
+            ground.draw_grid(backdrop, camera)
     legend = [("left hand", LEFT_COLOR), ("right hand", RIGHT_COLOR)]
     if objects:
         legend.append(("object", OBJECT_COLOR))
     frames = []
-    for i in range(t):
-        scene = backdrop.copy()
+    for k in range(turntable or t):
+        i = 0 if turntable else k  # the motion's frame
+        camera = cameras[k % len(cameras)]
+        scene = backdrops[k % len(backdrops)].copy()
         object_layers = [MeshLayer(obj.vertices[i], obj.faces, OBJECT_COLOR) for obj in objects]
         if ground is not None:
             shadow_meshes = [(obj.vertices[i], obj.faces) for obj in objects]
@@ -207,7 +216,8 @@ def render_frames(
             draw_meshes(scene, camera, layers + object_layers)
         draw_legend(scene, legend, font, font_px)
         draw = ImageDraw.Draw(scene)
-        draw.text((6, height - font_px - 6), f"frame {i + 1}/{t}  {i / motion.fps:.2f} s", fill=TEXT_COLOR, font=font)
+        counter = f"view {k + 1}/{turntable}" if turntable else f"frame {i + 1}/{t}  {i / motion.fps:.2f} s"
+        draw.text((6, height - font_px - 6), counter, fill=TEXT_COLOR, font=font)
         if label:
             draw.text((width - 6 - font.getlength(label), height - font_px - 6), label, fill=(130, 130, 130), font=font)
         frame = base.copy()
@@ -253,7 +263,7 @@ def render_motion(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None, out: str | Path, *,
     view: str = DEFAULT_VIEW, skeleton: bool = False, size: int = DEFAULT_SIZE, joints: np.ndarray | None = None,
     fps: float | None = None, label: str | None = None, objects: Sequence[ObjectFrames] = (), floor: bool = True,
-    trails: int = 0,
+    trails: int = 0, turntable: int = 0,
 ) -> Path:
     """Render ``motion`` to ``out`` (.gif or .mp4) at ``fps`` (default: the motion's) atomically.
 
@@ -269,6 +279,7 @@ def render_motion(
             adds height above it.
         floor: draw a floor grid under the clip and the hands' shadows on it.
         trails: draw each fingertip's path over this many past frames (0: none).
+        turntable: for a one-frame motion (a grasp), this many views circling it (0: the frame itself).
         label: small grey text in the bottom-right corner (e.g. the hand model).
         objects: objects posed per frame (:func:`handgen.render.object_layer.object_frames`), drawn grey.
 
@@ -279,7 +290,7 @@ def render_motion(
     suffix = check_output(out)
     started = time.perf_counter()
     frames = render_frames(motion, hands, texts, view=view, skeleton=skeleton, size=size, joints=joints, label=label,
-                           objects=objects, floor=floor, trails=trails)
+                           objects=objects, floor=floor, trails=trails, turntable=turntable)
     rate = float(fps or motion.fps)
     with atomic_path(out, suffix=suffix) as tmp:
         (_write_gif if suffix == ".gif" else _write_mp4)(frames, tmp, rate)

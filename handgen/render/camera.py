@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -74,6 +74,21 @@ class Camera:
         else:
             size = (max(2, int(round(long_side * ratio / 2.0)) * 2), long_side)
         return cls.framing(points, view=view, size=size, margin=margin)
+
+    @classmethod
+    def turntable(
+        cls, points: np.ndarray, count: int, view: str | tuple[float, float, float] = "three-quarter",
+        long_side: int = 512, margin: float = 0.06,
+    ) -> list["Camera"]:
+        """``count`` square cameras circling the vertical axis from ``view``, one scale for all (every view fits)."""
+        direction = np.asarray(VIEWS[view] if isinstance(view, str) else view, dtype=np.float64)
+        cams = []
+        for k in range(count):
+            a = 2.0 * np.pi * k / count
+            rot_y = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+            cams.append(cls.framing(points, view=tuple(rot_y @ direction), size=(long_side, long_side), margin=margin))
+        ppm = min(c.pixels_per_metre for c in cams)
+        return [replace(c, pixels_per_metre=ppm) for c in cams]
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cam = (np.asarray(points, dtype=np.float64) - self.center) @ self.rotation.T

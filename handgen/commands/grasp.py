@@ -77,7 +77,8 @@ def _run(args: argparse.Namespace) -> int:
         from handgen.grasp.synthesis import synthesize_grasps
 
         grasps = synthesize_grasps(prior, hands, mesh, args.category, args.num, sds_cfg, refine_cfg,
-                                   args.inits if args.inits is not None else int(s.inits), args.seed)
+                                   args.inits if args.inits is not None else int(s.inits), args.seed,
+                                   progress=not args.quiet)
         objects = [(mesh.vertices, mesh.faces)] * len(grasps)
         source = {"mesh": str(mesh.path), "scale": mesh.scale, "frame": "mesh", "mesh_fixes": "; ".join(mesh.fixes),
                   "sds_steps": sds_cfg.steps, "refine_steps": refine_cfg.steps, "ckpt": str(args.ckpt), "seed": args.seed}
@@ -87,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         smp = cfg.sample
         steps = int(args.steps if args.steps is not None else smp.steps)
         results = sample_prior_grasps(prior, hands, args.category, args.num, steps,
-                                      float(args.guidance if args.guidance is not None else smp.guidance), refine_cfg, args.seed)
+                                      float(args.guidance if args.guidance is not None else smp.guidance), refine_cfg, args.seed,
+                                      progress=not args.quiet)
         grasps = [r[0] for r in results]
         objects = [(r[1], r[2]) for r in results]
         source = {"mesh": "", "scale": 1.0, "frame": "right_hand", "sample_steps": steps, "refine_steps": refine_cfg.steps,

@@ -38,7 +38,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
     triplets = [p for p in prompts for _ in range(args.num)]
     started = time.perf_counter()
-    feats = generator.generate(triplets, frames, seed=args.seed, condition=setup.condition, progress=True,
+    feats = generator.generate(triplets, frames, seed=args.seed, condition=setup.condition,
+                               progress=not getattr(args, "quiet", False),
                                **setup.options)
     seconds = time.perf_counter() - started
     from handgen.sample.motion_writer import write_samples

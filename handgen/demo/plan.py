@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from handgen.demo.follows import Check
 from handgen.demo.stages import Stage
 from handgen.demo.invoke import handgen_command
 from handgen.errors import HandgenError
@@ -59,6 +60,11 @@ PROMPTS = (
      "both": "the hands stay apart"},
     {"left": "the left hand closes into a fist", "right": "the right hand waves",
      "both": "the two hands move towards each other"},
+)
+# what each prompt asks for, measured on the samples' joints in the summary (handgen.demo.follows)
+PROMPT_CHECKS = (
+    (Check("left", "open"), Check("left", "still"), Check("right", "fist"), Check("both", "apart")),
+    (Check("left", "fist"), Check("right", "wave"), Check("both", "approach")),
 )
 GRASP_MESH = "CrackerBox.obj"
 GRASP_CATEGORY = "cracker box"

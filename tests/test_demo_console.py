@@ -86,3 +86,16 @@ def test_small_samples_and_the_hold_test_are_worded_as_such():
     fell = hold_line({"grasps": [{"simulation_displacement_mm": 4825.0}]})
     assert "does NOT hold" in fell and "4825 mm" in fell and "plausible" not in fell
     assert hold_line({"grasps": [{"simulation_displacement_mm": 3.0}]}).startswith("hold test: holds the object")
+
+
+def test_data_plan_seed_shows_every_prompted_motion():
+    from handgen.demo.data_plan import covering_seed, label_counts
+    from handgen.demo.plan import ALL_CHECKS, FULL, PROMPT_CHECKS, PROMPTS
+
+    assert len(PROMPT_CHECKS) == len(PROMPTS)
+    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS)
+    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= 3
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) == counts
+    # a set too small to show everything gets the seed with the best smallest count
+    small_seed, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
+    assert min(small.values()) == max(min(label_counts(s, 4, ALL_CHECKS).values()) for s in range(5))

@@ -84,10 +84,11 @@ def follows_line(joints: np.ndarray, checks: tuple[Check, ...]) -> str:
     return ", ".join(parts)
 
 
-def _label_matches(labels: dict, check: Check) -> bool:
+def label_matches(labels: dict, check: Check) -> bool:
+    """True when synthetic ground-truth ``labels`` ({left, right: {fingers, wrist}, both}) show ``check``."""
     if check.hand == "both":
         relation = labels.get("both", "")
-        return relation == "approach" if check.kind == "approach" else relation in ("none", "separate", "mirror")
+        return relation == "approach" if check.kind == "approach" else relation in ("none", "separate")
     hand = labels.get(check.hand) or {}
     if check.kind == "fist":
         return hand.get("fingers") == "fist"
@@ -100,4 +101,4 @@ def coverage(data_dir: str | Path, checks: tuple[Check, ...], split: str = "trai
     """Training clips of ``data_dir`` whose ground-truth labels show each check's motion."""
     rows = [json.loads(line) for line in (Path(data_dir) / "manifest.jsonl").open(encoding="utf-8")]
     rows = [r for r in rows if r.get("split") == split and r.get("gt_labels")]
-    return {c.label: sum(_label_matches(r["gt_labels"], c) for r in rows) for c in checks}
+    return {c.label: sum(label_matches(r["gt_labels"], c) for r in rows) for c in checks}

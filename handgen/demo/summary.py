@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from handgen.demo.follows import coverage, follows_line
-from handgen.demo.plan import PROMPT_CHECKS, PROMPTS
+from handgen.demo.plan import ALL_CHECKS, PROMPT_CHECKS, PROMPTS
 from handgen.demo.stages import StageResult
 
 PROTOCOL_BATCH = 32
@@ -76,8 +76,7 @@ def follows_lines(out: Path) -> list[str]:
                      f"follows: {follows_line(joints, PROMPT_CHECKS[index])}")
     manifest = out / "data" / "manifest.jsonl"
     if lines and manifest.exists():
-        checks = tuple(dict.fromkeys(c for group in PROMPT_CHECKS for c in group))
-        counts = coverage(out / "data", checks)
+        counts = coverage(out / "data", ALL_CHECKS)
         lines.append("- training clips showing each motion: " + ", ".join(f"{k} {v}" for k, v in counts.items())
                      + (" (none for some: the model cannot be expected to follow those words)"
                         if min(counts.values()) == 0 else ""))

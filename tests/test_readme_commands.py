@@ -58,7 +58,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e \".[test]\" "
           "&& python -m pytest -q", skip=_SET_UP),
     Entry("python3 -m venv .venv && . .venv/bin/activate", skip=_SET_UP),
-    Entry("pip install torch==2.13.0", skip=_SET_UP),
+    Entry("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu", skip=_SET_UP),
     Entry("pip install -e \".[test]\"", skip=_SET_UP),
     Entry("python -m pytest -q", skip="this is the test run"),
     Entry("handgen prep synthetic --out RAW_DIR --num-seqs 256 --seed 0", replace=(("256", "12"),)),

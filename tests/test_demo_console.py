@@ -97,5 +97,5 @@ def test_data_plan_seed_shows_every_prompted_motion():
     assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= 3
     assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) == counts
     # a set too small to show everything gets the seed with the best smallest count
-    small_seed, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
+    _, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
     assert min(small.values()) == max(min(label_counts(s, 4, ALL_CHECKS).values()) for s in range(5))

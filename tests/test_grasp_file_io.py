@@ -47,7 +47,7 @@ def test_grasp_file_loads_as_a_one_frame_motion_with_its_object(grasp_dir):
     np.testing.assert_allclose(motion.transl[0], cand.transl, atol=1e-6)
     np.testing.assert_allclose(extras["joints"][0], cand.joints, atol=1e-6)
     assert extras["texts"]["both"] == "grasp box with both hands"
-    template, articulation, rot, transl = object_from_extras(out / "grasp_000.npz", extras, 1)
+    template, *_ = object_from_extras(out / "grasp_000.npz", extras, 1)
     assert len(template.faces) == 12 and np.abs(template.vertices).max() == pytest.approx(0.05)
 
 

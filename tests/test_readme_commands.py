@@ -21,8 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
-from conftest import REPO, YCB_DIR, cli_in_process, tiny_ar_overrides, tiny_diffusion_overrides, tiny_tokenizer_overrides
+from conftest import (
+    REPO,
+    YCB_DIR,
+    cli_in_process,
+    tiny_ar_overrides,
+    tiny_diffusion_overrides,
+    tiny_tokenizer_overrides,
+)
 
 README = REPO / "README.md"
 

@@ -54,7 +54,7 @@ def test_default_render_fills_the_picture_with_both_hands(hand_pair):
 def test_floor_shadows_can_be_turned_off(hand_pair):
     with_floor = np.asarray(render_frames(_apart(2), hand_pair, {}, size=200)[0])
     without = np.asarray(render_frames(_apart(2), hand_pair, {}, size=200, floor=False)[0])
-    shadow = lambda img: (np.abs(img.astype(int) - SHADOW_COLOR).sum(axis=2) < 6).sum()  # noqa: E731
+    shadow = lambda img: (np.abs(img.astype(int) - SHADOW_COLOR).sum(axis=2) < 6).sum()
     assert shadow(with_floor) > 300 and shadow(without) < 30  # (a few anti-aliased text pixels)
 
 

@@ -26,7 +26,7 @@ def label_counts(seed: int, num_seqs: int, checks: tuple[Check, ...],
 
 
 def covering_seed(num_seqs: int, checks: tuple[Check, ...], min_count: int = 3,
-                  seeds: range = range(0, 1000)) -> tuple[int, dict[str, int]]:
+                  seeds: range = range(1000)) -> tuple[int, dict[str, int]]:
     """The first seed whose data shows every check at least ``min_count`` times, with its counts.
 
     When none does (a small ``--fast`` set), the seed with the largest smallest count.

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handgen.demo.follows import Check
-from handgen.demo.stages import Stage
 from handgen.demo.invoke import handgen_command
+from handgen.demo.stages import Stage
 from handgen.errors import HandgenError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from handgen.demo.invoke import output_to
 from handgen.demo.ticker import StageTicker

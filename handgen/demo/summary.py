@@ -43,9 +43,10 @@ def small_sample_note(report: dict[str, Any]) -> list[str]:
     clips = int(report.get("clips", 0))
     if batch >= PROTOCOL_BATCH and clips >= PROTOCOL_BATCH:
         return []
-    return [f"**Small sample: n = {clips} test clips, R-Precision in batches of {batch}, below the protocol's "
+    note = (f"**Small sample: n = {clips} test clips, R-Precision in batches of {batch}, below the protocol's "
             f"batch of {PROTOCOL_BATCH}.** These figures show the pipeline running, not how good the model is; "
-            "the rows are not a comparison (read the ± intervals in `motion.json`).", ""]
+            "the rows are not a comparison (read the ± intervals in `motion.json`).")
+    return [note, ""]
 
 
 def hold_line(report: dict[str, Any]) -> str:

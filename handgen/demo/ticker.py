@@ -71,7 +71,7 @@ class StageTicker:
         while not self._stop.wait(self.every):
             self._show()
 
-    def __enter__(self) -> "StageTicker":
+    def __enter__(self) -> StageTicker:
         self._thread.start()
         return self
 

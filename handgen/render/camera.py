@@ -31,7 +31,7 @@ class Camera:
     def framing(
         cls, points: np.ndarray, view: str | tuple[float, float, float] = "front",
         size: tuple[int, int] = (360, 360), margin: float = 0.12, up: tuple[float, float, float] = (0.0, 1.0, 0.0),
-    ) -> "Camera":
+    ) -> Camera:
         """A camera looking along ``view`` that fits all ``points`` (N,3) with a margin."""
         direction = np.asarray(VIEWS[view] if isinstance(view, str) else view, dtype=np.float64)
         forward = direction / np.linalg.norm(direction)
@@ -57,7 +57,7 @@ class Camera:
     def fit(
         cls, points: np.ndarray, view: str | tuple[float, float, float] = "three-quarter", long_side: int = 512,
         margin: float = 0.06, aspect: tuple[float, float] = (9 / 16, 16 / 9),
-    ) -> "Camera":
+    ) -> Camera:
         """A camera along ``view`` whose picture takes the shape of ``points`` (N,3) metres.
 
         The picture's long side is ``long_side`` pixels; its width/height ratio follows the points'
@@ -70,16 +70,16 @@ class Camera:
         half_h = max(float(np.abs(cam[:, 1]).max()), 1e-6)
         ratio = float(np.clip(half_w / half_h, aspect[0], aspect[1]))
         if ratio >= 1.0:
-            size = (long_side, max(2, int(round(long_side / ratio / 2.0)) * 2))
+            size = (long_side, max(2, round(long_side / ratio / 2.0) * 2))
         else:
-            size = (max(2, int(round(long_side * ratio / 2.0)) * 2), long_side)
+            size = (max(2, round(long_side * ratio / 2.0) * 2), long_side)
         return cls.framing(points, view=view, size=size, margin=margin)
 
     @classmethod
     def turntable(
         cls, points: np.ndarray, count: int, view: str | tuple[float, float, float] = "three-quarter",
         long_side: int = 512, margin: float = 0.06,
-    ) -> list["Camera"]:
+    ) -> list[Camera]:
         """``count`` square cameras circling the vertical axis from ``view``, one scale for all (every view fits)."""
         direction = np.asarray(VIEWS[view] if isinstance(view, str) else view, dtype=np.float64)
         cams = []

@@ -27,11 +27,11 @@ class Floor:
     extent: tuple[float, float, float, float]
 
     @classmethod
-    def under(cls, points: np.ndarray, gap: float = FLOOR_GAP_M, border: float = 0.05) -> "Floor":
+    def under(cls, points: np.ndarray, gap: float = FLOOR_GAP_M, border: float = 0.05) -> Floor:
         """The floor ``gap`` metres below the lowest of ``points`` (N,3), reaching ``border`` past them."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
         lo, hi = pts.min(axis=0), pts.max(axis=0)
-        snap = lambda v, f: float(f(v / GRID_SPACING_M) * GRID_SPACING_M)  # noqa: E731
+        snap = lambda v, f: float(f(v / GRID_SPACING_M) * GRID_SPACING_M)
         extent = (snap(lo[0] - border, np.floor), snap(hi[0] + border, np.ceil),
                   snap(lo[2] - border, np.floor), snap(hi[2] + border, np.ceil))
         return cls(height=float(lo[1] - gap), extent=extent)

@@ -156,9 +156,15 @@ def evaluate_motion(
         generator = MotionGenerator(ckpt, device=device, mano_dir=mano_dir)
         chosen = generation_options(generator, options or {})
     clips = load_clip_set(data_dir, split, str(evaluator.cfg.text.caption_field), max_clips)
+    requested = rp_batch
     if len(clips.ids) < rp_batch:
-        raise HandgenError(f"{data_dir}: the {split} split has {len(clips.ids)} clips, R-Precision needs batches "
-                           f"of {rp_batch} (use a larger split or --rprecision-batch)")
+        if len(clips.ids) < 4:
+            raise HandgenError(f"{data_dir}: the {split} split has {len(clips.ids)} clips; R-Precision needs at least "
+                               f"4 (the protocol's batch is {rp_batch})")
+        rp_batch = len(clips.ids)
+        log.warning("%s: the %s split has %d clips, fewer than the protocol's R-Precision batch of %d: R-Precision "
+                    "uses one batch of %d (chance 3/%d), not comparable to protocol figures", data_dir, split,
+                    rp_batch, requested, rp_batch, rp_batch)
     hands = make_hand_pair(mano_dir, flat_hand_mean=True)
     if clips.hand_model != hands.name:
         raise HandgenError(f"{data_dir} was made with the {clips.hand_model} hand; pass --mano-dir for MANO data")
@@ -166,7 +172,8 @@ def evaluate_motion(
     report: dict[str, Any] = {
         "evaluator": str(evaluator_dir), "data": str(data_dir), "split": split, "clips": len(clips.ids),
         "frames": clips.frames, "fps": clips.fps, "replications": replications, "seed": seed,
-        "protocol": {"r_precision_batch": rp_batch, "diversity_pairs": mm.DIVERSITY_PAIRS, "mm_texts": mm_texts,
+        "protocol": {"r_precision_batch": rp_batch, "r_precision_batch_requested": requested,
+                     "below_protocol": rp_batch < mm.R_PRECISION_BATCH, "diversity_pairs": mm.DIVERSITY_PAIRS, "mm_texts": mm_texts,
                      "mm_samples": mm_samples, "penetration_frame_stride": penetration_stride},
         "rows": {},
     }
@@ -230,8 +237,13 @@ def format_report(report: dict[str, Any]) -> str:
             opts = ", ".join(f"{k}={v}" for k, v in rows[n]["options"].items())
             lines.append(f"  {n}: {rows[n]['model_type']} {rows[n]['run_dir']} ({opts}; "
                          f"{rows[n]['seconds_per_sample']:.3f} s/sample)")
+    protocol = report["protocol"]
+    if protocol.get("below_protocol"):
+        lines.append(f"  small sample: {report['clips']} clips, R-Precision in batches of "
+                     f"{protocol['r_precision_batch']}, below the protocol's batch of {mm.R_PRECISION_BATCH}: "
+                     f"not comparable to protocol figures; read the ± intervals before comparing rows")
     lines += [header, "-" * len(header)]
-    chance = 3.0 / report["protocol"]["r_precision_batch"]
+    chance = 3.0 / protocol["r_precision_batch"]
     for key, (label, better) in METRICS.items():
         cells = []
         for n in names:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.device import add_device_option, resolve_device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="evaluate motion models or grasps (table + JSON report)")
@@ -44,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--top-p", type=float, default=None, help="AR runs: nucleus sampling mass")
     m.add_argument("--greedy", action="store_true", default=None, help="AR runs: greedy decoding")
     m.add_argument("--mano-dir", default=None, help="MANO files (for data made with MANO)")
-    m.add_argument("--device", default="cpu")
+    add_device_option(m)
     m.set_defaults(func=_run_motion)
 
     g = kinds.add_parser(
@@ -93,7 +95,7 @@ def _run_motion(args: argparse.Namespace) -> int:
         replications=args.replications, seed=args.seed, mm_texts=args.mm_texts, mm_samples=args.mm_samples,
         batch_size=args.batch_size, options=options, mano_dir=args.mano_dir,
         penetration_stride=args.penetration_stride, rp_batch=args.rprecision_batch, max_clips=args.max_clips,
-        device=args.device,
+        device=resolve_device(args.device),
     )
     _write(report, args.out, format_report(report))
     return 0

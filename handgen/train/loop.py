@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -101,7 +102,8 @@ def train(cfg: DictConfig) -> Path:
     accum = int(tc.grad_accum)
     log_path = run_dir / "log.csv"
     bar = tqdm(total=int(cfg.max_steps), initial=progress.step, desc=f"train {cfg.model_type}",
-               disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+               disable=not accelerator.is_local_main_process or bool(os.environ.get("TQDM_DISABLE")),
+               dynamic_ncols=True)
     model.train()
     t0, samples = time.time(), 0
     while progress.step < int(cfg.max_steps):

@@ -93,6 +93,17 @@ def test_long_horizon_and_prefix_condition(trained_ar, tmp_path, capsys):
     assert _sample(trained_ar, tmp_path / "x", "--mode", "prefix", "--condition", tmp_path / "full.npy") == 1
     assert "nothing left to generate" in _error(capsys)
 
+    # ... unless --frames asks for more: the given window comes first, new windows follow (issue 24)
+    assert _sample(trained_ar, tmp_path / "more", "--mode", "prefix", "--condition", tmp_path / "full.npy",
+                   "--frames", 120) == 0
+    more = np.load(tmp_path / "more" / "sample_000.npz")
+    assert more["joints"].shape == (120, 2, 21, 3) and np.isfinite(more["joints"]).all()
+    assert _sample(trained_ar, tmp_path / "same", "--mode", "prefix", "--condition", tmp_path / "full.npy",
+                   "--frames", 120, "--seed", 5) == 0
+    same = np.load(tmp_path / "same" / "sample_000.npz")
+    np.testing.assert_allclose(same["joints"][:50], more["joints"][:50], atol=1e-6)  # the given part
+    assert not np.allclose(same["joints"][70:], more["joints"][70:])  # the generated part
+
 
 def head_first_right_wrist(joints_frame: np.ndarray) -> np.ndarray:
     return joints_frame[1, 0]

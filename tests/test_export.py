@@ -154,7 +154,7 @@ def test_glb_loads_back_with_the_frame_meshes(tmp_path, hand_pair):
 def test_glb_includes_the_object(tmp_path, hand_pair):
     src = _save(tmp_path / "m.npz", hand_pair, _random_motion(frames=2), extra=_box_object(2))
     out = tmp_path / "m.glb"
-    assert cli_in_process("-q", "export", "--motion", src, "--format", "glb", "--out", out) == 0
+    assert cli_in_process("-q", "export", "--motion", src, "--format", "glb", "--out", out, "--frame", "0") == 0
     scene = trimesh.load(out, force="scene")
     assert sorted(scene.geometry) == ["left_hand", "object", "right_hand"]
     assert len(scene.geometry["object"].vertices) == 8

@@ -1,6 +1,9 @@
-"""Per-frame contact flags (HandX's contact metrics) and contact statistics.
+"""Per-frame contact flags and contact statistics, as the captioner reads them.
 
-Clean functions for the evaluator as well as the captioner; joints are
+The thresholds are HandX's annotation thresholds, but the inter-hand flags measure to points on
+the palm SKIN (moved 1.35 cm off the joints), so they are not HandX's evaluation metric: the
+evaluation uses HandX's exact definitions in ``eval/handx_contacts.py`` (palm triangles of the
+joints, one pooled hand-hand mask for the statistics). Joints are
 ``(..., 2, 21, 3)`` metres (any leading shape, usually (T,) or (B, T)), hand 0 left, 1 right.
 
 - intra-hand: thumb tip to each other fingertip < 2 cm -> ``(..., 2, 4)``
@@ -9,8 +12,9 @@ Clean functions for the evaluator as well as the captioner; joints are
   (hand h's thumb..pinky on the other palm), 5 x 2 labels; :func:`inter_hand_bands` adds
   HandX's near (2.5-3.5 cm) and far bands.
 
-:func:`contact_statistics` reads any boolean ``(T, ...)`` flags as HandX's dataset statistics:
-the ratio of frames in contact, the mean contact duration (s) and the frequency (events/s).
+:func:`contact_statistics` reads any boolean ``(T, ...)`` flags: the ratio of frames in contact,
+the mean contact duration (s) and the frequency (events/s), one event per channel (HandX's own
+statistics pool hand-hand contact into one mask instead).
 """
 
 from __future__ import annotations

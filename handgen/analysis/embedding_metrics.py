@@ -4,15 +4,18 @@ Embeddings are the evaluator's unit vectors (N, 256); every distance is Euclidea
 
 - FID: Fréchet distance between Gaussians fitted to two embedding sets (``scipy.linalg.sqrtm``).
 - R-Precision: shuffle the items with a fixed seed into batches of 32 (the last, incomplete
-  batch is dropped); each motion ranks the 32 texts of its batch by distance; top-k hit
-  when fewer than k texts are strictly closer than its own (ties, e.g. two clips with the
-  same caption, do not count against it).
+  batch is dropped); each TEXT ranks the 32 motions of its batch by distance (the field's
+  direction, HumanML3D and HandX: text rows, motion columns); top-k hit when fewer than k
+  motions are strictly closer than its own (ties, e.g. two identical motions, do not count
+  against it). HandX's exact variant (contiguous batches in file order) is
+  :func:`eval.handx_protocol.r_precision`.
 - Matching score (MM-Dist): mean distance between each motion and its own text.
 - Diversity: mean distance of 300 random pairs of distinct items (pairs drawn with
   replacement when the set is small).
 - MultiModality: for each text, the mean pairwise distance between its K samples, averaged.
 - MPJPE: mean joint position error (mm) between generated and ground-truth joints of the
-  same captions, over joints, frames and both hands.
+  same captions, over joints, frames and both hands (absolute positions; the report's
+  ``MPJPE_mm`` is HandX's wrist-relative one, :func:`eval.handx_protocol.mpjpe_mm`).
 
 :func:`mean_ci` turns per-replication values into mean and 95% interval (1.96 std / sqrt(n)).
 """
@@ -77,7 +80,7 @@ def fid(a, b) -> float:
 
 
 def r_precision(motion, text, seed: int, top_k: int = 3, batch_size: int = R_PRECISION_BATCH) -> np.ndarray:
-    """Top-1..top_k R-Precision (top_k,) of matched rows ``motion[i]`` <-> ``text[i]``.
+    """Top-1..top_k R-Precision (top_k,) of matched rows ``motion[i]`` <-> ``text[i]``; each text ranks the motions.
 
     Raises:
         ValueError: fewer items than one batch.
@@ -92,9 +95,9 @@ def r_precision(motion, text, seed: int, top_k: int = 3, batch_size: int = R_PRE
     count = 0
     for start in range(0, len(m) - batch_size + 1, batch_size):
         idx = order[start : start + batch_size]
-        d = pairwise_distances(m[idx], t[idx])  # (B, B): motion i vs text j
+        d = pairwise_distances(t[idx], m[idx])  # (B, B): text i vs motion j
         own = np.diag(d)[:, None]
-        rank = (d < own - TIE_TOLERANCE).sum(1)  # texts strictly closer than its own
+        rank = (d < own - TIE_TOLERANCE).sum(1)  # motions strictly closer to text i than its own
         hits += (rank[:, None] < np.arange(1, top_k + 1)[None, :]).sum(0)
         count += batch_size
     return hits / count

@@ -7,6 +7,8 @@ import argparse
 
 from handgen.commands import arg_types
 
+from handgen.device import add_device_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -29,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=arg_types.int_in(1, 256), default=None, help="torch CPU threads (default: min(2, cores))")
     parser.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
     parser.add_argument("--no-render", action="store_true", help="skip the PNG renders")
+    add_device_option(parser)
     parser.set_defaults(func=_run)
 
 
@@ -42,13 +45,15 @@ def _run(args: argparse.Namespace) -> int:
         raise HandgenError("give exactly one of --mesh FILE or --sample-prior")
     set_cpu_threads(args.threads)
     mesh = load_object_mesh(args.mesh, args.scale) if args.mesh else None  # bad input fails before loading models
-    synth = GraspSynthesizer(args.ckpt, mano_dir=args.mano_dir)
+    synth = GraspSynthesizer(args.ckpt, device=args.device, mano_dir=args.mano_dir)
+    progress = not getattr(args, "quiet", False)
     if mesh is not None:
         grasps = synth.synthesize(mesh, args.category, args.num, steps=args.steps, inits=args.inits,
-                                  refine_steps=args.refine_steps, guidance=args.guidance, seed=args.seed)
+                                  refine_steps=args.refine_steps, guidance=args.guidance, seed=args.seed,
+                                  progress=progress)
     else:
         grasps = synth.sample(args.category, args.num, steps=args.steps, guidance=args.guidance,
-                              refine_steps=args.refine_steps, seed=args.seed)
+                              refine_steps=args.refine_steps, seed=args.seed, progress=progress)
     summary = synth.save(grasps, args.out, render=not args.no_render)
     for row in summary["grasps"]:
         print(

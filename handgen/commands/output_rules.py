@@ -7,7 +7,7 @@
   unless ``--overwrite``, which removes the files that command writes (``sample_*``, ``grasp_*`` +
   ``summary.json``, ``frame_*.obj``) and says how many; other files are left alone.
 - ``--out`` naming a file where a folder is expected (or a folder where a file is) is one line.
-- ``--device cuda`` on a torch build without CUDA is one line.
+- ``--device cuda`` on a torch build without CUDA is one line (before any other work).
 - A RUN_DIR without ``DONE`` (training unfinished, or still running) gets a warning.
 
 Raises :class:`~handgen.errors.HandgenError` (one line, exit 1).
@@ -116,20 +116,11 @@ def check_out_kind(args: argparse.Namespace) -> None:
 
 
 def check_device(args: argparse.Namespace) -> None:
-    device = str(getattr(args, "device", None) or "cpu")
-    if device.startswith("cuda"):
-        import torch
+    """``--device`` names a device this machine and torch build have (``handgen.device.resolve_device``)."""
+    if getattr(args, "device", None) not in (None, "auto", "cpu"):
+        from handgen.device import resolve_device  # imports torch: only when a device is named
 
-        if not torch.cuda.is_available():
-            raise HandgenError(f"--device {device}: this torch build has no usable CUDA device "
-                               f"(torch {torch.__version__}); use --device cpu")
-    elif device.startswith("mps"):
-        import torch
-
-        if not torch.backends.mps.is_available():
-            raise HandgenError(f"--device {device}: MPS is not available here; use --device cpu")
-    elif device != "cpu":
-        raise HandgenError(f"--device {device}: expected cpu, cuda, cuda:N or mps")
+        resolve_device(args.device)
 
 
 def warn_unfinished_run(args: argparse.Namespace) -> None:

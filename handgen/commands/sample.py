@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from handgen.device import add_device_option
 from handgen.errors import HandgenError
 
 from handgen.commands import arg_types
@@ -40,12 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--given", choices=("left", "right"), default=None, help="reaction mode: the hand that is given")
     p.add_argument("--frames-given", default=None, help="keyframe mode: comma-separated frame indices")
     p.add_argument("--mano-dir", default=None, help="MANO files (needed when the model was trained on MANO data)")
-    p.add_argument("--device", default="cpu")
+    add_device_option(p)
     p.set_defaults(func=_run)
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
 
 
 def _frames_given(text: str | None) -> list[int] | None:
@@ -88,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         raise HandgenError("--condition needs --mode prefix for AR runs" if generator.is_ar else
                            "--condition needs a conditioning --mode (reaction, wrist, inbetween, keyframe)")
     motion = generator.generate(prompts=prompts, num=args.num, frames=frames, seed=args.seed, guidance=args.guidance,
-                                condition=condition, use_cache=not args.no_kv_cache, progress=True,
+                                condition=condition, use_cache=not args.no_kv_cache, progress=not getattr(args, "quiet", False),
                                 **{k: v for k, v in options.items() if v is not None})
     paths = motion.save(Path(args.out), render=args.render)
     print(f"handgen sample: {len(paths)} motion(s) of {frames} frames in {generator.last_seconds:.2f} s "

@@ -87,7 +87,7 @@ class GraspPrior:
         enc_dir = self.run_dir / ENCODER_DIR
         if not enc_dir.is_dir():
             raise HandgenError(f"{self.run_dir}: no {ENCODER_DIR}/ (copy of the autoencoder run); retrain the prior")
-        self.autoencoder = load_object_encoder(enc_dir).to(device)
+        self.autoencoder = load_object_encoder(enc_dir)  # small: stays on the CPU with the geometry
         d = self.cfg.diffusion
         unet_cfg = grid_unet_config(self.cfg.model, int(info["in_channels"]), int(info["text_dim"]),
                                     int(d.num_train_timesteps))
@@ -109,7 +109,13 @@ class GraspPrior:
 
     @torch.no_grad()
     def eps(self, x_t: torch.Tensor, t: torch.Tensor, cond: dict, guidance: float) -> torch.Tensor:
-        """Classifier-free guided noise prediction (one batched forward for both branches)."""
+        """Classifier-free guided noise prediction (one batched forward for both branches).
+
+        The UNet runs on ``self.device``; inputs come from and the result goes back to ``x_t``'s device.
+        """
+        if x_t.device != self.device:
+            moved = {k: tuple(v.to(self.device) for v in pair) for k, pair in cond.items()}
+            return self.eps(x_t.to(self.device), t.to(self.device), moved, guidance).to(x_t.device)
         b = x_t.shape[0]
         if guidance == 1.0:
             s, m, p = cond["cond"]

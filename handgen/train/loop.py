@@ -9,6 +9,7 @@ accelerate for devices, mixed precision, gradient accumulation and multi-process
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import shutil
 import time
@@ -103,7 +104,8 @@ def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
     accum = int(tc.grad_accum)
     log_path = run_dir / "log.csv"
     bar = tqdm(total=int(cfg.max_steps), initial=progress.step, desc=f"train {cfg.model_type}",
-               disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+               disable=not accelerator.is_local_main_process or bool(os.environ.get("TQDM_DISABLE")),
+               dynamic_ncols=True)
     model.train()
     t0, samples = time.time(), 0
     while progress.step < int(cfg.max_steps):

@@ -12,10 +12,10 @@ intermediates stay in cache at large batches.
 from __future__ import annotations
 
 import numpy as np
-import roma
 import torch
 
 from handgen.hand.topology import MANO_PARENTS
+from handgen.repr.rotations import rotvec_to_rotmat
 
 NUM_FINGERS = 5
 FINGER_LEVELS = 3
@@ -68,7 +68,7 @@ def forward_kinematics(rotmats: torch.Tensor, rest_joints: torch.Tensor) -> tupl
 def axis_angle_pose_to_rotmats(global_orient: torch.Tensor, hand_pose: torch.Tensor) -> torch.Tensor:
     """(B,3) + (B,45) axis-angle -> (B,16,3,3) rotation matrices."""
     full = torch.cat([global_orient, hand_pose], dim=-1).reshape(-1, 16, 3)
-    return roma.rotvec_to_rotmat(full)
+    return rotvec_to_rotmat(full)
 
 
 def skin_matrices(rotations: torch.Tensor, positions: torch.Tensor, rest_joints: torch.Tensor) -> torch.Tensor:

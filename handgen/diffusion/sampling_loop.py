@@ -23,7 +23,9 @@ def reverse_diffusion(
 ) -> torch.Tensor:
     """Run ``scheduler`` (already ``set_timesteps``) from noise to a sample of ``shape``.
 
-    ``predict_x0(x_t, timesteps (B,)) -> x0 (B, ...)`` is the (guided) denoiser.
+    ``predict_x0(x_t, timesteps (B,)) -> x0 (B, ...)`` is the (guided) denoiser. With a
+    ``condition`` the given values are inpainted at every step and blended in at the end
+    (:meth:`InpaintingCondition.finish`, against the denoiser's last x0).
     """
     x = torch.randn(shape, generator=generator, device="cpu").to(device) * scheduler.init_noise_sigma
     timesteps = list(scheduler.timesteps)
@@ -31,6 +33,7 @@ def reverse_diffusion(
     for i, t in enumerate(tqdm(timesteps, desc="sampling", disable=not progress, leave=False)):
         t_batch = torch.full((shape[0],), int(t), device=device, dtype=torch.long)
         x0 = predict_x0(scheduler.scale_model_input(x, t), t_batch)
+        model_x0 = x0
         if cond is not None:
             x0 = cond.apply_x0(x0)
         x = scheduler.step(x0, t, x, generator=generator).prev_sample
@@ -39,5 +42,5 @@ def reverse_diffusion(
             noise = torch.randn(shape, generator=generator, device="cpu").to(device)
             x = cond.apply_xt(x, train_scheduler.add_noise(cond.known, noise, t_next.to(device)))
     if cond is not None:
-        x = cond.apply_x0(x)
+        x = cond.finish(x, model_x0)
     return x

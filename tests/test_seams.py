@@ -1,0 +1,114 @@
+"""Seamless conditioning: given frames stay exact and the generated frames next to them blend in.
+
+Unit tests of the seam correction (known answers), then the one-frame jump at every boundary of
+the keyframe, in-between, reaction and long-horizon modes of a trained tiny model against the
+data's 95th-percentile frame step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from handgen.diffusion.inpainting import InpaintingCondition, seam_correction
+from handgen.io.data_dir import DataDir
+from handgen.io.motion_npz import load_motion
+from tests.conftest import cli_in_process
+
+
+def test_seam_correction_fades_a_residual_linearly():
+    given = torch.zeros(1, 12, 1, dtype=torch.bool)
+    given[0, 0] = True
+    residual = torch.zeros(1, 12, 1)
+    residual[0, 0] = 4.0
+    out = seam_correction(residual, given, blend_frames=3)[0, :, 0]
+    # weights 1 - d/4 at distance d: 1, 0.75, 0.5, 0.25, then 0
+    torch.testing.assert_close(out[:6], torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0, 0.0]))
+    assert torch.all(out[4:] == 0)
+
+
+def test_seam_correction_interpolates_between_close_given_frames():
+    given = torch.zeros(1, 5, 2, dtype=torch.bool)
+    given[0, 0] = given[0, 4] = True
+    residual = torch.zeros(1, 5, 2)
+    residual[0, 0], residual[0, 4] = 1.0, 3.0
+    out = seam_correction(residual, given, blend_frames=8)[0, :, 0]
+    # both neighbours within reach: weights renormalised, a linear ramp from 1 to 3
+    torch.testing.assert_close(out, torch.tensor([1.0, 1.5, 2.0, 2.5, 3.0]))
+
+
+def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
+    frames, dims = 20, 3
+    known = torch.zeros(1, frames, dims)
+    known[0, :5] = 1.0  # the first 5 frames are given at 1.0
+    mask = torch.zeros(1, frames, dims)
+    mask[0, :5] = 1.0
+    sample = torch.zeros(1, frames, dims)  # the model made 0 everywhere: a step of 1.0 at frame 5
+    cond = InpaintingCondition(known, mask, blend_frames=4)
+    out = cond.finish(sample.clone(), model_x0=sample)
+    assert torch.equal(out[0, :5], known[0, :5])
+    steps = out[0, 1:, 0] - out[0, :-1, 0]
+    assert steps.abs().max() <= 1.0 / 5 + 1e-6  # a fifth of the mismatch per frame, never a jump
+    pasted = InpaintingCondition(known, mask, blend_frames=0).finish(sample.clone())
+    assert (pasted[0, 5, 0] - pasted[0, 4, 0]).abs() == 1.0  # the old behaviour: the whole step at once
+
+
+def _largest_joint_steps(joints: np.ndarray) -> np.ndarray:
+    """Largest joint displacement (m) between consecutive frames: (T-1,) from (T, 2, 21, 3)."""
+    return np.linalg.norm(np.diff(joints, axis=0), axis=-1).max(axis=(1, 2))
+
+
+def data_frame_step_p95(data_dir) -> float:
+    """95th percentile over the training clips' frames of the largest joint step (m)."""
+    from handgen.repr.features import SLICES
+
+    feats, _ = DataDir(data_dir).split_arrays("train")
+    joints = np.stack([feats[..., SLICES[f"{s}.joints"]].reshape(*feats.shape[:2], 21, 3) for s in ("left", "right")], 2)
+    steps = np.linalg.norm(np.diff(joints, axis=1), axis=-1).max(axis=(2, 3))
+    return float(np.percentile(steps, 95))
+
+
+MODE_BOUNDARIES = {
+    # mode args -> boundaries (index i = the step from frame i to i+1)
+    "keyframe": (("--mode", "keyframe", "--frames-given", "0,30,59"), (0, 29, 30, 58)),
+    "inbetween": (("--mode", "inbetween"), (9, 49)),
+    "reaction": (("--mode", "reaction", "--given", "left"), None),  # no time seam: every step of the new hand
+    "long": (("--frames", "180"), (59, 109, 159)),
+}
+
+
+def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0) -> np.ndarray:
+    """One-frame jumps (m) at the boundaries of ``mode`` for one sample of ``run``."""
+    args, boundaries = MODE_BOUNDARIES[mode]
+    extra = () if mode == "long" else ("--condition", str(condition))
+    texts = ("--left", "The left hand makes a fist.", "--right", "The right hand waves.",
+             "--both", "The hands move independently.")
+    assert cli_in_process("sample", "--ckpt", run, *texts, *args, *extra, "--out", out_dir, "--steps", "20",
+                          "--seed", str(seed)) == 0
+    joints = load_motion(sorted(out_dir.glob("sample_*.npz"))[0])[1]["joints"]
+    steps = _largest_joint_steps(joints)
+    if boundaries is None:
+        return np.linalg.norm(np.diff(joints[:, 1], axis=0), axis=-1).max(axis=1)  # the generated right hand
+    return steps[list(boundaries)]
+
+
+@pytest.fixture(scope="module")
+def condition_clip(synthetic_data_dir, tmp_path_factory):
+    data = DataDir(synthetic_data_dir)
+    clip = data.clips("train")[0]["id"]
+    path = tmp_path_factory.mktemp("seam_cond") / "condition.npz"
+    assert cli_in_process("clip", "--data", synthetic_data_dir, "--id", clip, "--out", path) == 0
+    return path
+
+
+@pytest.mark.parametrize("mode", ["keyframe", "inbetween", "long"])
+def test_boundaries_blend_better_than_pasting(tiny_diffusion_run, condition_clip, tmp_path, monkeypatch, mode):
+    """On the session's tiny model: the blended seams jump less than the pasted ones did."""
+    import handgen.diffusion.inpainting as inpainting
+
+    blended = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "blend", mode)
+    monkeypatch.setattr(inpainting.InpaintingCondition, "finish", lambda self, sample, model_x0=None:
+                        self.apply_x0(sample))  # the given values pasted, as before
+    pasted = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "paste", mode)
+    assert blended.max() < pasted.max(), (blended, pasted)

@@ -112,3 +112,13 @@ def test_boundaries_blend_better_than_pasting(tiny_diffusion_run, condition_clip
                         self.apply_x0(sample))  # the given values pasted, as before
     pasted = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "paste", mode)
     assert blended.max() < pasted.max(), (blended, pasted)
+
+
+@pytest.mark.parametrize("mode", ["keyframe", "inbetween", "long"])
+def test_boundary_jumps_within_the_data_frame_step(tiny_diffusion_run, synthetic_data_dir, condition_clip, tmp_path,
+                                                   mode):
+    """Every boundary's one-frame jump is within the data's 95th-percentile frame step (2 seeds)."""
+    p95 = data_frame_step_p95(synthetic_data_dir)
+    for seed in (0, 1):
+        jumps = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / f"s{seed}", mode, seed=seed)
+        assert jumps.max() <= p95, f"{mode}: jumps {np.round(1000 * jumps, 1)} mm, data p95 {1000 * p95:.1f} mm"

@@ -19,17 +19,21 @@ from dataclasses import dataclass
 
 import torch
 
-SEAM_BLEND_FRAMES = 8
+SEAM_BLEND_FRAMES = 15  # half a second at 30 fps
 
 
-def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: int) -> torch.Tensor:
+def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: int,
+                    residual_before: torch.Tensor | None = None) -> torch.Tensor:
     """Carry each given frame's residual into the frames around it, fading linearly with distance.
 
     Args:
-        residual: (B, T, D) known minus sampled values on the given entries (anything elsewhere).
+        residual: (B, T, D) known minus sampled values on the given entries (anything elsewhere);
+            carried into the frames after each given frame.
         given: (B, T, D) bool, True where the value is given.
         blend_frames: frames over which a residual fades to zero (weight ``1 - d/(blend_frames+1)``
             at distance ``d``).
+        residual_before: like ``residual``, carried into the frames before each given frame
+            (default: ``residual``).
 
     Returns:
         (B, T, D) correction to add to the sample: on a free frame the faded residuals of the
@@ -45,7 +49,7 @@ def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: i
     w_before = (1.0 - (t - before).to(residual.dtype) / (blend_frames + 1)).clamp(min=0.0)
     w_after = (1.0 - (after - t).to(residual.dtype) / (blend_frames + 1)).clamp(min=0.0)
     r_before = residual.gather(1, before.clamp(0, frames - 1))
-    r_after = residual.gather(1, after.clamp(0, frames - 1))
+    r_after = (residual if residual_before is None else residual_before).gather(1, after.clamp(0, frames - 1))
     ramps = w_before * r_before + w_after * r_after  # the two fades never overlap where the gap is wide
     gap = after - before
     close = (before >= 0) & (after < frames) & (gap < 2 * (blend_frames + 1))
@@ -65,18 +69,22 @@ class InpaintingCondition:
         return InpaintingCondition(self.known.to(device), self.mask.to(device), self.blend_frames)
 
     def finish(self, sample: torch.Tensor, model_x0: torch.Tensor | None = None) -> torch.Tensor:
-        """The final sample: given values exact, the mismatch faded into the frames next to them.
+        """The final sample: given values exact, each seam's mismatch faded into the generated frames.
 
-        ``model_x0`` (B, T, D) is the denoiser's own x0 at the last step, before the given
-        values were put in: its difference from the given values is the mismatch (default:
-        ``sample`` itself).
+        The mismatch at a given frame is measured on each side against the generated frame
+        next to it (``known[g] - sample[g+1]`` for the frames after, ``known[g] - sample[g-1]``
+        for the frames before), so the step across the seam becomes ``1/(blend_frames+1)`` of it.
+        ``model_x0`` is accepted for callers that have the denoiser's last x0 and is not needed.
         """
         if self.blend_frames <= 0:
             return self.apply_x0(sample)
         given = self.mask >= 1.0 - 1e-6
-        reference = sample if model_x0 is None else model_x0
-        residual = torch.where(given, self.known - reference, torch.zeros_like(sample))
-        out = sample + seam_correction(residual, given, self.blend_frames)
+        zero = torch.zeros_like(sample)
+        next_frame = torch.cat([sample[:, 1:], sample[:, -1:]], dim=1)
+        prev_frame = torch.cat([sample[:, :1], sample[:, :-1]], dim=1)
+        res_after = torch.where(given, self.known - next_frame, zero)
+        res_before = torch.where(given, self.known - prev_frame, zero)
+        out = sample + seam_correction(res_after, given, self.blend_frames, residual_before=res_before)
         return torch.where(given, self.known, self.apply_x0(out))
 
     def apply_x0(self, x0: torch.Tensor) -> torch.Tensor:

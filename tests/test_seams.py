@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from eval.seam_jumps import boundary_jumps, data_frame_step_p95
 from handgen.diffusion.inpainting import InpaintingCondition, seam_correction
 from handgen.io.data_dir import DataDir
-from handgen.io.motion_npz import load_motion
 from tests.conftest import cli_in_process
 
 
@@ -52,45 +52,6 @@ def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
     assert steps.abs().max() <= 1.0 / 5 + 1e-6  # a fifth of the mismatch per frame, never a jump
     pasted = InpaintingCondition(known, mask, blend_frames=0).finish(sample.clone())
     assert (pasted[0, 5, 0] - pasted[0, 4, 0]).abs() == 1.0  # the old behaviour: the whole step at once
-
-
-def _largest_joint_steps(joints: np.ndarray) -> np.ndarray:
-    """Largest joint displacement (m) between consecutive frames: (T-1,) from (T, 2, 21, 3)."""
-    return np.linalg.norm(np.diff(joints, axis=0), axis=-1).max(axis=(1, 2))
-
-
-def data_frame_step_p95(data_dir) -> float:
-    """95th percentile over the training clips' frames of the largest joint step (m)."""
-    from handgen.repr.features import SLICES
-
-    feats, _ = DataDir(data_dir).split_arrays("train")
-    joints = np.stack([feats[..., SLICES[f"{s}.joints"]].reshape(*feats.shape[:2], 21, 3) for s in ("left", "right")], 2)
-    steps = np.linalg.norm(np.diff(joints, axis=1), axis=-1).max(axis=(2, 3))
-    return float(np.percentile(steps, 95))
-
-
-MODE_BOUNDARIES = {
-    # mode args -> boundaries (index i = the step from frame i to i+1)
-    "keyframe": (("--mode", "keyframe", "--frames-given", "0,30,59"), (0, 29, 30, 58)),
-    "inbetween": (("--mode", "inbetween"), (9, 49)),
-    "reaction": (("--mode", "reaction", "--given", "left"), None),  # no time seam: every step of the new hand
-    "long": (("--frames", "180"), (59, 109, 159)),
-}
-
-
-def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0) -> np.ndarray:
-    """One-frame jumps (m) at the boundaries of ``mode`` for one sample of ``run``."""
-    args, boundaries = MODE_BOUNDARIES[mode]
-    extra = () if mode == "long" else ("--condition", str(condition))
-    texts = ("--left", "The left hand makes a fist.", "--right", "The right hand waves.",
-             "--both", "The hands move independently.")
-    assert cli_in_process("sample", "--ckpt", run, *texts, *args, *extra, "--out", out_dir, "--steps", "20",
-                          "--seed", str(seed)) == 0
-    joints = load_motion(sorted(out_dir.glob("sample_*.npz"))[0])[1]["joints"]
-    steps = _largest_joint_steps(joints)
-    if boundaries is None:
-        return np.linalg.norm(np.diff(joints[:, 1], axis=0), axis=-1).max(axis=1)  # the generated right hand
-    return steps[list(boundaries)]
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from handgen.diffusion.inpainting import InpaintingCondition
 
     if args.paste:
-        InpaintingCondition.finish = lambda self, sample, model_x0=None: self.apply_x0(sample)
+        InpaintingCondition.finish = lambda self, sample: self.apply_x0(sample)
     tmp = Path(tempfile.mkdtemp(prefix="seam_jumps_"))
     clip = DataDir(args.data_dir).clips("test")[0]["id"]
     condition = tmp / "condition.npz"

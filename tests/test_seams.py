@@ -46,7 +46,7 @@ def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
     mask[0, :5] = 1.0
     sample = torch.zeros(1, frames, dims)  # the model made 0 everywhere: a step of 1.0 at frame 5
     cond = InpaintingCondition(known, mask, blend_frames=4)
-    out = cond.finish(sample.clone(), model_x0=sample)
+    out = cond.finish(sample.clone())
     assert torch.equal(out[0, :5], known[0, :5])
     steps = out[0, 1:, 0] - out[0, :-1, 0]
     assert steps.abs().max() <= 1.0 / 5 + 1e-6  # a fifth of the mismatch per frame, never a jump
@@ -69,7 +69,7 @@ def test_boundaries_blend_better_than_pasting(tiny_diffusion_run, condition_clip
     import handgen.diffusion.inpainting as inpainting
 
     blended = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "blend", mode)
-    monkeypatch.setattr(inpainting.InpaintingCondition, "finish", lambda self, sample, model_x0=None:
+    monkeypatch.setattr(inpainting.InpaintingCondition, "finish", lambda self, sample:
                         self.apply_x0(sample))  # the given values pasted, as before
     pasted = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "paste", mode)
     assert blended.max() < pasted.max(), (blended, pasted)

@@ -6,11 +6,10 @@ x_{t-1} is replaced by the known values noised to the next level. ``m`` in [0, 1
 soft (feathered at the borders of the given region).
 
 At the end the given values are not simply pasted over the sample: the difference between
-what is given and what the model made at the given frames is carried into the generated
-frames next to them, fading linearly to zero over ``blend_frames`` frames
-(:func:`seam_correction`). The given frames stay exact, and a generated frame next to a given
-one moves by at most ``1/(blend_frames+1)`` of that difference more than the model's own step,
-so no seam appears where the model did not quite reach the condition.
+each given frame and the generated frame next to it (on each side) is carried into the
+generated frames, fading linearly to zero over ``blend_frames`` frames (:func:`seam_correction`).
+The given frames stay exact and the step across the seam is ``1/(blend_frames+1)`` of that
+difference, so no seam appears where the model did not quite reach the condition.
 """
 
 from __future__ import annotations
@@ -68,13 +67,12 @@ class InpaintingCondition:
     def to(self, device) -> "InpaintingCondition":
         return InpaintingCondition(self.known.to(device), self.mask.to(device), self.blend_frames)
 
-    def finish(self, sample: torch.Tensor, model_x0: torch.Tensor | None = None) -> torch.Tensor:
+    def finish(self, sample: torch.Tensor) -> torch.Tensor:
         """The final sample: given values exact, each seam's mismatch faded into the generated frames.
 
         The mismatch at a given frame is measured on each side against the generated frame
         next to it (``known[g] - sample[g+1]`` for the frames after, ``known[g] - sample[g-1]``
         for the frames before), so the step across the seam becomes ``1/(blend_frames+1)`` of it.
-        ``model_x0`` is accepted for callers that have the denoiser's last x0 and is not needed.
         """
         if self.blend_frames <= 0:
             return self.apply_x0(sample)

@@ -25,7 +25,7 @@ def reverse_diffusion(
 
     ``predict_x0(x_t, timesteps (B,)) -> x0 (B, ...)`` is the (guided) denoiser. With a
     ``condition`` the given values are inpainted at every step and blended in at the end
-    (:meth:`InpaintingCondition.finish`, against the denoiser's last x0).
+    (:meth:`InpaintingCondition.finish`).
     """
     x = torch.randn(shape, generator=generator, device="cpu").to(device) * scheduler.init_noise_sigma
     timesteps = list(scheduler.timesteps)
@@ -33,7 +33,6 @@ def reverse_diffusion(
     for i, t in enumerate(tqdm(timesteps, desc="sampling", disable=not progress, leave=False)):
         t_batch = torch.full((shape[0],), int(t), device=device, dtype=torch.long)
         x0 = predict_x0(scheduler.scale_model_input(x, t), t_batch)
-        model_x0 = x0
         if cond is not None:
             x0 = cond.apply_x0(x0)
         x = scheduler.step(x0, t, x, generator=generator).prev_sample
@@ -42,5 +41,5 @@ def reverse_diffusion(
             noise = torch.randn(shape, generator=generator, device="cpu").to(device)
             x = cond.apply_xt(x, train_scheduler.add_noise(cond.known, noise, t_next.to(device)))
     if cond is not None:
-        x = cond.finish(x, model_x0)
+        x = cond.finish(x)
     return x

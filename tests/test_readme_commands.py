@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from conftest import (
+from tests.helpers import (
     REPO,
     YCB_DIR,
     cli_in_process,
@@ -62,13 +62,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e . && "
           "handgen demo --out demo_out", skip="set-up + the full demo (minutes): tests/test_demo.py runs the demo"),
     Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e \".[test]\" "
-          "&& python -m pytest -q", skip=_SET_UP),
+          "&& python -m pytest -q --durations=20", skip=_SET_UP),
     Entry("python3 -m venv .venv && . .venv/bin/activate", skip=_SET_UP),
     Entry("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu", skip=_SET_UP),
     Entry("pip install -e \".[test]\"", skip=_SET_UP),
-    Entry("python -m pytest -q", skip="this is the test run"),
+    Entry("python -m pytest -q --durations=20", skip="this is the test run"),
     Entry("handgen prep synthetic --out RAW_DIR --num-seqs 256 --seed 0", replace=(("256", "12"),)),
     Entry("handgen prep arctic --src RAW_DIR --out DATA_DIR"),
+    Entry("handgen prep handx --src HANDX_DIR --out DATA_DIR",
+          skip="needs HandX's released files; tests/test_prep_handx.py writes files in their layout and runs it"),
     Entry("handgen clip --data DATA_DIR --id s01/hands_use_0010/000000 --out clip.npz"),
     Entry("handgen render --motion clip.npz --out clip.gif", extra=("--size", "128")),
     Entry("handgen caption --data DATA_DIR"),
@@ -85,7 +87,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand waves.\" "
           "--both \"The hands move independently.\" --num 4 --seed 0 --out samples/ --render", extra=("--num", "1")),
     Entry("handgen sample --ckpt runs/diff --prompts prompts.jsonl --sampler ddim --steps 50 --guidance 2.5 "
-          "--out samples/"),
+          "--out samples/ --overwrite"),
     Entry("handgen sample --ckpt runs/diff --mode reaction --condition clip.npz --given left --left \"\" "
           "--right \"The right hand waves.\" --both \"The hands move independently.\" --out reaction/"),
     Entry("handgen sample --ckpt runs/diff --mode wrist --condition clip.npz --left \"The left hand makes a fist.\" "
@@ -100,12 +102,27 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("handgen export --motion samples/sample_000.npz --format bvh --out sample.bvh"),
     Entry("handgen export --motion samples/sample_000.npz --format obj-seq --out sample_obj/"),
     Entry("handgen export --motion samples/sample_000.npz --format glb --out sample.glb"),
+    Entry("handgen export --motion samples/ --format handx-eval --data DATA_DIR --out hx_samples/",
+          skip="needs a HandX DATA_DIR (ground truth by source id); tests/test_handx_evaluator.py round-trips it"),
     Entry("handgen train --config configs/evaluator_tiny.yaml data=DATA_DIR output_dir=runs/evaluator",
           extra=_EVALUATOR, replace=_FIXTURE),
     Entry("handgen eval motion --ckpt runs/diff --data DATA_DIR --evaluator runs/evaluator --out report.json",
           extra=(*_QUICK_EVAL, "--steps", "2"), replace=_FIXTURE),
     Entry("handgen eval motion --real --data DATA_DIR --evaluator runs/evaluator --out real.json",
           extra=_QUICK_EVAL, replace=_FIXTURE),
+    Entry("handgen eval motion --protocol handx --ckpt runs/diff --data DATA_DIR --evaluator handx:HANDX_EVAL_DIR "
+          "--out hx.json", skip="needs HandX's evaluator checkpoint and t5-base; tests/test_handx_evaluator.py and "
+          "tests/test_prep_handx.py run the protocol with test-written ones"),
+    Entry("handgen eval motion --protocol handx --real --data DATA_DIR --evaluator handx:HANDX_EVAL_DIR "
+          "--out hx_real.json", skip="needs HandX's evaluator checkpoint (as above)"),
+    Entry("handgen export --format handx-eval --motion samples/ --data DATA_DIR --out hx_samples/",
+          skip="needs a HandX DATA_DIR; tests/test_handx_evaluator.py"),
+    Entry("handgen eval motion --samples hx_samples/ --evaluator handx:HANDX_EVAL_DIR --out hx.json",
+          skip="needs HandX's evaluator checkpoint; tests/test_handx_evaluator.py reads samples back"),
+    Entry("handgen prep handx --src HANDX_DIR --out DATA_DIR --up-axis z --workers 2",
+          skip="needs HandX's released files; tests/test_prep_handx.py"),
+    Entry("handgen train --config configs/motion_diffusion.yaml data=DATA_DIR output_dir=runs/diff_handx",
+          skip="real-scale model on HandX's data (GPU)"),
     Entry("handgen bench", skip="minutes of timing, not pass/fail; its table is tested in tests/test_bench_sections.py"),
     Entry("HANDGEN_BENCH_DIFFUSION_RUN=runs/diff HANDGEN_BENCH_AR_RUN=runs/ar handgen bench --only sampling",
           skip="a minute of timing (DDPM-1000, AR without cache), not pass/fail"),

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 
 from handgen.commands import arg_types
-
-from handgen.device import add_device_option
+from handgen.device import add_device_option, resolve_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,9 +42,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if bool(args.mesh) == bool(args.sample_prior):
         raise HandgenError("give exactly one of --mesh FILE or --sample-prior")
+    device = resolve_device(args.device)  # a device this machine lacks fails before anything loads
     set_cpu_threads(args.threads)
     mesh = load_object_mesh(args.mesh, args.scale) if args.mesh else None  # bad input fails before loading models
-    synth = GraspSynthesizer(args.ckpt, device=args.device, mano_dir=args.mano_dir)
+    synth = GraspSynthesizer(args.ckpt, device=device, mano_dir=args.mano_dir)
     progress = not getattr(args, "quiet", False)
     if mesh is not None:
         grasps = synth.synthesize(mesh, args.category, args.num, steps=args.steps, inits=args.inits,

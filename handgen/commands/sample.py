@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from handgen.device import add_device_option
+from handgen.device import add_device_option, resolve_device
 from handgen.errors import HandgenError
 
 from handgen.commands import arg_types
@@ -64,10 +64,11 @@ def _run(args: argparse.Namespace) -> int:
     from handgen.api.motion_generator import MotionGenerator
     from handgen.sample.prompts import prompts_from_args
 
+    device = resolve_device(args.device)  # a device this machine lacks fails before anything loads
     prompts = prompts_from_args(args.left, args.right, args.both, args.prompts)
     if args.num < 1:
         raise HandgenError("--num must be at least 1")
-    generator = MotionGenerator(args.ckpt, device=args.device, mano_dir=args.mano_dir)
+    generator = MotionGenerator(args.ckpt, device=device, mano_dir=args.mano_dir)
     options = {"sampler": args.sampler, "steps": args.steps, "temperature": args.temperature, "top_k": args.top_k,
                "top_p": args.top_p, "greedy": args.greedy or None}
     foreign = generator.inapplicable(options)

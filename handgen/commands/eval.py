@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--mm-samples", type=arg_types.nonneg_int, default=8, help="samples per MultiModality text (default 8)")
     m.add_argument("--batch-size", type=arg_types.positive_int, default=64, help="motions generated per call (default 64)")
     m.add_argument("--rprecision-batch", type=arg_types.int_in(2, 10**6), default=32, help="R-Precision batch size (default 32, the protocol)")
-    m.add_argument("--penetration-stride", type=arg_types.positive_int, default=3,
+    m.add_argument("--penetration-stride", type=arg_types.nonneg_int, default=3,
                    help="every n-th frame for hand-hand penetration (default 3; 0 = skip)")
     m.add_argument("--max-clips", type=arg_types.positive_int, default=None, help="use only the first N clips of the split")
     m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion runs")

@@ -8,8 +8,9 @@ Scene (MuJoCo, metres, seconds, the mesh's own frame as the world):
 - the object a free rigid body: its convex hull, or CoACD pieces when it is not convex
   (:func:`handgen.grasp.convex_pieces.object_pieces`), mass = ``DENSITY`` x piece volume;
 - friction ``FRICTION`` (0.8: skin on cardboard / painted metal is 0.5-1.0), condim 3, elliptic
-  cones; stiff contacts (``solref`` 5 ms, critically damped) so a 3 mm squeeze gives a grip
-  of several times the object's weight.
+  cones with MuJoCo's no-slip pass (20 iterations: without it soft friction lets a squeezed
+  object creep); stiff contacts (``solref`` 5 ms, critically damped) so a 3 mm squeeze gives
+  a grip of several times the object's weight.
 
 Protocol: the contacts settle quasi-statically for ``SETTLE_SECONDS`` without gravity (the
 object's velocity zeroed after every step, so a grasp whose contacts do not oppose each other
@@ -94,7 +95,7 @@ def hold_scene_xml(obj_pieces: list[np.ndarray], hand_piece_sets: list[list[np.n
         body.append(f'<geom type="mesh" mesh="o{k}" density="{density:g}" contype="2" conaffinity="1"/>')
     return (
         '<mujoco><compiler boundmass="1e-4" boundinertia="1e-9"/>'
-        f'<option timestep="{timestep:g}" gravity="0 0 0" cone="elliptic"/>'
+        f'<option timestep="{timestep:g}" gravity="0 0 0" cone="elliptic" noslip_iterations="20"/>'
         f'<default><geom friction="{friction:g} 0.005 0.0001" condim="3" {solref} solimp="0.95 0.99 0.001"/></default>'
         f"<asset>{''.join(assets)}</asset><worldbody>{''.join(geoms)}"
         f'<body name="object"><freejoint/>{"".join(body)}</body></worldbody></mujoco>'

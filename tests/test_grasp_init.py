@@ -62,3 +62,24 @@ def test_ranking_puts_holding_grasps_first():
     cands = [_cand(0.0, 4.0, 5, 0.01), _cand(1.0, 5.0, 1, 0.5), _cand(1.0, 6.0, 0, 0.9), _cand(0.0, 4.0, 0, 0.0)]
     order = sorted(range(4), key=lambda b: cands[b].rank_key())
     assert order == [2, 1, 0, 3]  # holds (6 before 5 directions), then plausible, then SDS loss
+
+
+def test_sds_draws_timesteps_of_the_respaced_schedule():
+    from types import SimpleNamespace
+
+    from handgen.grasp.sds import SDSConfig, sds_step
+
+    seen = []
+
+    class Prior:
+        scheduler = SimpleNamespace(config=SimpleNamespace(num_train_timesteps=1000),
+                                    alphas_cumprod=torch.linspace(0.999, 0.001, 1000),
+                                    add_noise=lambda x, n, t: x)
+
+        def eps(self, x, t, cond, guidance):
+            seen.extend(t.tolist())
+            return torch.zeros_like(x)
+
+    x = torch.zeros(64, 1, 2, 2, 2, requires_grad=True)
+    sds_step(Prior(), x, {}, SDSConfig(), torch.Generator().manual_seed(0))
+    assert all(t % 10 == 0 and 250 <= t < 750 for t in seen) and len(set(seen)) > 20

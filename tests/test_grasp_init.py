@@ -83,3 +83,13 @@ def test_sds_draws_timesteps_of_the_respaced_schedule():
     x = torch.zeros(64, 1, 2, 2, 2, requires_grad=True)
     sds_step(Prior(), x, {}, SDSConfig(), torch.Generator().manual_seed(0))
     assert all(t % 10 == 0 and 250 <= t < 750 for t in seen) and len(set(seen)) > 20
+
+
+def test_select_diverse_skips_near_duplicates_unless_too_few_differ():
+    from handgen.grasp.synthesis import select_diverse
+
+    cands = [_cand(1.0, 6.0, 3, 0.0) for _ in range(4)]
+    for c, shift in zip(cands, (0.0, 0.01, 0.1, 0.2)):
+        c.joints = c.joints + shift
+    assert select_diverse(cands, [0, 1, 2, 3], 3) == [0, 2, 3]  # 1 is 1.7 cm from 0 (mean joint distance)
+    assert select_diverse(cands, [0, 1, 2, 3], 4) == [0, 2, 3, 1]

@@ -39,6 +39,7 @@ from handgen.hand.pair import HandPair
 
 log = logging.getLogger(__name__)
 MIN_TIPS = 2
+MIN_GRASP_DISTANCE = 0.03  # metres: mean joint distance below which two returned grasps count as the same
 MAX_PENETRATION_MM = 10.0
 
 
@@ -103,6 +104,20 @@ def object_sdfs(mesh: ObjectMesh) -> tuple[MeshSDF, GridSDF]:
     return exact, GridSDF.from_grid(grid)
 
 
+def select_diverse(cands: list["GraspCandidate"], order: list[int], num: int,
+                   min_distance: float = MIN_GRASP_DISTANCE) -> list[int]:
+    """``num`` candidates in rank ``order``, skipping any whose mean joint distance (both hands,
+    object frame) to one already taken is below ``min_distance`` metres; the skipped fill up the
+    list only when too few differ."""
+    taken: list[int] = []
+    for b in order:
+        if all(np.linalg.norm(cands[b].joints - cands[a].joints, axis=-1).mean() >= min_distance for a in taken):
+            taken.append(b)
+        if len(taken) == num:
+            return taken
+    return taken + [b for b in order if b not in taken][: num - len(taken)]
+
+
 @torch.no_grad()
 def score_candidates(prior, hands, grid_sdf, exact, orient, transl, pose, text, sds_cfg, voxels=None):
     """SDS loss (B,) and exact metrics of grasps given in the object frame."""
@@ -160,7 +175,7 @@ def synthesize_grasps(
                           "grasp_type": squeeze_type(cands[b].joints, axes)}
     log.info("%d candidates in %.1f s; %d plausible, %d hold", count, total, sum(c.plausible for c in cands),
              sum(c.holds for c in cands))
-    return [cands[b] for b in order[:num]]
+    return [cands[b] for b in select_diverse(cands, order, num)]
 
 
 @torch.no_grad()

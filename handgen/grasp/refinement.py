@@ -57,8 +57,8 @@ class RefineConfig:
     pose_prior: float = 0.2
     pose_anchor: float = 0.2
     joint_limits: float = 50.0
-    opposition: float = 300.0  # weight of the wrench imbalance (0: the refinement before issue 21)
-    hand_contact: float = 300.0  # weight of each hand's contact deficiency
+    opposition: float = 30.0  # weight of the wrench imbalance (0: the refinement before issue 21)
+    hand_contact: float = 30.0  # weight of each hand's contact deficiency
     opposition_band: float = 0.01  # metres: vertices closer than this to the surface are soft contacts
 
 

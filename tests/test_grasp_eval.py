@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import cli_in_process
-
 from eval.grasp_diversity import grasp_diversity
+from tests.conftest import cli_in_process
 
 BOX = 0.08  # a cube of 8 cm, centred at the origin
 
@@ -58,8 +57,9 @@ def test_grasp_diversity_known_values():
 def test_penetration_and_intersection_of_a_hand_at_a_known_depth(hand_pair):
     """A flat hand pushed into a box (box SDF computed analytically) and one fully inside a big box."""
     grasp_metrics = pytest.importorskip("eval.grasp_metrics")
-    from handgen.grasp.object_sdf import MeshSDF
     import trimesh
+
+    from handgen.grasp.object_sdf import MeshSDF
 
     hand = hand_pair.right
     verts = hand(torch.zeros(1, 3), torch.zeros(1, 45), None, torch.zeros(1, 3)).vertices[0].numpy().astype(np.float64)

@@ -128,7 +128,7 @@ def hold_test(object_vertices: np.ndarray, object_faces: np.ndarray, hand_vertic
     body = model.body("object").id
     mujoco.mj_forward(model, data)
     start = data.xipos[body].copy()
-    for _ in range(int(round(SETTLE_SECONDS / model.opt.timestep))):
+    for _ in range(round(SETTLE_SECONDS / model.opt.timestep)):
         mujoco.mj_step(model, data)
         data.qvel[:] = 0.0  # quasi-static: contacts push the object out of the squeeze, never fling it
     settled_qpos = data.qpos.copy()
@@ -138,7 +138,7 @@ def hold_test(object_vertices: np.ndarray, object_faces: np.ndarray, hand_vertic
         mujoco.mj_resetData(model, data)
         data.qpos[:] = settled_qpos
         model.opt.gravity[:] = GRAVITY * direction_vector(direction)
-        for _ in range(int(round(seconds / model.opt.timestep))):
+        for _ in range(round(seconds / model.opt.timestep)):
             mujoco.mj_step(model, data)
         moved[direction] = float(np.linalg.norm(data.xipos[body] - start))
     held = sum(d < HOLD_DISTANCE for d in moved.values())

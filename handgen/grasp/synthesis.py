@@ -89,7 +89,7 @@ def initial_candidates(hands: HandPair, mesh: ObjectMesh, count: int, generator:
     return SDSGraspParams(rot, place["object_transl"] + jitter, place["left_orient"], place["left_transl"], *means), labels
 
 
-def add_hold_results(cands: list["GraspCandidate"], vertices: np.ndarray, faces: np.ndarray,
+def add_hold_results(cands: list[GraspCandidate], vertices: np.ndarray, faces: np.ndarray,
                      decomposition: str = "auto") -> None:
     """Run the hold test on every candidate (object frame) and put its figures in ``metrics``."""
     pieces = object_pieces(vertices, faces, decomposition)
@@ -104,7 +104,7 @@ def object_sdfs(mesh: ObjectMesh) -> tuple[MeshSDF, GridSDF]:
     return exact, GridSDF.from_grid(grid)
 
 
-def select_diverse(cands: list["GraspCandidate"], order: list[int], num: int,
+def select_diverse(cands: list[GraspCandidate], order: list[int], num: int,
                    min_distance: float = MIN_GRASP_DISTANCE) -> list[int]:
     """``num`` candidates in rank ``order``, skipping any whose mean joint distance (both hands,
     object frame) to one already taken is below ``min_distance`` metres; the skipped fill up the

@@ -46,10 +46,11 @@ import torch
 from data_prep.hand_keypoints import UNIT_SCALE, keypoints_in_metres, load_keypoints_file, to_handgen_layout
 from data_prep.hand_scale import fit_scale_betas
 from data_prep.smplx_hands import absolute_finger_pose, mano_global_orient, parse_wrist_offset, wrist_global_rotations
+from data_prep.smplx_joints import SmplxWristModel
 from handgen.errors import HandgenError, InputFileError
-from handgen.io.safe_pickle import load_object_npy
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS, NUM_BETAS
+from handgen.io.safe_pickle import load_object_npy
 from handgen.repr.motion import BimanualMotion
 
 SMPLX_NPY_SUFFIX = ".smplx.npy"
@@ -255,8 +256,6 @@ def read_smplx_sequence(
     go_clean, body_clean = np.where(valid[:, None], go, 0.0), np.where(valid[:, None], body, 0.0)
     fit_points = None
     if smplx_dir is not None:
-        from data_prep.smplx_joints import SmplxWristModel
-
         if "transl" not in params:
             raise InputFileError(path, "missing SMPL-X key transl (needed to place the body with --smplx-dir)")
         transl = _frames_array(params, "transl", frames, 3, path)

@@ -1,6 +1,6 @@
 """ARCTIC objects on disk: templates (mm), ``.object.npy`` trajectories, and their posing.
 
-Layout (ARCTIC, REFERENCE.md section 2; also what ``handgen prep synthetic`` writes)::
+Layout (ARCTIC, docs/reference.md section 2; also what ``handgen prep synthetic`` writes)::
 
     ARCTIC_ROOT/meta/object_vtemplates/<obj>/mesh.obj     the canonical template, MILLIMETRES
     ARCTIC_ROOT/meta/object_vtemplates/<obj>/parts.json   per-vertex list: 1 = top (moving), 0 = bottom

@@ -1,6 +1,6 @@
 """Read ARCTIC's per-sequence MANO files (``raw_seqs/sXX/<name>.mano.npy``).
 
-A ``.mano.npy`` file is a pickled dict (REFERENCE.md section 2)::
+A ``.mano.npy`` file is a pickled dict (docs/reference.md section 2)::
 
     {"left":  {"rot": (F,3), "pose": (F,45), "trans": (F,3), "shape": (10,) or (F,10), "fitting_err": (F,)},
      "right": {...}}

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from handgen.errors import InputFileError
+from handgen.hand.topology import TEXT_BRANCHES
 
 SIDE_FILE = "captions.jsonl"
 MIN_OVERLAP = Fraction(2, 3)
-CAPTION_KEYS = ("left", "right", "both")
+CAPTION_KEYS = TEXT_BRANCHES
 
 
 @dataclass(frozen=True)

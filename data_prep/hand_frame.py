@@ -1,4 +1,4 @@
-"""The right hand's normalised frame of G-HOP / BG-HOP (REFERENCE.md section 5), in numpy.
+"""The right hand's normalised frame of G-HOP / BG-HOP (docs/reference.md section 5), in numpy.
 
 1. undo the right hand's global rotation and translation about its wrist:
    ``p_local = R_go^T (p_world - wrist_world) + wrist_rest`` (the MANO template frame with
@@ -14,12 +14,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from handgen.grasp.hand_frame import FRAME_DROP, FRAME_SCALE, hand_frame_matrix  # noqa: F401  (the one definition)
 from handgen.hand.base import HandModel
-from handgen.repr.object_pose import rotation_matrices
 
-FRAME_SCALE = 0.2  # metres per normalised unit
-FRAME_DROP = 0.08  # metres from the index MCP along -y to the frame centre
-INDEX_MCP_MANO_JOINT = 1
 DEFINITION = (
     "n = (R_go^T (p - wrist_world) + wrist_rest - c) / 0.2 with the right hand's global_orient R_go, "
     "wrist_world = wrist_rest + transl, c = right index MCP at rest - (0, 0.08, 0) m; "
@@ -28,21 +25,16 @@ DEFINITION = (
 
 
 def right_hand_frame(right: HandModel, global_orient: np.ndarray, transl: np.ndarray, betas: np.ndarray) -> np.ndarray:
-    """(N, 4, 4) world -> normalised frame, for the right hand's (N,3) orient/transl and betas (10,) or (N,10)."""
-    global_orient = np.asarray(global_orient, dtype=np.float64).reshape(-1, 3)
-    n = len(global_orient)
-    betas = np.array(np.broadcast_to(np.asarray(betas, dtype=np.float64), (n, 10)))
+    """(N, 4, 4) float64 world -> normalised frame, for the right hand's (N,3) orient/transl and betas (10,) or (N,10).
+
+    The numpy face of :func:`handgen.grasp.hand_frame.hand_frame_matrix` (the one implementation).
+    """
+    orient = torch.as_tensor(np.asarray(global_orient, dtype=np.float64).reshape(-1, 3))
+    n = len(orient)
+    shift = torch.as_tensor(np.asarray(transl, dtype=np.float64).reshape(-1, 3))
+    betas32 = torch.as_tensor(np.array(np.broadcast_to(np.asarray(betas, dtype=np.float64), (n, 10))), dtype=torch.float32)
     with torch.no_grad():
-        rest = right.rest_joints(torch.as_tensor(betas, dtype=torch.float32)).double().cpu().numpy()  # (N,16,3)
-    wrist_rest = rest[:, 0]
-    centre = rest[:, INDEX_MCP_MANO_JOINT] - np.array([0.0, FRAME_DROP, 0.0])
-    rot_t = np.swapaxes(rotation_matrices(global_orient), 1, 2)
-    wrist_world = wrist_rest + np.asarray(transl, dtype=np.float64).reshape(-1, 3)
-    out = np.zeros((n, 4, 4))
-    out[:, :3, :3] = rot_t / FRAME_SCALE
-    out[:, :3, 3] = (-np.einsum("nij,nj->ni", rot_t, wrist_world) + wrist_rest - centre) / FRAME_SCALE
-    out[:, 3, 3] = 1.0
-    return out
+        return hand_frame_matrix(right, orient, shift, betas32).double().cpu().numpy()
 
 
 def apply_frame(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

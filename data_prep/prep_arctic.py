@@ -1,6 +1,6 @@
 """``handgen prep arctic``: ARCTIC ``raw_seqs/`` (MANO per frame, objects) -> a DATA_DIR of canonical clips.
 
-Inputs under ``ARCTIC_ROOT`` (REFERENCE.md section 2)::
+Inputs under ``ARCTIC_ROOT`` (docs/reference.md section 2)::
 
     raw_seqs/<subject>/<object>_<grab|use>_NN.mano.npy     both hands' MANO parameters (required)
     raw_seqs/<subject>/<object>_<grab|use>_NN.object.npy   (F,7) object pose (optional)

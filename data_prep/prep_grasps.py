@@ -1,7 +1,7 @@
 """``handgen prep grasps``: bimanual grasp frames of ARCTIC-layout data -> GRASP_DIR (grasp prior data).
 
 A frame is kept when EACH hand has more than ``min_fraction`` (0.2) of its mesh vertices
-within ``contact_dist`` (1 cm) of the object's surface (BG-HOP's ARCTIC rule, REFERENCE.md
+within ``contact_dist`` (1 cm) of the object's surface (BG-HOP's ARCTIC rule, docs/reference.md
 section 5); only every ``stride``-th frame (frame % stride == 0) is considered, to thin out
 near-duplicates. Objects, posing and contact are those of ``prep arctic``
 (:mod:`data_prep.arctic_objects`, :mod:`data_prep.object_contact`); sequences without a

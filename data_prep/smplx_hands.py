@@ -4,7 +4,7 @@ SMPL-X's hands are MANO hands hung on the body's kinematic tree:
 
 - **Wrist rotation.** SMPL-X joints 20 (left wrist) and 21 (right wrist) carry the
   hands. A hand's global rotation is the product of the local rotations along its
-  chain (:data:`SMPLX_PARENTS`, REFERENCE.md section 3):
+  chain (:data:`SMPLX_PARENTS`, docs/reference.md section 3):
   left ``go R3 R6 R9 R13 R16 R18 R20``, right ``go R3 R6 R9 R14 R17 R19 R21``,
   with ``body_pose (F,63)`` holding the local rotations of body joints 1..21.
 - **Wrist frame vs MANO's global_orient.** Both models keep every joint frame

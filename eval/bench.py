@@ -15,6 +15,7 @@ from typing import Callable
 SECTIONS: dict[str, str] = {
     "hands": "eval.benchmarks.hands:bench_hands",
     "prep": "eval.benchmarks.prep:bench_prep",
+    "prep_handx": "eval.benchmarks.prep_handx:bench_prep_handx",
     "training": "eval.benchmarks.training:bench_training",
     "grasp": "eval.benchmarks.grasp:bench_grasp",
     "sampling": "eval.benchmarks.sampling:bench_sampling",

@@ -24,6 +24,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from eval.grasp_diversity import joint_diversity_mm
+from handgen.grasp.grasp_output import write_grasps
+from handgen.grasp.mesh_input import load_object_mesh
+from handgen.grasp.prior_run import GraspPrior
+from handgen.grasp.refinement import RefineConfig
+from handgen.grasp.sds import SDSConfig
+from handgen.grasp.synthesis import synthesize_grasps
+from handgen.hand import make_hand_pair
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".off")
 HEADER = ("| mesh | K | top-1 holds | hold rate (all K) | median displacement (mm) | max penetration (mm) | "
@@ -40,8 +50,6 @@ def mesh_files(paths: list[str]) -> list[Path]:
 
 def summarise(name: str, grasps: list, seconds: float) -> dict:
     """The benchmark figures of one mesh's K grasps (GraspCandidate list, best first)."""
-    from eval.grasp_diversity import joint_diversity_mm
-
     m = [g.metrics for g in grasps]
     disp = [v for x in m for k, v in x.items() if k.startswith("hold_displacement_")]
     return {
@@ -92,16 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-render", action="store_true")
     parser.add_argument("meshes", nargs="+", help="mesh files or folders of meshes")
     args = parser.parse_args(argv)
-
-    import torch
-
-    from handgen.grasp.grasp_output import write_grasps
-    from handgen.grasp.mesh_input import load_object_mesh
-    from handgen.grasp.prior_run import GraspPrior
-    from handgen.grasp.refinement import RefineConfig
-    from handgen.grasp.sds import SDSConfig
-    from handgen.grasp.synthesis import synthesize_grasps
-    from handgen.hand import make_hand_pair
 
     torch.set_num_threads(args.threads)
     cats = dict(c.split("=", 1) for c in args.category)

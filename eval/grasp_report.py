@@ -2,11 +2,11 @@
 
 Per grasp: max penetration depth (mm), intersection volume (object voxelised at 5 mm, voxels
 inside a hand, cm^3), contact per hand (fraction of fingertips and of vertices within 5 mm of
-the surface) — from :mod:`eval.grasp_metrics` — and the hold test
+the surface) — from :mod:`handgen.grasp.grasp_metrics` — and the hold test
 (:mod:`handgen.grasp.hold_test`: whether the static hands hold the object against gravity
 along each of the 6 axes, ``holds`` = < 2 cm in >= 5; ``simulation_displacement_mm`` is its
 displacement for the ``--gravity`` direction, mm). Over the K grasps: their means and the diversity
-(:mod:`eval.grasp_diversity`). Grasps are read from ``OUT_DIR/grasp_XXX.npz`` (DESIGN.md
+(:mod:`eval.grasp_diversity`). Grasps are read from ``OUT_DIR/grasp_XXX.npz`` (docs/design.md
 format); the object is the mesh recorded in ``OUT_DIR/summary.json`` (or ``--mesh``) with its
 recorded ``scale``.
 """
@@ -20,7 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from eval.grasp_diversity import grasp_diversity
 from handgen.errors import HandgenError, InputFileError
+from handgen.grasp.convex_pieces import object_pieces
+from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
+from handgen.hand.factory import make_hand_pair
 from handgen.hand.topology import HANDS
 
 log = logging.getLogger(__name__)
@@ -89,12 +93,12 @@ def _hand_vertices(hands, arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 
 class ObjectMetrics:
-    """Penetration, intersection volume and contact from eval.grasp_metrics (the grasp branch's module);
+    """Penetration, intersection volume and contact from handgen.grasp.grasp_metrics (the grasp branch's module);
     without it, the values handgen grasp recorded in each npz."""
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
         try:
-            from eval.grasp_metrics import grasp_metrics, object_voxels
+            from handgen.grasp.grasp_metrics import grasp_metrics, object_voxels
             from handgen.grasp.object_sdf import MeshSDF
         except ImportError:
             self.source = "recorded by handgen grasp"
@@ -121,11 +125,6 @@ class ObjectMetrics:
 def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float | None = None, gravity: str = "-y",
                     sim_seconds: float = 1.0, mano_dir: str | None = None) -> dict[str, Any]:
     """The report of every grasp in ``results`` (see the module docstring)."""
-    from eval.grasp_diversity import grasp_diversity
-    from handgen.grasp.convex_pieces import object_pieces
-    from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
-    from handgen.hand.factory import make_hand_pair
-
     results = Path(results)
     files = sorted(results.glob("grasp_*.npz"))
     if not results.is_dir() or not files:

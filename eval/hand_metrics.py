@@ -1,19 +1,23 @@
 """HandX's hand-specific motion metrics and plausibility checks.
 
-Joints are ``(N, T, 2, 21, 3)`` metres (hand 0 left), frames at ``fps``. Contact flags come
-from the captions issue's :mod:`data_prep.motion_features.contacts` (the same thresholds the
-captioner uses):
+Joints are ``(N, T, 2, 21, 3)`` metres (hand 0 left), frames at ``fps``. Where a figure
+carries HandX's name it follows HandX's definition (:mod:`eval.handx_contacts`):
 
 - per-clip contact presence precision / recall / F1 against the ground-truth clip with the
   same caption, pooled over clips and channels: intra-hand (thumb tip to each other
-  fingertip < 2 cm, 4 pairs x 2 hands) and inter-hand (each fingertip to the other palm
-  < 2.5 cm, 5 x 2 labels). A channel is present in a clip when it is in contact on any frame.
-  With nothing predicted and nothing to find, precision and recall are 1; otherwise an empty
-  denominator gives 0.
-- contact ratio (fraction of frames with any contact), mean contact duration (s) and contact
-  frequency (events per second), :func:`~data_prep.motion_features.contacts.contact_statistics`
-  per clip, averaged over clips.
-- motion intensity (deg/s): the angular speed of the 20 bone directions (wrist -> base joint,
+  fingertip < 2 cm, 4 pairs x 2 hands) and inter-hand (each fingertip to the nearest of 100
+  points on the four palm triangles of the other hand's JOINTS < 2.5 cm, 5 x 2 labels).
+  A channel is present in a clip when it is in contact on any frame. With nothing predicted
+  and nothing to find, precision and recall are 1 here (HandX gives 0 there:
+  :func:`eval.handx_contacts.presence_counts`); otherwise an empty denominator gives 0.
+- contact ratio (fraction of frames with hand-hand interaction), mean contact duration (s)
+  and contact frequency (events per second) from HandX's one pooled mask (cross-hand tip-tip
+  < 2 cm or a tip within 2.5 cm of the other hand's 16 non-tip joints; pinches excluded),
+  per clip, averaged over clips; ``contact_ratio_intra`` / ``contact_ratio_inter`` are
+  handgen's own per-kind ratios of the presence channels.
+- joint angular velocity (deg/s): HandX's motion intensity
+  (:func:`eval.handx_contacts.joint_angular_velocity`).
+- motion intensity (deg/s), handgen's own quantity: the angular speed of the 20 bone directions (wrist -> base joint,
   then phalanx by phalanx), weighted by how many keypoints each bone carries (the bone's
   child and everything beyond it: 4 for a wrist -> knuckle bone, 1 for a distal phalanx),
   averaged over frames and both hands. Finger curling, wrist rotation and spreading all count;
@@ -23,7 +27,7 @@ captioner uses):
   (thumb excluded: its joint frames are not aligned with the hand's) are read as
   bend (flexion about +z for the right hand, the left hand mirrored first) and spread
   (swing about y) of the bone direction (-x at rest; twist is not limited). Limits
-  (REFERENCE.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
+  (docs/reference.md 1b): bend 0..90 deg, spread +-5 deg at the MCPs and 0 at PIP/DIP, each widened
   by ``tolerance_deg`` (default 5). Reported: the fraction of (frame, joint) values outside and
   the mean excess (deg) over the violating ones.
 - hand-hand interpenetration: per frame, the deepest vertex of either hand's mesh inside the
@@ -36,7 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_prep.motion_features.contacts import contact_statistics, inter_hand_contacts, intra_hand_contacts
+from eval import handx_contacts as hc
+from eval.mesh_penetration import mutual_penetration
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGER_MANO_JOINTS, FINGERS, WRIST_KEYPOINT
 
 PENETRATION_FRAME_MM = 1.0
@@ -58,10 +63,10 @@ def _joints(joints) -> np.ndarray:
 
 
 def contact_flags(joints) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame flags (N, T, 8) intra-hand and (N, T, 10) inter-hand."""
+    """Per-frame flags (N, T, 8) intra-hand and (N, T, 10) inter-hand (HandX's definitions, seeded palm points)."""
     j = _joints(joints)
     n, t = j.shape[:2]
-    return intra_hand_contacts(j).reshape(n, t, 8), inter_hand_contacts(j).reshape(n, t, 10)
+    return hc.intra_hand_flags(j).reshape(n, t, 8), hc.inter_hand_flags(j).reshape(n, t, 10)
 
 
 def presence_scores(pred_flags, gt_flags) -> dict[str, float]:
@@ -80,17 +85,13 @@ def presence_scores(pred_flags, gt_flags) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def contact_dataset_stats(intra, inter, fps: float) -> dict[str, float]:
-    """Mean over clips of contact ratio (intra, inter, any), duration (s) and frequency (events/s)."""
+def contact_dataset_stats(joints, intra, inter, fps: float) -> dict[str, float]:
+    """HandX's pooled contact ratio, duration (s), frequency (events/s), and handgen's per-kind ratios."""
     intra, inter = np.asarray(intra, dtype=bool), np.asarray(inter, dtype=bool)
-    both = np.concatenate([intra, inter], axis=-1)
-    stats = [contact_statistics(clip, fps) for clip in both]
     return {
         "contact_ratio_intra": float(intra.any(-1).mean()),
         "contact_ratio_inter": float(inter.any(-1).mean()),
-        "contact_ratio": float(np.mean([s.ratio for s in stats])),
-        "contact_duration_s": float(np.mean([s.mean_duration for s in stats])),
-        "contact_frequency_hz": float(np.mean([s.frequency for s in stats])),
+        **hc.contact_stats(hc.interaction_mask(_joints(joints)), fps),
     }
 
 
@@ -152,8 +153,6 @@ def joint_limit_violations(hand_pose, tolerance_deg: float = 5.0) -> dict[str, f
 
 def interpenetration(vertices, faces: tuple[np.ndarray, np.ndarray], frame_stride: int = 1) -> dict[str, float]:
     """Hand-hand interpenetration of clips' meshes ``vertices`` (N, T, 2, V, 3); see the module docstring."""
-    from eval.mesh_penetration import mutual_penetration
-
     v = np.asarray(vertices)
     per_clip, frames_hit, frames = [], 0, 0
     for clip in v:

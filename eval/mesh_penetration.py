@@ -10,38 +10,21 @@ so frames where the hands are apart cost almost nothing. No point inside a hand 
 pass a larger one. Depth of an inside point: the exact distance to the nearest of the faces
 of its nearest samples.
 
-NOTE: handgen/grasp/winding.py (grasp branch) has a clustered, faster winding number and
-handgen/grasp/object_sdf.py a mesh SDF built the same way; once both are on main this
-module should call them.
+The winding number is :func:`handgen.geometry.winding.dense_winding_numbers` (exact, every face:
+candidate sets here are small, so the clustered :class:`~handgen.geometry.winding.WindingNumber`
+would not pay for its set-up).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import torch
+
+from handgen.geometry.winding import dense_winding_numbers
 
 SEARCH_RADIUS = 0.03  # metres (see the module docstring)
 SURFACE_BAND = 0.003  # metres: closer than this to the surface, the face-side test is not trusted
 NEAREST = 8  # surface samples whose faces are searched for the nearest surface point
 SAMPLES_PER_FACE = 4
-
-
-def winding_numbers(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Generalised winding number (P,) of ``points`` (P, 3) w.r.t. the mesh (V, 3) / (F, 3) (float32)."""
-    tri = torch.as_tensor(np.asarray(vertices, dtype=np.float32)[np.asarray(faces)])  # (F,3,3)
-    corners = tri[:, 0], tri[:, 1], tri[:, 2]
-    pts = torch.as_tensor(np.asarray(points, dtype=np.float32)).reshape(-1, 3)
-    out = torch.empty(len(pts), dtype=torch.float32)
-    for s in range(0, len(pts), chunk):
-        p = pts[s : s + chunk, None, :]  # (p,1,3)
-        a, b, c = (corner - p for corner in corners)  # (p,F,3)
-        la, lb, lc = (torch.linalg.vector_norm(x, dim=-1) for x in (a, b, c))
-        num = (a * torch.cross(b, c, dim=-1)).sum(-1)
-        den = la * lb * lc + (a * b).sum(-1) * lc + (b * c).sum(-1) * la + (c * a).sum(-1) * lb
-        out[s : s + chunk] = torch.atan2(num, den).sum(-1) / (2.0 * math.pi)  # sum of solid angles / 4 pi
-    return out.numpy().astype(np.float64)
 
 
 class SurfaceSamples:
@@ -92,7 +75,7 @@ def penetration_depths(vertices: np.ndarray, faces: np.ndarray, other_vertices: 
     near, idx = near[cand], idx[cand]
     if near.size == 0:
         return depth
-    inside = winding_numbers(ov, of, v[near]) > 0.5
+    inside = dense_winding_numbers(ov, of, v[near]) > 0.5
     if inside.any():
         pts = v[near[inside]]
         face_ids = surface.faces[idx[inside]].reshape(-1)

@@ -1,6 +1,6 @@
 """``handgen eval motion``: score a motion model (or the data itself) against a DATA_DIR's test split.
 
-Protocol (fixed seeds, see :mod:`eval.motion_metrics` and :mod:`eval.hand_metrics`): every
+Protocol (fixed seeds, see :mod:`handgen.analysis.embedding_metrics` and :mod:`eval.hand_metrics`): every
 test clip gives its first caption triplet; each replication r generates one motion per
 triplet with seed ``seed + 1000 r`` and measures the set (R-Precision shuffles with seed r,
 diversity pairs with seed r); MultiModality generates ``mm_samples`` motions for each of
@@ -19,10 +19,21 @@ from typing import Any
 import numpy as np
 
 from eval import hand_metrics as hm
-from eval import motion_metrics as mm
+from eval import handx_contacts as hc
+from eval import handx_protocol as hx
 from eval.motion_sets import (
-    ClipSet, MotionSet, generate_features, generation_options, load_clip_set, motion_set_from_features,
+    ClipSet,
+    MotionSet,
+    generate_features,
+    generation_options,
+    load_clip_set,
+    motion_set_from_features,
 )
+from handgen.analysis import embedding_metrics as mm
+from handgen.api.motion_generator import MotionGenerator
+from handgen.errors import HandgenError
+from handgen.hand.factory import make_hand_pair
+from handgen.sample.evaluator_run import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "MM_Dist": ("Matching score (MM-Dist)", "lower"),
     "Diversity": ("Diversity", "real"),
     "MultiModality": ("MultiModality", "higher"),
-    "MPJPE_mm": ("MPJPE vs ground truth (mm)", "lower"),
+    "MPJPE_mm": ("MPJPE vs ground truth, wrist-relative (mm)", "lower"),
+    "MPJPE_abs_mm": ("MPJPE vs ground truth, absolute (mm)", "lower"),
     "contact_intra_precision": ("intra-hand contact precision", "higher"),
     "contact_intra_recall": ("intra-hand contact recall", "higher"),
     "contact_intra_f1": ("intra-hand contact F1", "higher"),
@@ -48,7 +60,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "contact_ratio_inter": ("contact ratio, inter-hand", "real"),
     "contact_duration_s": ("mean contact duration (s)", "real"),
     "contact_frequency_hz": ("contact frequency (events/s)", "real"),
-    "motion_intensity_deg_s": ("motion intensity (deg/s)", "real"),
+    "motion_intensity_deg_s": ("motion intensity, handgen (deg/s)", "real"),
+    "joint_angular_velocity_deg_s": ("joint angular velocity, HandX (deg/s)", "real"),
     "jitter_m_s3": ("jitter, mean jerk (m/s^3)", "lower"),
     "interpenetration_mm": ("hand-hand penetration, clip max (mm)", "lower"),
     "interpenetration_frames": ("frames with hand-hand penetration > 1 mm", "lower"),
@@ -88,12 +101,14 @@ def hand_scores(ref: Reference, motions: MotionSet, hands, real: bool = False,
     fps = ref.clips.fps
     out: dict[str, float] = {}
     if not real:
-        out["MPJPE_mm"] = mm.mpjpe_mm(motions.joints, ref.clips.motions.joints)
+        out["MPJPE_mm"] = hx.mpjpe_mm(motions.joints, ref.clips.motions.joints)
+        out["MPJPE_abs_mm"] = mm.mpjpe_mm(motions.joints, ref.clips.motions.joints)
     intra, inter = hm.contact_flags(motions.joints)
     for name, pred, gt in (("intra", intra, ref.intra), ("inter", inter, ref.inter)):
         out.update({f"contact_{name}_{k}": v for k, v in hm.presence_scores(pred, gt).items()})
-    out.update(hm.contact_dataset_stats(intra, inter, fps))
+    out.update(hm.contact_dataset_stats(motions.joints, intra, inter, fps))
     out["motion_intensity_deg_s"] = hm.motion_intensity(motions.joints, fps)
+    out["joint_angular_velocity_deg_s"] = hc.joint_angular_velocity(motions.joints, fps)
     out["jitter_m_s3"] = hm.jitter(motions.joints, fps)
     out.update(hm.joint_limit_violations(motions.hand_pose()))
     if penetration_stride > 0:
@@ -130,10 +145,6 @@ def evaluate_motion(
     Raises:
         HandgenError: bad run dirs or data, too few clips for one R-Precision batch.
     """
-    from eval.evaluator.run import Evaluator
-    from handgen.errors import HandgenError
-    from handgen.hand.factory import make_hand_pair
-
     if replications < 1:
         raise HandgenError("--replications must be at least 1")
     if ckpt is None and not real:
@@ -141,14 +152,19 @@ def evaluate_motion(
     evaluator = Evaluator(evaluator_dir, device=device)
     generator = chosen = None
     if ckpt is not None and not real:  # checked before any scoring: bad options fail at once
-        from handgen.sample.generators import load_generator
 
-        generator = load_generator(ckpt, device=device)
+        generator = MotionGenerator(ckpt, device=device, mano_dir=mano_dir)
         chosen = generation_options(generator, options or {})
     clips = load_clip_set(data_dir, split, str(evaluator.cfg.text.caption_field), max_clips)
+    requested = rp_batch
     if len(clips.ids) < rp_batch:
-        raise HandgenError(f"{data_dir}: the {split} split has {len(clips.ids)} clips, R-Precision needs batches "
-                           f"of {rp_batch} (use a larger split or --rprecision-batch)")
+        if len(clips.ids) < 4:
+            raise HandgenError(f"{data_dir}: the {split} split has {len(clips.ids)} clips; R-Precision needs at least "
+                               f"4 (the protocol's batch is {rp_batch})")
+        rp_batch = len(clips.ids)
+        log.warning("%s: the %s split has %d clips, fewer than the protocol's R-Precision batch of %d: R-Precision "
+                    "uses one batch of %d (chance 3/%d), not comparable to protocol figures", data_dir, split,
+                    rp_batch, requested, rp_batch, rp_batch)
     hands = make_hand_pair(mano_dir, flat_hand_mean=True)
     if clips.hand_model != hands.name:
         raise HandgenError(f"{data_dir} was made with the {clips.hand_model} hand; pass --mano-dir for MANO data")
@@ -156,7 +172,8 @@ def evaluate_motion(
     report: dict[str, Any] = {
         "evaluator": str(evaluator_dir), "data": str(data_dir), "split": split, "clips": len(clips.ids),
         "frames": clips.frames, "fps": clips.fps, "replications": replications, "seed": seed,
-        "protocol": {"r_precision_batch": rp_batch, "diversity_pairs": mm.DIVERSITY_PAIRS, "mm_texts": mm_texts,
+        "protocol": {"r_precision_batch": rp_batch, "r_precision_batch_requested": requested,
+                     "below_protocol": rp_batch < mm.R_PRECISION_BATCH, "diversity_pairs": mm.DIVERSITY_PAIRS, "mm_texts": mm_texts,
                      "mm_samples": mm_samples, "penetration_frame_stride": penetration_stride},
         "rows": {},
     }
@@ -220,8 +237,13 @@ def format_report(report: dict[str, Any]) -> str:
             opts = ", ".join(f"{k}={v}" for k, v in rows[n]["options"].items())
             lines.append(f"  {n}: {rows[n]['model_type']} {rows[n]['run_dir']} ({opts}; "
                          f"{rows[n]['seconds_per_sample']:.3f} s/sample)")
+    protocol = report["protocol"]
+    if protocol.get("below_protocol"):
+        lines.append(f"  small sample: {report['clips']} clips, R-Precision in batches of "
+                     f"{protocol['r_precision_batch']}, below the protocol's batch of {mm.R_PRECISION_BATCH}: "
+                     f"not comparable to protocol figures; read the ± intervals before comparing rows")
     lines += [header, "-" * len(header)]
-    chance = 3.0 / report["protocol"]["r_precision_batch"]
+    chance = 3.0 / protocol["r_precision_batch"]
     for key, (label, better) in METRICS.items():
         cells = []
         for n in names:

@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from handgen.api.motion_generator import MotionGenerator
 from handgen.errors import HandgenError
 from handgen.hand.pair import HandPair
-from handgen.hand.topology import HANDS
+from handgen.hand.topology import HANDS, TEXT_BRANCHES
+from handgen.io.data_dir import DataDir
+from handgen.repr.features import features_to_params
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,6 @@ class MotionSet:
 
 def motion_set_from_features(features: np.ndarray | torch.Tensor, hands: HandPair) -> MotionSet:
     """Raw features (N, T, 324) -> parameters and forward-kinematics joints (mean shape)."""
-    from handgen.repr.features import features_to_params
-
     with torch.no_grad():
         p = features_to_params(torch.as_tensor(np.asarray(features), dtype=torch.float32), hands)
         joints = hands.joints({k: (v[:, None].expand(-1, p[f"{k[:-6]}_global_orient"].shape[1], -1)
@@ -84,8 +85,6 @@ def load_clip_set(data_dir: str | Path, split: str = "test", caption_field: str 
     Raises:
         HandgenError: an empty split or clips without captions.
     """
-    from handgen.io.data_dir import DataDir
-
     data = DataDir(data_dir)
     rows = data.clips(split)[: max_clips or None]
     if not rows:
@@ -105,40 +104,34 @@ def load_clip_set(data_dir: str | Path, split: str = "test", caption_field: str 
             params[f"{h}_transl"].append(clip.motion.transl[:, i])
             params[f"{h}_betas"].append(clip.motion.betas[i])
         joints.append(clip.joints)
-    triplets = [{k: row[caption_field][0].get(k, "") for k in ("left", "right", "both")} for row in rows]
+    triplets = [{k: row[caption_field][0].get(k, "") for k in TEXT_BRANCHES} for row in rows]
     motions = MotionSet({k: np.stack(v).astype(np.float32) for k, v in params.items()},
                         np.stack(joints).astype(np.float64))
     return ClipSet([r["id"] for r in rows], triplets, motions, float(data.meta.get("fps", 30.0)),
                    str(data.meta.get("hand_model", "procedural")))
 
 
-def generation_options(generator, overrides: dict[str, Any]) -> dict[str, Any]:
-    """``generate`` keyword arguments: the run config's ``sample`` defaults, then ``overrides``.
+def generation_options(generator: MotionGenerator, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Engine ``generate`` keyword arguments: the run's ``sample`` defaults merged with ``overrides``
+    (by :meth:`MotionGenerator.sampling_options`, the one place that merges them).
 
     Raises:
-        HandgenError: an override the generator does not take (e.g. --sampler for an AR run).
+        HandgenError: an override that does not apply to the run (e.g. a sampler for an AR run).
     """
-    fixed = {"triplets", "frames", "seed", "condition", "progress"}
-    accepted = set(inspect.signature(generator.generate).parameters) - fixed
-    defaults = generator.cfg.get("sample") or {}
-    options = {k: v for k, v in dict(defaults).items() if k in accepted}
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in accepted:
-            raise HandgenError(f"option {key!r} does not apply to {type(generator).__name__} runs")
-        options[key] = value
-    if overrides.get("sampler") and overrides.get("steps") is None and "steps" in accepted:
-        options["steps"] = None  # a sampler chosen on the command line uses its own default step count
+    accepted = set(inspect.signature(generator.sampling_options).parameters)
+    unknown = sorted(k for k, v in overrides.items() if v is not None and k not in accepted)
+    if unknown:
+        raise HandgenError(f"option {unknown[0]!r} does not apply to motion generation")
+    options, _, _ = generator.sampling_options(**{k: v for k, v in overrides.items() if v is not None})
     return options
 
 
-def generate_features(generator, triplets: list[dict[str, str]], frames: int, seed: int, options: dict[str, Any],
+def generate_features(generator: MotionGenerator, triplets: list[dict[str, str]], frames: int, seed: int, options: dict[str, Any],
                       batch_size: int = 64) -> np.ndarray:
     """Raw features (N, frames, D), one sample per triplet, in batches (batch b uses seed ``seed + b``)."""
     out = []
     for b, start in enumerate(range(0, len(triplets), batch_size)):
         chunk = triplets[start : start + batch_size]
-        feats = generator.generate(chunk, frames, seed=seed + b, **options)
+        feats = generator.engine.generate(chunk, frames, seed=seed + b, **options)
         out.append(torch.as_tensor(feats).detach().cpu().numpy())
     return np.concatenate(out).astype(np.float32)

@@ -13,6 +13,7 @@ import argparse
 import time
 
 from eval.text_following import FistContrast, fist_contrast
+from handgen.api.motion_generator import MotionGenerator
 
 
 def run_contrast(run_dir: str, num: int = 8, frames: int = 60, seed: int = 1, **options) -> tuple[FistContrast, float]:
@@ -21,11 +22,10 @@ def run_contrast(run_dir: str, num: int = 8, frames: int = 60, seed: int = 1, **
     ``options`` are passed to the generator's ``generate`` (guidance, sampler/steps for diffusion runs,
     temperature/top_k/top_p/greedy for AR runs).
     """
-    from handgen.sample.generators import load_generator
-
-    generator = load_generator(run_dir)
+    generator = MotionGenerator(run_dir)
     started = time.perf_counter()
-    result = fist_contrast(lambda triplets, n: generator.generate(triplets, n, seed=seed, **options).numpy(),
+    engine = generator.engine
+    result = fist_contrast(lambda triplets, n: engine.generate(triplets, n, seed=seed, **options).numpy(),
                            num=num, frames=frames)
     return result, (time.perf_counter() - started) / (2 * num)
 

@@ -1,7 +1,7 @@
 """An evaluator-free check that a motion model follows its text: the left/right fist contrast.
 
 Two prompts are sampled: the left hand makes a fist while the right stays relaxed, and the
-mirror case. For each sample the mean finger curl (:func:`data_prep.motion_features.fingers.finger_curl`
+mirror case. For each sample the mean finger curl (:func:`handgen.analysis.fingers.finger_curl`
 of index..pinky, radians) of each hand over the second half of the clip is measured; a model that
 follows the text gives a clearly positive left-minus-right curl for the first prompt and a
 negative one for the second. ``contrast`` = the first minus the second (radians; 0 = ignores the text).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data_prep.motion_features.fingers import finger_curl, flexion
+from handgen.analysis.fingers import finger_curl, flexion
 from handgen.repr.features import SLICES
 
 FIST_PROMPTS: dict[str, dict[str, str]] = {

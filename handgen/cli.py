@@ -7,8 +7,10 @@ heavy imports happen only when a command runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
+import os
 import sys
 
 from handgen import __version__
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="handgen", description="Bimanual hand motion and grasp generation (see README.md)."
     )
     parser.add_argument("--version", action="version", version=f"handgen {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors (no progress bars)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -57,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    bars = os.environ.get("TQDM_DISABLE")
+    tqdm = tqdm_init = None
+    if args.quiet:  # -q silences every progress bar, libraries' too (tqdm's default here, TQDM_DISABLE for children)
+        from tqdm import tqdm
+
+        os.environ["TQDM_DISABLE"] = "1"
+        tqdm_init = tqdm.__init__
+        tqdm.__init__ = functools.partialmethod(tqdm_init, disable=True)
     try:
         result = args.func(args)
     except HandgenError as exc:
@@ -65,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"handgen {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if tqdm is not None:
+            tqdm.__init__ = tqdm_init
+        if bars is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = bars
     return int(result or 0)
 
 

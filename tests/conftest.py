@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-# ../shared from the project root; worktrees nested deeper find it further up
-SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared")
-YCB_DIR = SHARED / "data" / "ycb"
+from tests.helpers import (  # noqa: F401  (re-exported for older test modules)
+    REPO, SHARED, YCB_DIR, cli_in_process, run_cli, tiny_ar_overrides, tiny_diffusion_overrides, tiny_tokenizer_overrides,
+)
+
+
+# fixtures that train models or prepare data sets: a test that uses one is an integration test
+INTEGRATION_FIXTURES = frozenset({
+    "synthetic_data_dir", "synthetic_object_data_dir", "trained_tokenizer", "trained_ar", "tiny_diffusion_run",
+    "tiny_evaluator_run", "grasp_runs", "box_prior", "fast_demo",
+})
+INTEGRATION_MODULES = frozenset({"test_training_loop.py", "test_demo.py", "test_prep_arctic.py", "test_prep_ahx.py"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark integration tests (the quick loop is ``-m "not slow and not integration"``; CI runs them all)."""
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in INTEGRATION_MODULES:
+            item.add_marker(pytest.mark.integration)
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -23,22 +36,6 @@ def hand_pair():
     from handgen.hand import HandPair, ProceduralHand
 
     return HandPair(ProceduralHand("left"), ProceduralHand("right"))
-
-
-def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, check: bool = False):
-    """Run ``python -m handgen ARGS`` in a subprocess; returns CompletedProcess (text)."""
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.pop("HANDGEN_MANO_DIR", None)
-    if env:
-        full_env.update(env)
-    proc = subprocess.run(
-        [sys.executable, "-m", "handgen", *map(str, args)],
-        cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"handgen {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="session")
@@ -68,35 +65,6 @@ def synthetic_object_data_dir(tmp_path_factory) -> Path:
     generate(root / "raw", num_seqs=6, seed=10, frames=90, progress=False, objects=1.0, ycb_dir=root / "no_ycb")
     prep_arctic(root / "raw", root / "data", progress=False)
     return root / "data"
-
-
-def tiny_diffusion_overrides(data: Path, out: Path, **extra) -> list[str]:
-    """Overrides that make configs/motion_diffusion_tiny.yaml train in seconds."""
-    base = {
-        "data": data, "output_dir": out, "model.layers": 1, "model.width": 64, "model.ff": 128,
-        "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8,
-        "text.max_tokens": 12,
-    }
-    base.update(extra)
-    return [f"{k}={v}" for k, v in base.items()]
-
-
-def tiny_tokenizer_overrides(data: Path, out: Path, **extra) -> list[str]:
-    """Overrides that make configs/fsq_tiny.yaml train in seconds."""
-    base = {"data": data, "output_dir": out, "model.width": 32, "model.blocks": 1, "model.levels": "[8,5,5,5]",
-            "model.groups": 2,
-            "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1, "train.val_items": 8}
-    base.update(extra)
-    return [f"{k}={v}" for k, v in base.items()]
-
-
-def tiny_ar_overrides(tokenizer: Path, out: Path, **extra) -> list[str]:
-    """Overrides that make configs/motion_ar_tiny.yaml train in seconds."""
-    base = {"tokenizer": tokenizer, "output_dir": out, "model.layers": 1, "model.width": 32, "model.heads": 2,
-            "model.ff": 64, "train.batch_size": 8, "train.warmup_steps": 0, "train.log_every": 1,
-            "train.val_items": 8, "text.max_tokens": 12, "model.max_positions": 112}
-    base.update(extra)
-    return [f"{k}={v}" for k, v in base.items()]
 
 
 @pytest.fixture(scope="session")
@@ -129,10 +97,4 @@ def tiny_diffusion_run(synthetic_data_dir, tmp_path_factory) -> Path:
     run_cli("-q", "train", "--config", config, *overrides, check=True)
     return run
 
-
-def cli_in_process(*args: str) -> int:
-    """Run ``handgen ARGS`` in this process (fast: imports are shared); returns the exit code."""
-    from handgen.cli import main
-
-    return main([str(a) for a in args])
 

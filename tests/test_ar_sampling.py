@@ -13,7 +13,7 @@ import pytest
 from handgen.cli import main as cli_main
 from handgen.errors import HandgenError
 from handgen.io.motion_npz import load_motion, save_motion
-from tests.conftest import REPO, tiny_ar_overrides, tiny_tokenizer_overrides
+from tests.helpers import REPO, tiny_ar_overrides, tiny_tokenizer_overrides
 
 LEFT, RIGHT, BOTH = "The left hand makes a fist.", "The right hand stays relaxed.", "The hands move apart."
 
@@ -92,6 +92,17 @@ def test_long_horizon_and_prefix_condition(trained_ar, tmp_path, capsys):
     np.save(tmp_path / "full.npy", np.zeros(60, dtype=np.int64))
     assert _sample(trained_ar, tmp_path / "x", "--mode", "prefix", "--condition", tmp_path / "full.npy") == 1
     assert "nothing left to generate" in _error(capsys)
+
+    # ... unless --frames asks for more: the given window comes first, new windows follow (issue 24)
+    assert _sample(trained_ar, tmp_path / "more", "--mode", "prefix", "--condition", tmp_path / "full.npy",
+                   "--frames", 120) == 0
+    more = np.load(tmp_path / "more" / "sample_000.npz")
+    assert more["joints"].shape == (120, 2, 21, 3) and np.isfinite(more["joints"]).all()
+    assert _sample(trained_ar, tmp_path / "same", "--mode", "prefix", "--condition", tmp_path / "full.npy",
+                   "--frames", 120, "--seed", 5) == 0
+    same = np.load(tmp_path / "same" / "sample_000.npz")
+    np.testing.assert_allclose(same["joints"][:50], more["joints"][:50], atol=1e-6)  # the given part
+    assert not np.allclose(same["joints"][70:], more["joints"][70:])  # the generated part
 
 
 def head_first_right_wrist(joints_frame: np.ndarray) -> np.ndarray:
@@ -175,17 +186,21 @@ def test_sample_picks_the_generator_by_model_type(trained_tokenizer, tmp_path, c
     assert np.load(tmp_path / "d" / "sample_000.npz")["joints"].shape == (20, 2, 21, 3)
 
 
-def test_load_generator_dispatches_on_the_model_type(trained_ar, trained_tokenizer, tmp_path):
+def test_load_dispatches_on_the_model_type(trained_ar, trained_tokenizer, tmp_path):
+    import handgen
+    from handgen.api import MotionGenerator
     from handgen.sample.ar_generator import ARMotionGenerator
-    from handgen.sample.generators import load_generator
+    from handgen.sample.tokenizer_run import TokenizerRun
 
-    generator = load_generator(trained_ar)
-    assert isinstance(generator, ARMotionGenerator) and generator.clip_len == 60
-    feats = generator.generate([{"left": LEFT, "right": RIGHT, "both": BOTH}] * 3, 24, seed=1, greedy=True)
+    generator = handgen.load(trained_ar, device="cpu")
+    assert isinstance(generator, MotionGenerator) and isinstance(generator.engine, ARMotionGenerator)
+    assert generator.clip_len == 60
+    feats = generator.engine.generate([{"left": LEFT, "right": RIGHT, "both": BOTH}] * 3, 24, seed=1, greedy=True)
     assert feats.shape == (3, 24, 324) and torch.isfinite(feats).all()
     with pytest.raises(HandgenError, match="not a handgen run dir"):
-        load_generator(tmp_path)
+        handgen.load(tmp_path)
     with pytest.raises(HandgenError, match="checkpoint folder not found"):
-        load_generator(tmp_path / "missing")
+        handgen.load(tmp_path / "missing")
+    assert isinstance(handgen.load(trained_tokenizer), TokenizerRun)
     with pytest.raises(HandgenError, match="holds a 'fsq_tokenizer' model.*tokenizer=THIS_DIR"):
-        load_generator(trained_tokenizer)
+        MotionGenerator(trained_tokenizer)

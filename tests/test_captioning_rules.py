@@ -15,7 +15,7 @@ from data_prep.captioning.features_io import EVENTS_DIR, read_events
 from data_prep.captioning.rules import caption_levels, rules_captions
 from data_prep.captioning.run import CaptionOptions, caption_data_dir
 from data_prep.events import clip_events
-from data_prep.motion_features import extract_clip_features
+from handgen.analysis import extract_clip_features
 from data_prep.synthetic.captions import FINGER_KEYWORDS, WRIST_KEYWORDS, mentions
 from data_prep.synthetic.finger_poses import finger_pose
 from handgen.io.data_dir import DataDir

@@ -10,7 +10,7 @@ from PIL import Image
 
 from handgen.demo.stages import Stage, run_stages
 from handgen.errors import HandgenError
-from tests.conftest import cli_in_process
+from tests.helpers import cli_in_process
 
 
 def _gif_frames(path) -> int:
@@ -38,7 +38,7 @@ def test_demo_fast_writes_every_stage(fast_demo):
         assert (run / "config.yaml").exists() and (run / "model.safetensors").stat().st_size > 0, name
     # samples: two prompts, a reaction and a long-horizon motion, with GIFs
     text = out / "samples" / "text"
-    assert sorted(p.name for p in text.glob("*.npz")) == ["sample_000.npz", "sample_001.npz"]
+    assert sorted(p.name for p in text.glob("*.npz")) == ["sample_000.npz", "sample_001.npz", "sample_002.npz"]
     long = np.load(out / "samples" / "long_horizon" / "sample_000.npz")
     assert long["joints"].shape == (120, 2, 21, 3) and np.isfinite(long["joints"]).all()
     given = np.load(text / "sample_000.npz")["joints"][:, 0]
@@ -56,6 +56,9 @@ def test_demo_fast_writes_every_stage(fast_demo):
     assert json.loads((out / "reports" / "grasp.json").read_text())["num_grasps"] == 1
     summary = (out / "reports" / "summary.md").read_text()
     assert "| total |" in summary and "grasp_000.npz" in summary
+    # issue 24: per-prompt checks on the joints, small samples marked, the hold test instead of "plausible"
+    assert summary.count("follows: ") == 4 and "training clips showing each motion" in summary
+    assert "Small sample: n = " in summary and "hold test: " in summary
 
 
 def test_demo_rerun_resumes(fast_demo, capsys):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO, cli_in_process
+from tests.helpers import REPO, cli_in_process
 
-from eval.evaluator.model import EvaluatorConfig, TextMotionEvaluator, info_nce
-from eval.evaluator.motion_input import FRAME_DIM, joints_from_features, motion_input
+from handgen.models.motion_evaluator import EvaluatorConfig, TextMotionEvaluator, info_nce
+from handgen.models.evaluator_input import FRAME_DIM, joints_from_features, motion_input
 
 
 def tiny_evaluator_overrides(data: Path, out: Path, **extra) -> list[str]:
@@ -93,7 +93,7 @@ def test_evaluator_outputs_unit_embeddings_independent_of_padding(pooling):
 
 
 def test_tiny_evaluator_trains_through_handgen_train(tiny_evaluator_run):
-    from eval.evaluator.run import Evaluator
+    from handgen.sample.evaluator_run import Evaluator
     from handgen.io.data_dir import DataDir
 
     run = tiny_evaluator_run
@@ -151,12 +151,25 @@ def test_eval_motion_errors(tiny_evaluator_run, tiny_diffusion_run, synthetic_da
                           "--out", out) == 1
     assert "holds a 'motion_diffusion' model" in capsys.readouterr().err
     assert cli_in_process("eval", "motion", "--real", "--data", synthetic_data_dir, "--evaluator", tiny_evaluator_run,
-                          "--out", out) == 1
-    assert "R-Precision needs batches of 32" in capsys.readouterr().err
+                          "--out", out, "--max-clips", "3") == 1
+    assert "R-Precision needs at least 4" in capsys.readouterr().err
     assert cli_in_process("eval", "motion", "--ckpt", tiny_diffusion_run, "--data", synthetic_data_dir, "--evaluator",
                           tiny_evaluator_run, "--out", out, "--temperature", "0.5", "--rprecision-batch", "8") == 1
-    assert "'temperature' does not apply" in capsys.readouterr().err
+    assert "temperature do(es) not apply to diffusion runs" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_eval_motion_on_a_split_smaller_than_the_protocol_batch(tiny_evaluator_run, synthetic_data_dir, tmp_path,
+                                                               capsys, caplog):
+    """10 test clips < the protocol's 32: one smaller batch, a warning, and the table says so (issue 24)."""
+    out = tmp_path / "r.json"
+    assert cli_in_process("eval", "motion", "--real", "--data", synthetic_data_dir, "--evaluator", tiny_evaluator_run,
+                          "--out", out, "--replications", "1", "--penetration-stride", "0", "--mm-texts", "0") == 0
+    report = json.loads(out.read_text())
+    assert report["protocol"]["r_precision_batch"] == report["clips"] == 10
+    assert report["protocol"]["r_precision_batch_requested"] == 32 and report["protocol"]["below_protocol"]
+    assert "fewer than the protocol's R-Precision batch of 32" in caplog.text
+    assert "below the protocol's batch of 32" in capsys.readouterr().out
 
 
 @pytest.mark.slow

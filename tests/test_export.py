@@ -9,7 +9,7 @@ import trimesh
 
 from conftest import cli_in_process
 from handgen.export.bvh import axis_angle_to_bvh_euler, bvh_keypoint_names
-from handgen.export.bvh_reader import bvh_world_positions, read_bvh
+from handgen.testing.bvh_reader import bvh_world_positions, read_bvh
 from handgen.export.obj_sequence import frame_file_name
 from handgen.hand.topology import FINGERTIP_KEYPOINTS, HANDS
 from handgen.io.motion_npz import load_motion, object_arrays, save_motion
@@ -154,7 +154,7 @@ def test_glb_loads_back_with_the_frame_meshes(tmp_path, hand_pair):
 def test_glb_includes_the_object(tmp_path, hand_pair):
     src = _save(tmp_path / "m.npz", hand_pair, _random_motion(frames=2), extra=_box_object(2))
     out = tmp_path / "m.glb"
-    assert cli_in_process("-q", "export", "--motion", src, "--format", "glb", "--out", out) == 0
+    assert cli_in_process("-q", "export", "--motion", src, "--format", "glb", "--out", out, "--frame", "0") == 0
     scene = trimesh.load(out, force="scene")
     assert sorted(scene.geometry) == ["left_hand", "object", "right_hand"]
     assert len(scene.geometry["object"].vertices) == 8
@@ -194,7 +194,7 @@ def test_bvh_of_a_mano_motion_uses_the_mano_skeleton(tmp_path):
     """With (synthetic) MANO files the 16 kinematic joints come back exactly; MANO's fingertips are mesh
     vertices (skinning + pose correctives), so their End Sites are close, not exact."""
     from handgen.hand.factory import make_hand_pair
-    from handgen.hand.synthetic_mano import write_synthetic_mano_dir
+    from handgen.testing.synthetic_mano import write_synthetic_mano_dir
 
     mano_dir = write_synthetic_mano_dir(tmp_path / "mano", seed=0)
     hands = make_hand_pair(mano_dir)

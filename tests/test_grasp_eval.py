@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from eval.grasp_diversity import grasp_diversity
-from tests.conftest import cli_in_process
+from tests.helpers import cli_in_process
 
 BOX = 0.08  # a cube of 8 cm, centred at the origin
 
@@ -20,7 +20,7 @@ def pressing_params(hand_pair, depth: float) -> dict[str, np.ndarray]:
 
     The right hand (palm -y at rest) turns -90 deg about z: palm towards -x, fingers up; the left one mirrored.
     """
-    from data_prep.motion_features.hand_frame import PALM_SURFACE_OFFSET, palm_centre, palm_normal
+    from handgen.analysis.hand_frame import PALM_SURFACE_OFFSET, palm_centre, palm_normal
 
     params = {}
     for h, (side, angle, face) in enumerate((("left", np.pi / 2, -BOX / 2), ("right", -np.pi / 2, BOX / 2))):
@@ -56,7 +56,7 @@ def test_grasp_diversity_known_values():
 
 def test_penetration_and_intersection_of_a_hand_at_a_known_depth(hand_pair):
     """A flat hand pushed into a box (box SDF computed analytically) and one fully inside a big box."""
-    grasp_metrics = pytest.importorskip("eval.grasp_metrics")
+    grasp_metrics = pytest.importorskip("handgen.grasp.grasp_metrics")
     import trimesh
 
     from handgen.grasp.object_sdf import MeshSDF

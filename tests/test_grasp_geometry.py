@@ -20,9 +20,9 @@ from handgen.grasp.hand_frame import (
 )
 from handgen.grasp.object_sdf import MeshSDF, SDFGrid, compute_sdf_grid
 from handgen.grasp.procrustes import field_minima, kabsch, left_pose_from_field
-from handgen.grasp.ray_parity import grid_inside_votes
-from handgen.grasp.winding import WindingNumber
-from tests.conftest import YCB_DIR
+from handgen.geometry.ray_parity import grid_inside_votes
+from handgen.geometry.winding import WindingNumber
+from tests.helpers import YCB_DIR
 
 HALF = np.array([0.05, 0.1, 0.15])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from eval.grasp_metrics import (
+from handgen.grasp.grasp_metrics import (
     fingertip_contacts,
     grasp_metrics,
     intersection_volume,
@@ -16,8 +16,8 @@ from eval.grasp_metrics import (
 from handgen.errors import HandgenError, InputFileError
 from handgen.grasp.mesh_input import load_object_mesh
 from handgen.grasp.object_sdf import MeshSDF
-from handgen.grasp.winding import WindingNumber
-from tests.conftest import YCB_DIR
+from handgen.geometry.winding import WindingNumber
+from tests.helpers import YCB_DIR
 
 
 def _write(path, mesh):

@@ -11,7 +11,7 @@ import roma
 import torch
 
 from handgen.errors import HandgenError
-from tests.conftest import YCB_DIR, cli_in_process
+from tests.helpers import YCB_DIR, cli_in_process
 from tests.grasp_fixtures import primitive_objects, write_grasp_dir
 
 # seconds-sized variants of the tiny configs (coarser object SDF grids too)

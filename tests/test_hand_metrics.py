@@ -21,7 +21,7 @@ def rest_joints(hand_pair, frames: int = 60) -> np.ndarray:
 
 
 def test_contacts_of_a_hand_made_sequence(hand_pair):
-    from data_prep.motion_features.hand_frame import palm_points
+    from handgen.analysis.hand_frame import palm_points
 
     joints = rest_joints(hand_pair)
     intra, inter = hm.contact_flags(joints)
@@ -35,12 +35,17 @@ def test_contacts_of_a_hand_made_sequence(hand_pair):
     assert np.flatnonzero(intra[0, :, 4]).tolist() == list(range(10, 20))
     assert np.flatnonzero(inter[0].any(0)).tolist() == [1]  # left hand's (0..4) index tip (1)
     assert np.flatnonzero(inter[0, :, 1]).tolist() == list(range(30, 40))
-    stats = hm.contact_dataset_stats(intra, inter, FPS)
+    stats = hm.contact_dataset_stats(joints, intra, inter, FPS)
     assert stats["contact_ratio_intra"] == pytest.approx(10 / 60)
     assert stats["contact_ratio_inter"] == pytest.approx(10 / 60)
-    assert stats["contact_ratio"] == pytest.approx(20 / 60)
+    # HandX's pooled statistics count hand-hand contact only: not the pinch, and not a tip on the palm
+    # skin either, which is farther than 2.5 cm from every joint of that palm (tip-to-joint distances)
+    assert stats["contact_ratio"] == 0.0 and stats["contact_frequency_hz"] == 0.0
+    joints[0, 30:40, 0, 8] = joints[0, 30:40, 1, 5] + [0.0, 0.01, 0.0]  # 1 cm from the right index MCP
+    stats = hm.contact_dataset_stats(joints, *hm.contact_flags(joints), FPS)
+    assert stats["contact_ratio"] == pytest.approx(10 / 60)
     assert stats["contact_duration_s"] == pytest.approx(10 / FPS)
-    assert stats["contact_frequency_hz"] == pytest.approx(2 / 2.0)  # two events in 2 s
+    assert stats["contact_frequency_hz"] == pytest.approx(1 / 2.0)  # one event in 2 s
 
 
 def test_presence_precision_recall_f1():
@@ -97,7 +102,8 @@ def test_joint_limits_read_from_mano_parameters():
 def test_mesh_penetration_of_a_sphere_in_a_box():
     import trimesh
 
-    from eval.mesh_penetration import mutual_penetration, penetration_depths, winding_numbers
+    from eval.mesh_penetration import mutual_penetration, penetration_depths
+    from handgen.geometry.winding import dense_winding_numbers as winding_numbers
 
     box = trimesh.creation.box((0.1, 0.1, 0.1))
     ball = trimesh.creation.icosphere(subdivisions=3, radius=0.02)

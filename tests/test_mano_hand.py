@@ -13,10 +13,10 @@ import torch
 
 from handgen.errors import InputFileError
 from handgen.hand.mano_file import ChumpyStub, RestrictedUnpickler, SparseStub, load_mano_arrays
-from handgen.hand.mano_pickle import ChumpyArray, write_mano_pickle
-from handgen.hand.synthetic_mano import synthetic_mano_arrays, write_synthetic_mano, write_synthetic_mano_dir
+from handgen.testing.mano_pickle import ChumpyArray, write_mano_pickle
+from handgen.testing.synthetic_mano import synthetic_mano_arrays, write_synthetic_mano, write_synthetic_mano_dir
 
-# REFERENCE.md section 1, written out here so the test does not reuse the code under test
+# docs/reference.md section 1, written out here so the test does not reuse the code under test
 KEYPOINT_ORDER = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]
 PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14]
 TIPS = {"right": [745, 317, 444, 556, 673], "left": [745, 317, 445, 556, 673]}

@@ -11,9 +11,9 @@ from scipy.spatial.transform import Rotation
 from data_prep.events import clip_events, events_json
 from data_prep.events import segmentation as seg
 from data_prep.events.summary import summarise
-from data_prep.motion_features import extract_clip_features
-from data_prep.motion_features import contacts
-from data_prep.motion_features.fingers import FLEXION_STATES, flexion, flexion_state_index
+from handgen.analysis import extract_clip_features
+from handgen.analysis import contacts
+from handgen.analysis.fingers import FLEXION_STATES, flexion, flexion_state_index
 from data_prep.synthetic.finger_poses import finger_pose
 from handgen.hand.topology import FINGERS, pose_slice
 

@@ -1,11 +1,11 @@
-"""Known answers of the text-to-motion metrics (eval.motion_metrics)."""
+"""Known answers of the text-to-motion metrics (handgen.analysis.embedding_metrics)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from eval import motion_metrics as mm
+from handgen.analysis import embedding_metrics as mm
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, codebook_usage
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 FSQ_TINY = str(REPO / "configs" / "fsq_tiny.yaml")
 
@@ -166,7 +166,7 @@ def test_tiny_tokenizer_reconstructs_held_out_clips_under_10mm(tmp_path_factory)
     prep 2 min, training 7.5 min). Measured 9.31 mm (clips that hold an object 14-15 mm, the others
     about 7.5 mm); with one shared decoder instead of per-hand decoders it was 13.6 mm at 1200 steps."""
     from handgen.train.loop import run_training
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     root = tmp_path_factory.mktemp("fsq_full")
     run_cli("-q", "prep", "synthetic", "--out", root / "raw", "--num-seqs", "1024", "--seed", "0", check=True)

@@ -86,3 +86,15 @@ def test_truncated_and_missing_files_are_clear_errors(tmp_path):
         load_object_npy(tmp_path / "missing.npy")
     with pytest.raises(InputFileError, match="not a readable .npz"):
         list(iter_object_npz(tmp_path / "a.npy"))
+
+
+def test_npz_members_by_name_and_from_an_open_archive(tmp_path):
+    path = tmp_path / "m.npz"
+    np.savez(path, **{str(k): np.array({"k": k}, dtype=object) for k in range(5)})
+    picked = list(iter_object_npz(path, ["3", "1", "9"]))
+    assert [name for name, _ in picked] == ["3", "1", "9"]
+    assert picked[0][1] == {"k": 3} and picked[1][1] == {"k": 1}
+    assert isinstance(picked[2][1], InputFileError) and "not in the archive" in str(picked[2][1])
+    with zipfile.ZipFile(path) as archive:
+        assert [v for _, v in iter_object_npz(archive, ["4"])] == [{"k": 4}]
+        assert [n for n, _ in iter_object_npz(archive)] == ["0", "1", "2", "3", "4"]  # still open, reusable

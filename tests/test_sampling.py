@@ -7,7 +7,7 @@ import pytest
 
 from handgen.io.data_dir import DataDir
 from handgen.io.motion_npz import load_motion
-from tests.conftest import cli_in_process, run_cli
+from tests.helpers import cli_in_process, run_cli
 
 TEXTS = ("--left", "The left hand makes a fist.", "--right", "The right hand waves.", "--both",
          "The hands move independently.")
@@ -93,7 +93,7 @@ def test_long_horizon_seams_are_no_worse_than_the_motion(tiny_diffusion_run, tmp
 @pytest.mark.slow
 def test_long_horizon_seams_within_data_motion(synthetic_data_dir, tmp_path):
     """A properly trained tiny model (minutes): seams no larger than the data's own frame-to-frame motion."""
-    from tests.conftest import REPO, tiny_diffusion_overrides
+    from tests.helpers import REPO, tiny_diffusion_overrides
 
     run = tmp_path / "run"
     overrides = tiny_diffusion_overrides(synthetic_data_dir, run, max_steps=1500, **{

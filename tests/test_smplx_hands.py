@@ -26,7 +26,7 @@ from data_prep.smplx_hands import (
 from data_prep.smplx_joints import SmplxWristModel
 from handgen.errors import HandgenError, InputFileError
 
-# parents of all 55 SMPL-X joints: body/face from REFERENCE.md, then 15 left and 15 right finger joints
+# parents of all 55 SMPL-X joints: body/face from docs/reference.md, then 15 left and 15 right finger joints
 _HAND_PARENTS = [0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14]  # MANO tree without the wrist
 
 

@@ -22,7 +22,7 @@ from data_prep.synthetic.thumb_solver import thumb_penetration, tip_distances
 from data_prep.synthetic.wrist_paths import TRANSLATIONS
 from handgen.hand import ProceduralHand
 from handgen.hand.topology import FINGER_KEYPOINTS, PALM_KEYPOINTS
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 FRAMES = 90
 PI_6, PI_3 = np.pi / 6, np.pi / 3

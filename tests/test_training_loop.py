@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import REPO, run_cli, tiny_diffusion_overrides
+from tests.helpers import REPO, run_cli, tiny_diffusion_overrides
 
 CONFIG = str(REPO / "configs" / "motion_diffusion_tiny.yaml")
 

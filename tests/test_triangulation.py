@@ -15,7 +15,7 @@ from data_prep.triangulation import (
     validate_projections,
 )
 from handgen.errors import InputFileError
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 K = np.array([[1000.0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]])
 

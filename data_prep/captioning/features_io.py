@@ -19,12 +19,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from data_prep.events import clip_events, events_json
+from handgen.analysis import extract_clip_features
 from handgen.errors import InputFileError
 from handgen.io.atomic import atomic_write_text
 from handgen.io.data_dir import DataDir
-
-from data_prep.events import clip_events, events_json
-from data_prep.motion_features import extract_clip_features
+from handgen.io.object_folder import load_template
 
 EVENTS_DIR = "motion_events"
 OBJECT_KEYS = ("object_contact", "object_tips", "object_rot", "object_transl", "articulation")
@@ -52,8 +52,6 @@ def _template_centre(folder: str, stamp: int) -> np.ndarray | None:
 
     ``stamp`` (the mesh file's mtime) keeps the cache from serving a rewritten template.
     """
-    from handgen.io.object_folder import load_template
-
     try:
         vertices = load_template(folder).vertices
     except InputFileError:

@@ -20,7 +20,7 @@ from data_prep.captioning.phrases import finger_list as _fingers
 from data_prep.captioning.phrases import join_and as _and
 from data_prep.captioning.phrases import pick as _pick
 from data_prep.events.summary import ClipSummary, HandSummary, summarise
-from data_prep.motion_features.wrist import AXES
+from handgen.analysis.wrist import AXES
 from handgen.hand.topology import HANDS
 
 LEVELS = ("concise", "moderate", "detailed")

@@ -26,14 +26,14 @@ from typing import Any
 
 from tqdm import tqdm
 
+from data_prep.captioning.cache import CACHE_DIR, AnswerCache
+from data_prep.captioning.features_io import clip_event_json, write_events
+from data_prep.captioning.openai_captioner import PLACEHOLDER_KEY, OpenAICaptioner
+from data_prep.captioning.prompt import build_messages
+from data_prep.captioning.rules import rules_captions
 from handgen.errors import HandgenError, InputFileError
 from handgen.io.atomic import atomic_write_jsonl
 from handgen.io.data_dir import DataDir
-
-from data_prep.captioning.cache import CACHE_DIR, AnswerCache
-from data_prep.captioning.features_io import clip_event_json, write_events
-from data_prep.captioning.prompt import build_messages
-from data_prep.captioning.rules import rules_captions
 
 log = logging.getLogger(__name__)
 RULES_MODEL = "handgen-rules-1"
@@ -100,7 +100,6 @@ def _api_key(base_url: str | None) -> str:
         return key
     if base_url is None:
         raise HandgenError("set OPENAI_API_KEY (or --base-url for a local OpenAI-compatible server)")
-    from data_prep.captioning.openai_captioner import PLACEHOLDER_KEY
 
     return PLACEHOLDER_KEY
 
@@ -119,8 +118,6 @@ def _apply(row: dict[str, Any], captions: list[dict[str, str]], source: str, mod
 
 
 def _make_captioner(data: DataDir, opts: CaptionOptions):
-    from data_prep.captioning.openai_captioner import OpenAICaptioner
-
     return OpenAICaptioner(
         model=opts.model, base_url=opts.base_url, api_key=_api_key(opts.base_url),
         cache=AnswerCache(data.path / CACHE_DIR), k=opts.k, timeout=opts.timeout, max_retries=opts.max_retries,

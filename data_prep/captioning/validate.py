@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from handgen.hand.topology import TEXT_BRANCHES
 
-CAPTION_KEYS = ("left", "right", "both")
+CAPTION_KEYS = TEXT_BRANCHES
 # names an LLM may use for the relation field (HandX calls it two_hands_relation)
 BOTH_ALIASES = ("both", "two_hands_relation", "two_hands", "relation")
 MAX_CHARS = 1200

@@ -44,10 +44,10 @@ from data_prep.events.streams import contact_runs as _contact_runs
 from data_prep.events.streams import direction_events as _direction_events
 from data_prep.events.streams import event as _event
 from data_prep.events.streams import state_events as _state_events
-from data_prep.motion_features import fingers as fing
-from data_prep.motion_features import two_hands
-from data_prep.motion_features.extract import ClipFeatures, HandFeatures, PairFeatures
-from data_prep.motion_features.wrist import AXES, AXIS_DIRECTIONS, FACING, ROTATIONS, facing_scores
+from handgen.analysis import fingers as fing
+from handgen.analysis import two_hands
+from handgen.analysis.extract import ClipFeatures, HandFeatures, PairFeatures
+from handgen.analysis.wrist import AXES, AXIS_DIRECTIONS, FACING, ROTATIONS, facing_scores
 
 FLEXION_MARGIN = 0.05  # rad past a flexion band edge
 THUMB_LEAVE = 0.025  # thumb contact ends past 2.5 cm (starts below 2 cm)

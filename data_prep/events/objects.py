@@ -30,8 +30,8 @@ import numpy as np
 
 from data_prep.events import segmentation as seg
 from data_prep.events.streams import contact_runs, direction_events, event
-from data_prep.motion_features.extract import ClipFeatures, HandFeatures
-from data_prep.motion_features.wrist import AXES, AXIS_DIRECTIONS
+from handgen.analysis.extract import ClipFeatures, HandFeatures
+from handgen.analysis.wrist import AXES, AXIS_DIRECTIONS
 from data_prep.object_nouns import moving_part, object_noun
 from handgen.hand.topology import FINGERS, HANDS
 

@@ -27,7 +27,7 @@ from typing import Any
 from handgen.hand.topology import HANDS
 
 from data_prep.events.object_summary import ObjectSummary, summarise_object
-from data_prep.motion_features.wrist import AXES, ROTATIONS
+from handgen.analysis.wrist import AXES, ROTATIONS
 
 MIN_TRAVEL_CM = 1.0  # a translation counts from this distance
 MIN_TRAVEL_SHARE = 0.25  # ... and from this share of the hand's longest travel (smaller: posture adjustments)

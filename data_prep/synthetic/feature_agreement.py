@@ -30,9 +30,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from data_prep.captioning.features_io import clip_event_json
+from data_prep.events.summary import ClipSummary, HandSummary, summarise
 from handgen.hand.topology import HANDS
-
-from data_prep.events.summary import ClipSummary, HandSummary
+from handgen.io.data_dir import DataDir
 
 DIRECTIONS = ("left", "right", "up", "down", "forward", "back")
 
@@ -147,10 +148,6 @@ def measure(items: Iterable[tuple[str, dict[str, Any], ClipSummary]], lenient_pa
 
 def measure_data_dir(path: str, lenient_palm: bool = True) -> Agreement:
     """Extract, segment and summarise every clip with ``gt_labels`` in the DATA_DIR ``path``."""
-    from data_prep.captioning.features_io import clip_event_json
-    from data_prep.events.summary import summarise
-    from handgen.io.data_dir import DataDir
-
     data = DataDir(path)
     items = []
     for row in data.manifest:

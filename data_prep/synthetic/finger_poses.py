@@ -26,10 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from data_prep.synthetic import curves, thumb_solver
 from handgen.hand.anatomy import mirror_axis_angle, right_hands_mean
 from handgen.hand.topology import FINGER_MANO_JOINTS, pose_slice
-
-from data_prep.synthetic import curves
 
 FINGER_PRIMITIVES: tuple[str, ...] = ("relaxed", "fist", "open", "pinch", "point")
 LONG_FINGERS: tuple[str, ...] = ("index", "middle", "ring", "pinky")
@@ -132,8 +131,6 @@ def solve_thumb_constants(betas: np.ndarray | None = None) -> dict[str, np.ndarr
 
     Returns absolute right-hand poses (45,) for "fist", "point" and "pinch". Slow (~10 s each).
     """
-    from data_prep.synthetic import thumb_solver
-
     b = np.zeros(10) if betas is None else np.asarray(betas, dtype=np.float64)
     return {
         "fist": thumb_solver.fold_thumb(fist_fingers(), b),

@@ -65,6 +65,18 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.arctic_objects import write_arctic_template
+from data_prep.synthetic.object_catalog import available_objects, catalog_object
+from data_prep.synthetic.object_motion import ACTIONS, LAYOUTS
+from data_prep.synthetic.sequences import (
+    NUM_SUBJECTS,
+    is_object_sequence,
+    make_object_sequence,
+    make_sequence,
+    subject_betas,
+    subject_name,
+    vocabulary,
+)
 from handgen.errors import HandgenError
 from handgen.io.atomic import atomic_path, atomic_write_json, atomic_write_jsonl
 
@@ -76,8 +88,6 @@ MIN_FRAMES = 60
 
 
 def _info(seed: int, num_seqs: int, frames: int, complete: bool, objects: dict) -> dict:
-    from data_prep.synthetic.sequences import NUM_SUBJECTS, subject_betas, subject_name, vocabulary
-
     return {
         "generator": GENERATOR,
         "version": GENERATOR_VERSION,
@@ -132,9 +142,6 @@ def save_mano_npy(path: Path, arrays: dict[str, dict[str, np.ndarray]]) -> None:
 def _objects_info(fraction: float, ycb_dir: str | Path | None) -> tuple[dict, str | None, str | None]:
     """The objects in use (names, YCB folder), the YCB folder as a string (None without YCB), and
     why YCB meshes are left out (None when they are used or no object is asked for)."""
-    from data_prep.synthetic.object_catalog import available_objects
-    from data_prep.synthetic.object_motion import ACTIONS, LAYOUTS
-
     specs, folder, why = available_objects(ycb_dir) if fraction > 0 else ([], None, None)
     names = [s.name for s in specs]
     info = {"fraction": fraction, "names": names, "ycb_dir": str(folder) if folder else None,
@@ -169,9 +176,6 @@ def generate(
     import torch
     from tqdm import tqdm
 
-    from data_prep.arctic_objects import write_arctic_template
-    from data_prep.synthetic.object_catalog import catalog_object
-    from data_prep.synthetic.sequences import is_object_sequence, make_object_sequence, make_sequence
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "synthetic_info.json", _info(seed, num_seqs, frames, False, objects_info))
@@ -210,7 +214,6 @@ def run_from_args(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     total = args.num_seqs * args.frames
     objects = info["objects"]
-    from data_prep.synthetic.sequences import is_object_sequence
 
     with_objects = sum(is_object_sequence(k, objects["fraction"]) for k in range(args.num_seqs))
     with_objects = with_objects if objects["names"] else 0

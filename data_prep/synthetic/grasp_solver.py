@@ -4,7 +4,7 @@ Works against any signed distance function of world points (negative inside the 
 :class:`~data_prep.object_distance.DistanceGrid` of the object's closed mesh, posed):
 
 1. :func:`hand_rotation`: the hand orientation whose fingers point along ``finger_dir`` and
-   whose palm faces along ``palm_normal`` (MANO axes, REFERENCE.md 1b: right-hand fingers
+   whose palm faces along ``palm_normal`` (MANO axes, docs/reference.md 1b: right-hand fingers
    along template -x, palm -y, thumb +z; the left hand mirrored);
 2. :func:`place_palm`: with the fingers open, slide the hand along the palm normal from a
    stand-off until the closest hand vertex is ``gap`` from the surface (sphere tracing: the

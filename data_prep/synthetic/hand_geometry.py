@@ -16,7 +16,7 @@ import torch
 
 from handgen.hand import ProceduralHand
 from handgen.hand.anatomy import palm_outline
-from handgen.hand.topology import PALM_KEYPOINTS
+from handgen.hand.topology import MANO_PARENTS, PALM_KEYPOINTS
 
 PALM_SURFACE_OFFSET = sum(palm_outline()[1:])  # palm skin to the palm's mid-plane (13.5 mm), metres
 
@@ -75,8 +75,6 @@ class SkinnedPoints:
     """
 
     def __init__(self, side: str, betas: np.ndarray, ids: np.ndarray) -> None:
-        from handgen.hand.topology import MANO_PARENTS
-
         hand = procedural_hand(side)
         b = np.asarray(betas, dtype=np.float64)
         j_template, j_dirs = hand.j_template.double().numpy(), hand.j_shapedirs.double().numpy()

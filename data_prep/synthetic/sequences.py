@@ -14,9 +14,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from handgen.hand import ProceduralHand
-from handgen.hand.topology import HANDS
-
 from data_prep.synthetic import captions as captioning
 from data_prep.synthetic.compose import (
     PALM_LABELS,
@@ -27,6 +24,11 @@ from data_prep.synthetic.compose import (
     sample_plan,
 )
 from data_prep.synthetic.finger_poses import FINGER_PRIMITIVES
+from data_prep.synthetic.object_captions import object_caption_triplets
+from data_prep.synthetic.object_catalog import catalog_object
+from data_prep.synthetic.object_motion import compose_object_sequence, plan_labels, sample_object_plan
+from handgen.hand import ProceduralHand
+from handgen.hand.topology import HANDS
 
 NUM_SUBJECTS = 10
 BETAS_SD = 0.7
@@ -115,10 +117,6 @@ def object_sequence_name(obj: str, index: int) -> str:
 
 def make_object_sequence(seed: int, index: int, frames: int, objects: list[str], ycb_dir: str | None) -> Sequence:
     """Sequence ``index`` as a hand-object sequence with one of ``objects`` (names of the catalogue)."""
-    from data_prep.synthetic.object_captions import object_caption_triplets
-    from data_prep.synthetic.object_catalog import catalog_object
-    from data_prep.synthetic.object_motion import compose_object_sequence, plan_labels, sample_object_plan
-
     plan_rng, motion_rng, text_rng = sequence_rngs(seed, index)
     subject = subject_name(index)
     betas = subject_betas(subject)

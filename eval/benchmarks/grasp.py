@@ -12,11 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from handgen.cli import main
+
 
 def bench_grasp(num: int = 1) -> list[dict]:
     import importlib.util
 
-    from handgen.cli import main
 
     run = os.environ.get("HANDGEN_BENCH_GRASP_RUN")
     reason = None if run else "set HANDGEN_BENCH_GRASP_RUN to a grasp_prior run dir"

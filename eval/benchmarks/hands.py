@@ -8,7 +8,9 @@ from pathlib import Path
 
 import torch
 
+from handgen.hand.mano import ManoHand
 from handgen.hand.procedural import ProceduralHand
+from handgen.testing.synthetic_mano import write_synthetic_mano_dir
 
 
 def _frames_per_second(hand, batch: int, repeats: int, joints_only: bool = False) -> float:
@@ -29,9 +31,6 @@ def _frames_per_second(hand, batch: int, repeats: int, joints_only: bool = False
 
 def bench_hands(batch: int = 4096, repeats: int = 5) -> list[dict]:
     """Rows: model, vertices, frames/s (best of ``repeats``) at ``batch`` frames per call."""
-    from handgen.hand.mano import ManoHand
-    from handgen.hand.synthetic_mano import write_synthetic_mano_dir
-
     rows = []
     procedural = ProceduralHand("right")
     rows.append({"benchmark": "hand forward", "case": f"procedural ({procedural.num_vertices} verts)",

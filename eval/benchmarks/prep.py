@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from data_prep.prep_arctic import prep_arctic
+from data_prep.synthetic.generate import generate
+
 
 def bench_prep(num_seqs: int = 64, frames: int = 300, workers: int = 1) -> list[dict]:
     """Rows: prep arctic frames/s over ``num_seqs`` synthetic sequences of ``frames`` frames."""
-    from data_prep.prep_arctic import prep_arctic
-    from data_prep.synthetic.generate import generate
-
     with tempfile.TemporaryDirectory() as tmp:
         raw, data = Path(tmp) / "raw", Path(tmp) / "data"
         generate(raw, num_seqs=num_seqs, seed=0, frames=frames, progress=False)

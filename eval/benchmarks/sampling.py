@@ -23,6 +23,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handgen.config import load_config, save_config
+from handgen.hand.pair import HandPair
+from handgen.hand.procedural import ProceduralHand
+from handgen.io.data_dir import feature_layout
+from handgen.io.run_dir import TOKENIZER_DIR
+from handgen.models.motion_ar import build_ar
+from handgen.models.motion_denoiser import build_denoiser
+from handgen.models.motion_tokenizer import build_tokenizer
+from handgen.repr.features import FEATURE_DIM, motion_to_features
+from handgen.repr.motion import BimanualMotion
+from handgen.repr.normalization import FeatureStats
+from handgen.sample.ar_generator import ARMotionGenerator
+from handgen.sample.diffusion_generator import DiffusionMotionGenerator
+
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 PROMPT = {"left": "The left hand makes a fist.", "right": "The right hand stays relaxed.",
           "both": "The two hands move independently."}
@@ -31,11 +45,6 @@ TEXT_INFO = {"name": "minilm", "max_tokens": 24, "hidden_size": 384}
 
 def _rest_features() -> np.ndarray:
     """Features (D,) of both procedural hands at rest, flat, side by side: a valid mean for untrained runs."""
-    from handgen.hand.pair import HandPair
-    from handgen.hand.procedural import ProceduralHand
-    from handgen.repr.features import motion_to_features
-    from handgen.repr.motion import BimanualMotion
-
     transl = np.array([[[0.3, 0.0, 0.0], [0.0, 0.0, 0.0]]])
     motion = BimanualMotion(np.zeros((1, 2, 3)), np.zeros((1, 2, 45)), transl, np.zeros((2, 10)), 30.0)
     return np.asarray(motion_to_features(motion, HandPair(ProceduralHand("left"), ProceduralHand("right"))))[0]
@@ -44,10 +53,6 @@ def _rest_features() -> np.ndarray:
 def _write_common(run: Path, cfg, info: dict, model: torch.nn.Module) -> None:
     from safetensors.torch import save_file
 
-    from handgen.config import save_config
-    from handgen.io.data_dir import feature_layout
-    from handgen.repr.features import FEATURE_DIM
-    from handgen.repr.normalization import FeatureStats
 
     run.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run / "config.yaml")
@@ -61,12 +66,6 @@ def _write_common(run: Path, cfg, info: dict, model: torch.nn.Module) -> None:
 
 def untrained_ar_run(root: Path) -> Path:
     """An AR run dir (with its tokenizer) of the tiny configs' architectures, random weights."""
-    from handgen.config import load_config
-    from handgen.io.data_dir import feature_layout
-    from handgen.repr.features import FEATURE_DIM
-    from handgen.train.tasks.fsq_tokenizer import build_tokenizer
-    from handgen.train.tasks.motion_ar import TOKENIZER_DIR, build_ar
-
     torch.manual_seed(0)
     run = root / "motion_ar"
     tcfg = load_config(CONFIGS / "fsq_tiny.yaml")
@@ -85,10 +84,6 @@ def untrained_ar_run(root: Path) -> Path:
 
 def untrained_diffusion_run(root: Path) -> Path:
     """A diffusion run dir of configs/motion_diffusion_tiny.yaml's architecture, random weights."""
-    from handgen.config import load_config
-    from handgen.repr.features import FEATURE_DIM
-    from handgen.train.tasks.motion_diffusion import build_denoiser
-
     torch.manual_seed(0)
     run = root / "motion_diffusion"
     cfg = load_config(CONFIGS / "motion_diffusion_tiny.yaml")
@@ -110,9 +105,6 @@ def _seconds_per_sample(call, batch: int, repeats: int) -> float:
 
 def bench_sampling(frames: int = 60, batches: tuple[int, ...] = (1, 8), repeats: int = 3) -> list[dict]:
     """Rows: seconds per ``frames``-frame sample (best of ``repeats``) for each sampler and batch size."""
-    from handgen.sample.ar_generator import ARMotionGenerator
-    from handgen.sample.diffusion_generator import DiffusionMotionGenerator
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ar_dir = os.environ.get("HANDGEN_BENCH_AR_RUN") or untrained_ar_run(Path(tmp))

@@ -14,6 +14,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from data_prep.prep_arctic import prep_arctic
+from data_prep.synthetic.generate import generate
+from handgen.config import load_config
+from handgen.train.loop import run_training
+
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # model types trained first because other configs point at their runs: key in the dependent config -> model type
 DEPENDENCIES: dict[str, str] = {"tokenizer": "fsq_tokenizer", "object_encoder": "grasp_vqvae"}
@@ -36,9 +41,6 @@ class BenchWorkspace:
     def data(self) -> Path:
         """The motion DATA_DIR (made on first use)."""
         if self._data is None:
-            from data_prep.prep_arctic import prep_arctic
-            from data_prep.synthetic.generate import generate
-
             generate(self.root / "raw", num_seqs=self.num_seqs, seed=0, frames=90, progress=False)
             prep_arctic(self.root / "raw", self.root / "data", progress=False)
             self._data = self.root / "data"
@@ -51,8 +53,6 @@ class BenchWorkspace:
         return sorted(found, key=lambda p: rank.get(str(OmegaConf.load(p).get("model_type")), len(ORDER)))
 
     def run_of(self, model_type: str) -> Path | None:
-        from handgen.config import load_config
-
         for stem, run in self.runs.items():
             if load_config(run / "config.yaml").get("model_type") == model_type:
                 return run
@@ -63,7 +63,6 @@ class BenchWorkspace:
         import csv
         import os
 
-        from handgen.train.loop import run_training
 
         if config.stem in self.runs:
             return self.runs[config.stem]

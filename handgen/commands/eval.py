@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.device import add_device_option, resolve_device
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="evaluate motion models or grasps (table + JSON report)")
@@ -15,8 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "text-motion evaluator (configs/evaluator*.yaml); --real scores the test clips themselves.")
     m.add_argument("--ckpt", default=None, help="RUN_DIR of a motion model (handgen train)")
     m.add_argument("--real", action="store_true", help="score the test split itself (the reference row) instead")
-    m.add_argument("--data", required=True, help="DATA_DIR with the test split and its captions")
-    m.add_argument("--evaluator", required=True, help="RUN_DIR of a trained motion_evaluator")
+    m.add_argument("--data", default=None, help="DATA_DIR with the test split and its captions")
+    m.add_argument("--evaluator", required=True,
+                   help="RUN_DIR of a trained motion_evaluator, or handx:DIR for HandX's published evaluator")
+    m.add_argument("--protocol", choices=("handgen", "handx"), default="handgen",
+                   help="handgen (default: replications, 95%% intervals) or handx (HandX's exact protocol, "
+                   "+- std over generation groups, HandX's key names)")
+    m.add_argument("--generations", type=int, default=4,
+                   help="--protocol handx: motions generated per text (default 4, HandX's diffusion setting)")
+    m.add_argument("--samples", default=None,
+                   help="--protocol handx: score a folder of HandX-format val_sample_*.pkl files instead of a model")
     m.add_argument("--out", required=True, help="REPORT.json to write")
     m.add_argument("--split", choices=("train", "val", "test"), default="test")
     m.add_argument("--replications", type=int, default=3, help="replications with fixed seeds (default 3)")
@@ -36,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--top-p", type=float, default=None, help="AR runs: nucleus sampling mass")
     m.add_argument("--greedy", action="store_true", default=None, help="AR runs: greedy decoding")
     m.add_argument("--mano-dir", default=None, help="MANO files (for data made with MANO)")
-    m.add_argument("--device", default="cpu")
+    add_device_option(m)
     m.set_defaults(func=_run_motion)
 
     g = kinds.add_parser(
@@ -69,12 +79,23 @@ def _run_motion(args: argparse.Namespace) -> int:
         raise HandgenError("give either --ckpt or --real, not both (a model report includes the real row)")
     options = {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance,
                "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "greedy": args.greedy}
+    if args.protocol == "handx" or args.samples:
+        from eval.handx_report import evaluate_handx, format_handx_report
+
+        report = evaluate_handx(
+            args.evaluator, args.data, ckpt=args.ckpt, real=args.real, samples=args.samples, split=args.split,
+            generations=args.generations, seed=args.seed, batch_size=args.batch_size, options=options,
+            mano_dir=args.mano_dir, max_clips=args.max_clips, device=args.device)
+        _write(report, args.out, format_handx_report(report))
+        return 0
+    if args.data is None:
+        raise HandgenError("--data DATA_DIR is required")
     report = evaluate_motion(
         args.evaluator, args.data, ckpt=args.ckpt, real=args.real, split=args.split,
         replications=args.replications, seed=args.seed, mm_texts=args.mm_texts, mm_samples=args.mm_samples,
         batch_size=args.batch_size, options=options, mano_dir=args.mano_dir,
         penetration_stride=args.penetration_stride, rp_batch=args.rprecision_batch, max_clips=args.max_clips,
-        device=args.device,
+        device=resolve_device(args.device),
     )
     _write(report, args.out, format_report(report))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS: tuple[str, ...] = ("bvh", "obj-seq", "glb")
+FORMATS: tuple[str, ...] = ("bvh", "obj-seq", "glb", "handx-eval")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Export a motion file (from `handgen sample` or `handgen clip`) for animation tools. "
         "bvh: both hands' MANO skeletons under one root, Euler ZXY degrees, metres (see --bvh-scale). "
         "obj-seq: OUT is a folder of frame_0000.obj ... with both hand meshes (and the object). "
-        "glb: one frame's hand meshes (and object) as binary glTF.",
+        "glb: binary glTF of both hands as skinned meshes with one animation at the motion's fps (and the "
+        "object); --frame N writes frame N as a static scene instead; a grasp file gives its static scene. "
+        "handx-eval: --motion is a FOLDER of motion files, OUT a folder of HandX's val_sample_XXXXXX_idxN.pkl "
+        "evaluation files (with --data for the ground truth), readable by HandX's own script and by "
+        "`handgen eval motion --samples`.",
     )
     parser.add_argument("--motion", required=True, help="motion file (.npz from `handgen sample` or `handgen clip`)")
     parser.add_argument("--format", required=True, choices=FORMATS, help="what to write")
@@ -22,7 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--bvh-scale", type=float, default=1.0,
         help="length unit factor for bvh: 1 = metres (default; Blender), 100 = centimetres",
     )
-    parser.add_argument("--frame", type=int, default=0, help="frame written by glb (default 0, the first)")
+    parser.add_argument("--frame", type=int, default=None,
+                        help="glb: write only frame N as a static scene (default: the whole animation)")
+    parser.add_argument("--data", default=None,
+                        help="handx-eval: DATA_DIR whose clips are the ground truth (by source_id or caption)")
+    parser.add_argument("--split", default="test", help="handx-eval: split searched by caption (default test)")
+    parser.add_argument("--up-axis", choices=("z", "y"), default=None,
+                        help="handx-eval: HandX's up axis (default: the DATA_DIR's, as prep handx --up-axis)")
     parser.add_argument(
         "--mano-dir", default=None,
         help="MANO files, used when the motion was made with MANO (default: $HANDGEN_MANO_DIR); "
@@ -50,6 +60,7 @@ def _check_out(fmt: str, out: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
     import time
+    from pathlib import Path
 
     import numpy as np
 
@@ -59,11 +70,21 @@ def run(args: argparse.Namespace) -> int:
     from handgen.io.motion_npz import load_motion, object_from_extras
 
     log = logging.getLogger(__name__)
+    if args.format == "handx-eval":
+        from handgen.export.handx_eval import export_handx_eval
+
+        if args.data is None:
+            raise HandgenError("--format handx-eval needs --data DATA_DIR (the ground-truth clips)")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise HandgenError(f"{args.out} is a file; --format handx-eval writes a folder")
+        paths = export_handx_eval(args.motion, args.out, args.data, args.split, args.up_axis)
+        print(f"export handx-eval: {len(paths)} sample file(s) written to {args.out}")
+        return 0
     _check_out(args.format, args.out)
     if not args.bvh_scale > 0:
         raise HandgenError(f"--bvh-scale must be positive, got {args.bvh_scale}")
     motion, extras = load_motion(args.motion)
-    if not -motion.num_frames <= args.frame < motion.num_frames:
+    if args.frame is not None and not -motion.num_frames <= args.frame < motion.num_frames:
         raise HandgenError(f"--frame {args.frame} outside {args.motion} ({motion.num_frames} frames)")
     mano_dir = resolve_mano_dir(args.mano_dir) if extras["hand_model"] == "mano" else None
     if extras["hand_model"] == "mano" and mano_dir is None:
@@ -76,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "bvh":
         from handgen.export.bvh import bvh_keypoint_names, write_bvh
-        from handgen.export.bvh_reader import bvh_world_positions, read_bvh
+        from handgen.testing.bvh_reader import bvh_world_positions, read_bvh
         from handgen.export.hand_rig import hand_rigs
 
         out = write_bvh(args.out, motion, hand_rigs(hands, motion), scale=args.bvh_scale)
@@ -93,10 +114,17 @@ def run(args: argparse.Namespace) -> int:
 
             paths = write_obj_sequence(args.out, motion, hands, found, progress=not getattr(args, "quiet", False))
             out, what = args.out, f"{len(paths)} OBJ frames ({hands.name} hand meshes{' + object' if found else ''})"
-        else:
+        elif args.frame is not None or motion.num_frames == 1:  # a still (a grasp file is one)
             from handgen.export.glb import write_glb
 
-            out = write_glb(args.out, motion, hands, args.frame, found)
-            what = f"frame {args.frame} ({hands.name} hand meshes{' + object' if found else ''})"
+            frame = args.frame or 0
+            out = write_glb(args.out, motion, hands, frame, found)
+            what = f"frame {frame} as a static scene ({hands.name} hand meshes{' + object' if found else ''})"
+        else:
+            from handgen.export.gltf_animation import write_animated_glb
+
+            out = write_animated_glb(args.out, motion, hands, found)
+            what = (f"{motion.num_frames} frames at {motion.fps:g} fps as skinned, animated hands "
+                    f"({hands.name}{' + object' if found else ''})")
     print(f"exported {what} to {out} in {time.perf_counter() - started:.2f} s")
     return 0

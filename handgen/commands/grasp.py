@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from handgen.device import add_device_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -26,69 +28,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: min(2, cores))")
     parser.add_argument("--mano-dir", default=None, help="official MANO files (default: $HANDGEN_MANO_DIR or the procedural hand)")
     parser.add_argument("--no-render", action="store_true", help="skip the PNG renders")
+    add_device_option(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
-    import os
-
-    import torch
-
+    """A thin shell over :class:`handgen.api.GraspSynthesizer`."""
+    from handgen.api.grasp_synthesizer import GraspSynthesizer, set_cpu_threads
     from handgen.errors import HandgenError
+    from handgen.grasp.mesh_input import load_object_mesh
 
-    log = logging.getLogger("handgen.grasp")
     if bool(args.mesh) == bool(args.sample_prior):
         raise HandgenError("give exactly one of --mesh FILE or --sample-prior")
-    if args.num < 1:
-        raise HandgenError("--num must be at least 1")
-    for name in ("steps", "inits", "refine_steps"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            raise HandgenError(f"--{name.replace('_', '-')} must be non-negative")
-    torch.set_num_threads(args.threads or max(1, min(2, os.cpu_count() or 1)))
-
-    from handgen.grasp.grasp_output import write_grasps
-    from handgen.grasp.mesh_input import load_object_mesh
-    from handgen.grasp.prior_run import GraspPrior
-    from handgen.grasp.refinement import RefineConfig
-    from handgen.grasp.sds import SDSConfig
-    from handgen.hand import make_hand_pair
-
+    set_cpu_threads(args.threads)
     mesh = load_object_mesh(args.mesh, args.scale) if args.mesh else None  # bad input fails before loading models
-    prior = GraspPrior(args.ckpt)
-    hands = make_hand_pair(args.mano_dir)
-    if hands.name != prior.hand_model:
-        log.warning("the prior was trained with the %s hand; using the %s hand", prior.hand_model, hands.name)
-    cfg = prior.cfg
-    refine_cfg = RefineConfig(steps=int(args.refine_steps if args.refine_steps is not None else cfg.refine.steps))
-    faces = [hands.left.faces.numpy(), hands.right.faces.numpy()]
+    synth = GraspSynthesizer(args.ckpt, device=args.device, mano_dir=args.mano_dir)
+    progress = not getattr(args, "quiet", False)
     if mesh is not None:
-        s = cfg.sds
-        sds_cfg = SDSConfig(
-            steps=int(args.steps if args.steps is not None else s.steps), t_range=tuple(s.t_range),
-            guidance=float(args.guidance if args.guidance is not None else s.guidance), lr=float(s.lr),
-            eval_draws=int(s.eval_draws),
-        )
-        from handgen.grasp.synthesis import synthesize_grasps
-
-        grasps = synthesize_grasps(prior, hands, mesh, args.category, args.num, sds_cfg, refine_cfg,
-                                   args.inits if args.inits is not None else int(s.inits), args.seed)
-        objects = [(mesh.vertices, mesh.faces)] * len(grasps)
-        source = {"mesh": str(mesh.path), "scale": mesh.scale, "frame": "mesh", "mesh_fixes": "; ".join(mesh.fixes),
-                  "sds_steps": sds_cfg.steps, "refine_steps": refine_cfg.steps, "ckpt": str(args.ckpt), "seed": args.seed}
+        grasps = synth.synthesize(mesh, args.category, args.num, steps=args.steps, inits=args.inits,
+                                  refine_steps=args.refine_steps, guidance=args.guidance, seed=args.seed,
+                                  progress=progress)
     else:
-        from handgen.grasp.synthesis import sample_prior_grasps
-
-        smp = cfg.sample
-        steps = int(args.steps if args.steps is not None else smp.steps)
-        results = sample_prior_grasps(prior, hands, args.category, args.num, steps,
-                                      float(args.guidance if args.guidance is not None else smp.guidance), refine_cfg, args.seed)
-        grasps = [r[0] for r in results]
-        objects = [(r[1], r[2]) for r in results]
-        source = {"mesh": "", "scale": 1.0, "frame": "right_hand", "sample_steps": steps, "refine_steps": refine_cfg.steps,
-                  "ckpt": str(args.ckpt), "seed": args.seed}
-    summary = write_grasps(args.out, grasps, objects, faces, args.category, hands.name, source, render=not args.no_render)
+        grasps = synth.sample(args.category, args.num, steps=args.steps, guidance=args.guidance,
+                              refine_steps=args.refine_steps, seed=args.seed, progress=progress)
+    summary = synth.save(grasps, args.out, render=not args.no_render)
     for row in summary["grasps"]:
         print(
             f"{row['file']}: tips L {row.get('tips_in_contact_left', '-')} R {row.get('tips_in_contact_right', '-')}, "

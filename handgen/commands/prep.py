@@ -1,4 +1,4 @@
-"""``handgen prep {synthetic,arctic,ahx,grasps,triangulate}``: make raw data and convert it to a DATA_DIR."""
+"""``handgen prep {synthetic,arctic,ahx,handx,grasps,triangulate}``: make raw data and convert it to a DATA_DIR."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     ahx.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     ahx.set_defaults(func=_run_ahx)
 
+    hx = kinds.add_parser("handx", help="convert HandX's released npz files (joints, MANO fits, 5 captions)")
+    hx.add_argument("--src", required=True,
+                    help="HANDX_DIR with {train,test}_can_pos_all_wotextfeat.npz, {train,test}_mano.npz "
+                    "(+ source_metadata.json)")
+    hx.add_argument("--out", required=True, help="DATA_DIR to write")
+    hx.add_argument("--mano-dir", default=None, help=MANO_HELP)
+    hx.add_argument("--up-axis", choices=("z", "y"), default="z",
+                    help="the files' up axis: z (default; HandX's captions read z as up) is rotated to handgen's +y "
+                    "by (x, y, z) -> (x, z, -y); y keeps the coordinates")
+    hx.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    hx.add_argument("--chunk", type=int, default=2048, help="clips per shard / work unit (default 2048)")
+    hx.add_argument("--val-fraction", type=float, default=0.05,
+                    help="share of train carved out as val, by blocks of consecutive keys (default 0.05)")
+    hx.add_argument("--val-block", type=int, default=100, help="consecutive keys per val/train block (default 100)")
+    hx.set_defaults(func=_run_handx)
+
     grasp = kinds.add_parser(
         "grasps", help="extract bimanual grasp frames (both hands on the object) for the grasp prior"
     )
@@ -101,6 +117,12 @@ def _run_arctic(args: argparse.Namespace) -> int:
 
 def _run_ahx(args: argparse.Namespace) -> int:
     from data_prep.prep_ahx import run_from_args
+
+    return run_from_args(args)
+
+
+def _run_handx(args: argparse.Namespace) -> int:
+    from data_prep.prep_handx import run_from_args
 
     return run_from_args(args)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from handgen.device import add_device_option
+from handgen.errors import HandgenError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,11 +38,58 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--given", choices=("left", "right"), default=None, help="reaction mode: the hand that is given")
     p.add_argument("--frames-given", default=None, help="keyframe mode: comma-separated frame indices")
     p.add_argument("--mano-dir", default=None, help="MANO files (needed when the model was trained on MANO data)")
-    p.add_argument("--device", default="cpu")
+    add_device_option(p)
     p.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from handgen.sample.command import run_sample
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
-    return run_sample(args)
+
+
+def _frames_given(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise HandgenError(f"--frames-given must be comma-separated integers, got {text!r}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Check every option, then generate and write (a thin shell over :class:`handgen.api.MotionGenerator`)."""
+    from handgen.api.motion_generator import MotionGenerator
+    from handgen.sample.prompts import prompts_from_args
+
+    prompts = prompts_from_args(args.left, args.right, args.both, args.prompts)
+    if args.num < 1:
+        raise HandgenError("--num must be at least 1")
+    generator = MotionGenerator(args.ckpt, device=args.device, mano_dir=args.mano_dir)
+    options = {"sampler": args.sampler, "steps": args.steps, "temperature": args.temperature, "top_k": args.top_k,
+               "top_p": args.top_p, "greedy": args.greedy or None}
+    foreign = generator.inapplicable(options)
+    if args.no_kv_cache and not generator.is_ar:
+        foreign.append("no_kv_cache")
+    if foreign:
+        kind = "AR" if generator.is_ar else "diffusion"
+        raise HandgenError(f"{', '.join(_flag(n) for n in foreign)} do(es) not apply to {kind} runs")
+    frames = args.frames or generator.clip_len
+    generator.engine.check_frames(frames)
+    generator.check_mode(args.mode, args.given, _frames_given(args.frames_given))
+    condition = None
+    if args.mode != "text":
+        if not args.condition:
+            needs = ("--condition FILE (.npy token ids, or an .npz motion or sample)" if args.mode == "prefix"
+                     else "--condition FILE.npz")
+            raise HandgenError(f"--mode {args.mode} needs {needs}")
+        condition = generator.condition(args.mode, args.condition, frames, args.given, _frames_given(args.frames_given))
+    elif args.condition:
+        raise HandgenError("--condition needs --mode prefix for AR runs" if generator.is_ar else
+                           "--condition needs a conditioning --mode (reaction, wrist, inbetween, keyframe)")
+    motion = generator.generate(prompts=prompts, num=args.num, frames=frames, seed=args.seed, guidance=args.guidance,
+                                condition=condition, use_cache=not args.no_kv_cache, progress=not getattr(args, "quiet", False),
+                                **{k: v for k, v in options.items() if v is not None})
+    paths = motion.save(Path(args.out), render=args.render)
+    print(f"handgen sample: {len(paths)} motion(s) of {frames} frames in {generator.last_seconds:.2f} s "
+          f"({generator.last_label}) -> {args.out}")
+    return 0

@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from handgen.demo.stages import Stage
+from handgen.demo.follows import Check
 from handgen.demo.invoke import handgen_command
+from handgen.demo.stages import Stage
 from handgen.errors import HandgenError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,13 +54,23 @@ FAST = DemoSize("fast", num_seqs=8, frames=90, diffusion_steps=20, evaluator_ste
                 prior_steps=10, batch_size=8, grasp_steps=15, grasp_refine_steps=20, grasp_inits=2,
                 eval_clips=32, eval_replications=1, sample_steps=5)
 
-# the demo's prompts: one per line of samples/text, then a reaction and a long-horizon sample
+# the demo's prompts: one per line of samples/text, then a reaction and a long-horizon sample (prompt 1).
+# Each is a combination the synthetic data can show (a wave is not also an approach there).
 PROMPTS = (
     {"left": "the left hand stays open and still", "right": "the right hand makes a fist",
-     "both": "the hands stay apart"},
+     "both": "the hands move independently"},
     {"left": "the left hand closes into a fist", "right": "the right hand waves",
+     "both": "the hands move independently"},
+    {"left": "the left hand moves to the right", "right": "the right hand moves to the left",
      "both": "the two hands move towards each other"},
 )
+# what each prompt asks for, measured on the samples' joints in the summary (handgen.demo.follows)
+PROMPT_CHECKS = (
+    (Check("left", "open"), Check("left", "still"), Check("right", "fist")),
+    (Check("left", "fist"), Check("right", "wave")),
+    (Check("both", "approach"),),
+)
+ALL_CHECKS = tuple(dict.fromkeys(c for group in PROMPT_CHECKS for c in group))
 GRASP_MESH = "CrackerBox.obj"
 GRASP_CATEGORY = "cracker box"
 
@@ -79,10 +90,12 @@ def _train(config: str, data: Path, out: Path, steps: int, batch: int, *override
                     f"train.checkpoint_every={max(steps // 2, 1)}", f"train.val_every={steps}", *overrides)
 
 
-def demo_stages(out: Path, size: DemoSize, mesh: Path, category: str, ycb_dir: Path | None) -> list[Stage]:
+def demo_stages(out: Path, size: DemoSize, mesh: Path, category: str, ycb_dir: Path | None,
+                data_seed: int = 0) -> list[Stage]:
     """The ordered stages writing OUT_DIR's fixed layout (see the module docstring).
 
-    ``mesh`` and ``category`` are what the grasp stage grasps; ``ycb_dir`` (or None) feeds the synthetic data.
+    ``mesh`` and ``category`` are what the grasp stage grasps; ``ycb_dir`` (or None) feeds the synthetic data,
+    made with ``data_seed`` (:func:`handgen.demo.data_plan.covering_seed`).
     """
     raw, data, grasp_data = out / "raw", out / "data", out / "grasp_data"
     runs, samples, reports = out / "runs", out / "samples", out / "reports"
@@ -94,7 +107,7 @@ def demo_stages(out: Path, size: DemoSize, mesh: Path, category: str, ycb_dir: P
     def synthetic() -> None:
         ycb = ("--ycb-dir", ycb_dir) if ycb_dir is not None else ()
         handgen_command("prep", "synthetic", "--out", raw, "--num-seqs", size.num_seqs, "--frames", size.frames,
-                        "--seed", 0, *ycb)
+                        "--seed", data_seed, *ycb)
 
     def prep() -> None:
         handgen_command("prep", "arctic", "--src", raw, "--out", data)

@@ -7,7 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from handgen.demo.plan import FAST, FULL, GRASP_CATEGORY, GRASP_MESH, demo_stages
+from handgen.demo.data_plan import covering_seed
+from handgen.demo.plan import ALL_CHECKS, FAST, FULL, GRASP_CATEGORY, GRASP_MESH, demo_stages
 from handgen.demo.stages import run_stages
 from handgen.demo.summary import demo_summary
 from handgen.io.atomic import atomic_write_text
@@ -57,8 +58,12 @@ def run_demo(out: str | Path, fast: bool = False, ycb_dir: str | Path | None = N
     size = FAST if fast else FULL
     mesh, category, folder = grasp_target(ycb_dir, out)
     print(f"handgen demo ({size.name}) -> {out}")
+    seed, counts = covering_seed(size.num_seqs, ALL_CHECKS)
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"data plan: synthetic seed {seed}, {size.num_seqs} sequences; hand-only sequences showing each prompted "
+          f"motion: {shown}{'' if min(counts.values()) else ' (some never: expect the samples to miss them)'}")
     started = time.perf_counter()
-    results = run_stages(out, demo_stages(out, size, mesh, category, folder), size.name)
+    results = run_stages(out, demo_stages(out, size, mesh, category, folder, seed), size.name)
     summary = demo_summary(out, results)
     atomic_write_text(out / "reports" / "summary.md", summary)
     print(summary)

@@ -8,12 +8,14 @@ folder is never silently mixed with a full one.
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from handgen.demo.invoke import output_to
+from handgen.demo.ticker import StageTicker
 from handgen.errors import HandgenError
 from handgen.io.atomic import atomic_write_json
 
@@ -61,10 +63,13 @@ def stage_is_done(out_dir: Path, stage: Stage, size: str) -> bool:
     return all(path.exists() for path in stage.outputs)
 
 
-def run_stages(out_dir: Path, stages: list[Stage], size: str, log: Callable[[str], None] = print) -> list[StageResult]:
-    """Run ``stages`` in order, skipping finished ones; prints one progress line per stage.
+def run_stages(out_dir: Path, stages: list[Stage], size: str, log: Callable[[str], None] = print,
+               ticker_every: float | None = None) -> list[StageResult]:
+    """Run ``stages`` in order, skipping finished ones; prints a line per stage naming its log file.
 
-    Each stage's own output (tables, progress bars, log records) goes to ``OUT_DIR/logs/<name>.log``.
+    Each stage's own output (tables, progress bars, log records) goes to ``OUT_DIR/logs/<name>.log``;
+    while it runs, its newest progress bar is shown on the console (:class:`StageTicker`, every
+    ``ticker_every`` seconds: default 1 on a terminal, 30 otherwise).
 
     Raises HandgenError naming the stage when a stage fails or does not write its outputs.
     """
@@ -77,11 +82,12 @@ def run_stages(out_dir: Path, stages: list[Stage], size: str, log: Callable[[str
             log(f"{head}: already done ({seconds:.0f} s earlier), skipped")
             results.append(StageResult(stage.name, stage.title, seconds, skipped=True))
             continue
-        log(f"{head} ...")
-        start = time.perf_counter()
         log_path = out_dir / "logs" / f"{stage.name}.log"
+        log(f"{head} ... (log: {log_path})")
+        start = time.perf_counter()
+        console = sys.stdout
         try:
-            with output_to(log_path):
+            with StageTicker(head, log_path, console, every=ticker_every), output_to(log_path):
                 stage.run()
         except HandgenError as exc:
             raise HandgenError(f"demo stage '{stage.name}' failed (log: {log_path}): {exc}") from exc

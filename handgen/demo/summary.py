@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from handgen.demo.follows import coverage, follows_line
+from handgen.demo.plan import ALL_CHECKS, PROMPT_CHECKS, PROMPTS
 from handgen.demo.stages import StageResult
+
+PROTOCOL_BATCH = 32
+HOLD_MM = 20.0  # the hold test: the object moves less than 2 cm in the simulation
+FREE_FALL_MM = 4905.0
 
 
 def _number(value: Any) -> str:
@@ -30,6 +36,54 @@ def motion_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def small_sample_note(report: dict[str, Any]) -> list[str]:
+    """A warning line when the report's figures come from fewer clips than the protocol's batch."""
+    protocol = report.get("protocol", {})
+    batch = int(protocol.get("r_precision_batch", PROTOCOL_BATCH))
+    clips = int(report.get("clips", 0))
+    if batch >= PROTOCOL_BATCH and clips >= PROTOCOL_BATCH:
+        return []
+    note = (f"**Small sample: n = {clips} test clips, R-Precision in batches of {batch}, below the protocol's "
+            f"batch of {PROTOCOL_BATCH}.** These figures show the pipeline running, not how good the model is; "
+            "the rows are not a comparison (read the ± intervals in `motion.json`).")
+    return [note, ""]
+
+
+def hold_line(report: dict[str, Any]) -> str:
+    """The hold test of the best grasp, from its simulation displacement."""
+    rows = report.get("grasps") or [{}]
+    moved = rows[0].get("simulation_displacement_mm")
+    if not isinstance(moved, (int, float)):
+        return "hold test: not simulated"
+    verdict = "holds the object" if moved < HOLD_MM else "does NOT hold the object"
+    return (f"hold test: {verdict} (it moves {moved:.0f} mm in the simulation with the hands fixed; "
+            f"< {HOLD_MM:.0f} mm holds, free fall is {FREE_FALL_MM:.0f} mm)")
+
+
+def follows_lines(out: Path) -> list[str]:
+    """Per sampled prompt: what the text asks for, measured on the sample, and the data's coverage of it."""
+    import numpy as np
+
+    lines = []
+    samples = [(out / "samples" / "text" / f"sample_{i:03d}.npz", i) for i in range(len(PROMPTS))]
+    samples.append((out / "samples" / "long_horizon" / "sample_000.npz", 1))
+    for path, index in samples:
+        if not path.exists():
+            continue
+        with np.load(path) as npz:
+            joints = npz["joints"]
+        prompt = PROMPTS[index]
+        lines.append(f"- `{path.relative_to(out)}` ({prompt['left']}; {prompt['right']}; {prompt['both']}): "
+                     f"follows: {follows_line(joints, PROMPT_CHECKS[index])}")
+    manifest = out / "data" / "manifest.jsonl"
+    if lines and manifest.exists():
+        counts = coverage(out / "data", ALL_CHECKS)
+        lines.append("- training clips showing each motion: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                     + (" (none for some: the model cannot be expected to follow those words)"
+                        if min(counts.values()) == 0 else ""))
+    return lines
+
+
 def grasp_table(report: dict[str, Any]) -> list[str]:
     """Rows ``metric | mean`` from an ``eval grasp`` report."""
     mean = report.get("mean", {})
@@ -47,10 +101,14 @@ def demo_summary(out: Path, results: list[StageResult]) -> str:
     lines.append(f"| total | {sum(r.seconds for r in results):.1f} |")
     motion = _read(out / "reports" / "motion.json")
     if motion:
-        lines += ["", "## Motion (test split; `real` = the data itself)", ""] + motion_table(motion)
+        lines += ["", "## Motion (test split; `real` = the data itself)", ""] + small_sample_note(motion)
+        lines += motion_table(motion)
+    follows = follows_lines(out)
+    if follows:
+        lines += ["", "## Does each sample do what its text says? (measured on its joints)", ""] + follows
     grasp = _read(out / "reports" / "grasp.json")
     if grasp:
-        lines += ["", "## Grasp", ""] + grasp_table(grasp)
+        lines += ["", "## Grasp", "", hold_line(grasp), ""] + grasp_table(grasp)
     lines += ["", "## Files", ""]
     for label, pattern in (
         ("data", "data/manifest.jsonl"), ("grasp data", "grasp_data"), ("runs", "runs/*"),

@@ -50,3 +50,9 @@ def sampling_scheduler(name: str, train_scheduler: DDPMScheduler, steps: int | N
         raise HandgenError(f"--steps must be in 1..{config.num_train_timesteps}, got {steps}")
     scheduler.set_timesteps(steps)
     return scheduler
+
+
+def diffusion_scheduler(cfg) -> DDPMScheduler:
+    """The training noise schedule of a run config's ``diffusion`` section."""
+    d = cfg.diffusion
+    return training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), str(d.prediction_type))

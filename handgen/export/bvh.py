@@ -53,7 +53,7 @@ def bvh_joint_name(side: str, mano_joint: int) -> str:
 
 
 def bvh_tip_name(side: str, tip: int) -> str:
-    """Name :func:`handgen.export.bvh_reader.read_bvh` gives fingertip ``tip`` (0 thumb .. 4 pinky):
+    """Name :func:`handgen.testing.bvh_reader.read_bvh` gives fingertip ``tip`` (0 thumb .. 4 pinky):
     the End Site under its joint, ``<joint>_end``."""
     return f"{bvh_joint_name(side, TIP_PARENTS[tip])}_end"
 

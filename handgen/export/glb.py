@@ -1,7 +1,8 @@
 """GLB (binary glTF 2.0) export of one frame: both hand meshes, and the object when there is one.
 
 A static scene (nodes ``left_hand``, ``right_hand``, ``object``), metres, Y-up as glTF
-expects (handgen's world is Y-up already). Blender: File > Import > glTF 2.0.
+expects (handgen's world is Y-up already). Blender: File > Import > glTF 2.0. The animated,
+skinned form is :mod:`handgen.export.gltf_animation`.
 """
 
 from __future__ import annotations

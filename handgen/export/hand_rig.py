@@ -1,6 +1,6 @@
 """What the exporters need from a hand model: rest bone offsets and posed meshes over a motion.
 
-Every MANO joint frame is aligned with the world axes at rest (REFERENCE.md 1b), so a
+Every MANO joint frame is aligned with the world axes at rest (docs/reference.md 1b), so a
 joint's local rotation in a BVH file is exactly its MANO axis-angle rotation, and the
 rest offsets below are the whole skeleton.
 """

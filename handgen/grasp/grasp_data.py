@@ -26,8 +26,10 @@ import numpy as np
 import torch
 
 from handgen.errors import HandgenError, InputFileError
+from handgen.grasp.grid_sampling import GridSDF, object_sdf_in_hand_frame
 from handgen.grasp.hand_frame import FRAME_SCALE
 from handgen.grasp.object_sdf import SDFGrid, compute_sdf_grid
+from handgen.io.atomic import atomic_save_npz
 
 log = logging.getLogger(__name__)
 _REQUIRED_ARRAYS = ("joints_normalized", "hand_frame", "object_rot", "object_transl")
@@ -216,8 +218,6 @@ class GraspDataset:
         return self._grids[key]
 
     def _save_grid(self, path: Path, grid: SDFGrid) -> None:
-        from handgen.io.atomic import atomic_save_npz
-
         try:
             atomic_save_npz(path, **grid.to_npz_dict())
         except OSError as exc:
@@ -236,7 +236,6 @@ class GraspDataset:
         """
         import roma
 
-        from handgen.grasp.grid_sampling import GridSDF, object_sdf_in_hand_frame
 
         out = []
         zero = torch.zeros(3)

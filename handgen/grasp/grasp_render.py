@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from handgen.render.raster import LEFT_COLOR, OBJECT_COLOR, RIGHT_COLOR
+from handgen.io.atomic import atomic_path
+from handgen.render.camera import Camera
+from handgen.render.raster import LEFT_COLOR, OBJECT_COLOR, RIGHT_COLOR, MeshLayer, draw_meshes, new_canvas
 
 VIEWS: tuple[tuple[float, float, float], ...] = ((0.0, -0.45, -1.0), (-1.0, -0.3, 0.2), (0.3, -1.0, 0.1), (1.0, 0.3, 0.5))
 
@@ -18,9 +20,6 @@ def render_grasp_png(
     """Write a PNG with four views of the object (grey), left hand (blue) and right hand (orange)."""
     from PIL import Image, ImageDraw
 
-    from handgen.io.atomic import atomic_path
-    from handgen.render.camera import Camera
-    from handgen.render.raster import MeshLayer, draw_meshes, new_canvas
 
     layers = [
         MeshLayer(np.asarray(obj_vertices), np.asarray(obj_faces), OBJECT_COLOR),
@@ -50,7 +49,6 @@ def write_grasp_ply(
     """One coloured PLY mesh with the object and both hands (metres, the grasp's frame)."""
     import trimesh
 
-    from handgen.io.atomic import atomic_path
 
     parts = []
     for verts, faces, color in (

@@ -1,4 +1,4 @@
-"""The right hand's normalised frame (G-HOP / BG-HOP, REFERENCE.md section 5).
+"""The right hand's normalised frame (G-HOP / BG-HOP, docs/reference.md section 5).
 
 Three frames appear in grasp code:
 

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from handgen.errors import HandgenError, InputFileError
+from handgen.geometry.ray_parity import grid_inside_votes
+from handgen.geometry.winding import WindingNumber
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +130,6 @@ def _enclosed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     Parity ignores orientation, so it measures the volume; the winding number at a few
     inside probes (~+1 outward, ~-1 inverted) gives the orientation.
     """
-    from handgen.grasp.ray_parity import grid_inside_votes
-    from handgen.grasp.winding import WindingNumber
-
     lo, hi = vertices.min(0), vertices.max(0)
     spacing = float((hi - lo).max()) / _PROBE
     counts = np.maximum(np.ceil((hi - lo) / spacing).astype(int), 1)

@@ -2,7 +2,7 @@
 
 Distance: exact point-to-triangle distance to candidate faces found through a k-d tree
 over dense surface samples. Sign: generalised winding numbers (``w > 0.5`` inside;
-see :mod:`handgen.grasp.winding`), so real, non-watertight meshes get the right sign.
+see :mod:`handgen.geometry.winding`), so real, non-watertight meshes get the right sign.
 
 :class:`SDFGrid` is the form the optimisation uses: computed once per mesh on a regular
 grid in the object frame, then queried differentiably with trilinear interpolation
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from handgen.grasp.winding import WindingNumber
+from handgen.geometry.ray_parity import grid_inside_votes
+from handgen.geometry.winding import WindingNumber
 
 
 class MeshSDF:
@@ -140,8 +141,6 @@ def compute_sdf_grid(
     ``exact_band`` of the surface and within ~1 mm beyond; the sign comes from six-way
     ray-parity votes, with the winding number settling 3:3 ties.
     """
-    from handgen.grasp.ray_parity import grid_inside_votes
-
     v = np.asarray(vertices, dtype=np.float64)
     origin, spacing, shape_xyz = grid_layout(v.min(0), v.max(0), margin, max_cells)
     nx, ny, nz = shape_xyz

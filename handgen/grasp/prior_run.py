@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
+from handgen.diffusion.schedulers import training_scheduler
 from handgen.errors import HandgenError
 from handgen.grasp.hand_field import field_to_unit, joint_field
+from handgen.io.run_dir import ENCODER_DIR, WEIGHTS_FILE, load_weights, read_json, read_run_config
+from handgen.models.grid_unet import GridUNet, grid_unet_config
 from handgen.models.object_autoencoder import ObjectAutoencoder, autoencoder_config
-from handgen.sample.run_dir import load_weights, read_json, read_run_config
-
-ENCODER_SUBDIR = "object_encoder"
+from handgen.text.encoder import load_text_encoder
 
 
 def load_object_encoder(run_dir: str | Path) -> ObjectAutoencoder:
@@ -32,9 +33,7 @@ def load_object_encoder(run_dir: str | Path) -> ObjectAutoencoder:
 
 def copy_encoder_run(src: str | Path, dst_run: Path) -> None:
     """Copy the autoencoder's config and weights into ``dst_run/object_encoder/``."""
-    from handgen.train.loop import WEIGHTS_FILE
-
-    out = Path(dst_run) / ENCODER_SUBDIR
+    out = Path(dst_run) / ENCODER_DIR
     out.mkdir(parents=True, exist_ok=True)
     for name in ("config.yaml", WEIGHTS_FILE, "model_info.json"):
         if (Path(src) / name).is_file():
@@ -80,19 +79,15 @@ class GraspPrior:
     """A trained grid prior ready for sampling and score distillation."""
 
     def __init__(self, run_dir: str | Path, device: str | torch.device = "cpu") -> None:
-        from handgen.diffusion.schedulers import training_scheduler
-        from handgen.models.grid_unet import GridUNet, grid_unet_config
-        from handgen.text.encoder import load_text_encoder
-
         self.run_dir = Path(run_dir)
         self.cfg = read_run_config(self.run_dir, expected=("grasp_prior",))
         info = read_json(self.run_dir, "model_info.json")
         self.info = info
         self.stats = LatentStats.from_json(read_json(self.run_dir, "latent_stats.json"))
-        enc_dir = self.run_dir / ENCODER_SUBDIR
+        enc_dir = self.run_dir / ENCODER_DIR
         if not enc_dir.is_dir():
-            raise HandgenError(f"{self.run_dir}: no {ENCODER_SUBDIR}/ (copy of the autoencoder run); retrain the prior")
-        self.autoencoder = load_object_encoder(enc_dir).to(device)
+            raise HandgenError(f"{self.run_dir}: no {ENCODER_DIR}/ (copy of the autoencoder run); retrain the prior")
+        self.autoencoder = load_object_encoder(enc_dir)  # small: stays on the CPU with the geometry
         d = self.cfg.diffusion
         unet_cfg = grid_unet_config(self.cfg.model, int(info["in_channels"]), int(info["text_dim"]),
                                     int(d.num_train_timesteps))
@@ -114,7 +109,13 @@ class GraspPrior:
 
     @torch.no_grad()
     def eps(self, x_t: torch.Tensor, t: torch.Tensor, cond: dict, guidance: float) -> torch.Tensor:
-        """Classifier-free guided noise prediction (one batched forward for both branches)."""
+        """Classifier-free guided noise prediction (one batched forward for both branches).
+
+        The UNet runs on ``self.device``; inputs come from and the result goes back to ``x_t``'s device.
+        """
+        if x_t.device != self.device:
+            moved = {k: tuple(v.to(self.device) for v in pair) for k, pair in cond.items()}
+            return self.eps(x_t.to(self.device), t.to(self.device), moved, guidance).to(x_t.device)
         b = x_t.shape[0]
         if guidance == 1.0:
             s, m, p = cond["cond"]

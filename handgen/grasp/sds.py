@@ -3,8 +3,9 @@
 The grasp is parameterised as in BG-HOP: both articulations, the object -> right-hand
 transform and the left -> right-hand transform (6D rotations; translations in normalised
 units, 0.2 m). One step: build the interaction grid x, noise it at t ~ U[t_lo, t_hi] of the
-schedule respaced to ``respaced`` (100) steps as in BG-HOP (t in {250, 260, ..., 740} of 1000), predict the noise with classifier-free guidance, and push x along
-``w(t) (eps_hat - eps)`` with ``w(t) = sqrt(1 - abar) sqrt(abar)`` (REFERENCE.md section 5).
+schedule respaced to ``respaced`` (100) steps as in BG-HOP (t in {250, 260, ..., 740} of 1000),
+predict the noise with classifier-free guidance, and push x along
+``w(t) (eps_hat - eps)`` with ``w(t) = sqrt(1 - abar) sqrt(abar)`` (docs/reference.md section 5).
 The gradient reaches the parameters through the fields, the SDF resampling and the
 object encoder; the denoiser itself is never differentiated.
 """

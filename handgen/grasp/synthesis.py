@@ -24,8 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from handgen.diffusion.schedulers import sampling_scheduler
 from handgen.grasp.convex_pieces import object_pieces
+from handgen.grasp.grasp_metrics import VOXEL, grasp_metrics, object_voxels
 from handgen.grasp.grid_sampling import GridSDF
+from handgen.grasp.hand_field import unit_to_field
+from handgen.grasp.hand_frame import frame_center
 from handgen.grasp.hold_test import hold_test
 from handgen.grasp.init_strategies import STRATEGIES, initial_orientations, principal_axes, squeeze_type
 from handgen.grasp.interaction import interaction_grid, object_frame_from_relative, relative_from_object_frame
@@ -33,6 +37,7 @@ from handgen.grasp.mesh_input import ObjectMesh
 from handgen.grasp.object_sdf import MeshSDF, compute_sdf_grid
 from handgen.grasp.placement import facing_palms
 from handgen.grasp.prior_run import GraspPrior
+from handgen.grasp.recovery import decode_object, hand_frame_sdf, marching_cubes_mesh, recover_hands
 from handgen.grasp.refinement import RefineConfig, refine_grasps
 from handgen.grasp.sds import SDSConfig, SDSGraspParams, run_sds, sds_loss
 from handgen.hand.pair import HandPair
@@ -121,8 +126,6 @@ def select_diverse(cands: list[GraspCandidate], order: list[int], num: int,
 @torch.no_grad()
 def score_candidates(prior, hands, grid_sdf, exact, orient, transl, pose, text, sds_cfg, voxels=None):
     """SDS loss (B,) and exact metrics of grasps given in the object frame."""
-    from eval.grasp_metrics import grasp_metrics, object_voxels
-
     obj_rot, obj_transl, lo, lt = relative_from_object_frame(hands, orient, transl)
     x = interaction_grid(prior, hands, grid_sdf, obj_rot, obj_transl, lo, lt, pose[:, 0], pose[:, 1])
     losses = sds_loss(prior, x, prior.text_condition(text, x.shape[0]), sds_cfg)
@@ -185,8 +188,6 @@ def decoded_object_voxels(sdf: GridSDF, verts_obj: np.ndarray) -> np.ndarray:
     Candidates for the intersection volume: the parity + winding-number voxelisation of a
     noisy decoded mesh (up to 20k faces, many split parity votes) took minutes.
     """
-    from eval.grasp_metrics import VOXEL
-
     lo, hi = verts_obj.min(0), verts_obj.max(0)
     counts = np.maximum(np.ceil((hi - lo) / VOXEL).astype(int), 1)
     origin = 0.5 * (lo + hi) - 0.5 * VOXEL * (counts - 1)
@@ -202,7 +203,6 @@ def sample_prior_grids(prior: GraspPrior, text: str, num: int, steps: int, guida
     """Interaction grids (num, C, 16, 16, 16) sampled with DDIM and classifier-free guidance."""
     from tqdm.auto import tqdm
 
-    from handgen.diffusion.schedulers import sampling_scheduler
 
     sched = sampling_scheduler("ddim", prior.scheduler, steps)
     c = int(prior.info["in_channels"])
@@ -219,10 +219,6 @@ def sample_prior_grasps(
     refine_cfg: RefineConfig | None = None, seed: int = 0, progress: bool = True,
 ) -> list[tuple[GraspCandidate, np.ndarray, np.ndarray]]:
     """Grasps sampled from the prior, in the right-local frame, each with its decoded object mesh."""
-    from handgen.grasp.hand_field import unit_to_field
-    from handgen.grasp.hand_frame import frame_center
-    from handgen.grasp.recovery import decode_object, hand_frame_sdf, marching_cubes_mesh, recover_hands
-
     t0 = time.time()
     gen = torch.Generator().manual_seed(seed)
     x = sample_prior_grids(prior, grasp_text(category), num, steps, guidance, gen, progress)
@@ -245,8 +241,6 @@ def sample_prior_grasps(
         verts = torch.stack([q.vertices for q in outs], 1)[0].numpy()
         joints = torch.stack([q.joints for q in outs], 1)[0].numpy()
         if len(faces_obj):
-            from eval.grasp_metrics import grasp_metrics
-
             # intersection volume against the decoded SDF itself (all its pieces inside the mesh's box)
             voxels = decoded_object_voxels(hand_frame_sdf(sdf[b], center), verts_obj)
             metrics = grasp_metrics(verts, [hands.left.faces.numpy(), hands.right.faces.numpy()], joints,

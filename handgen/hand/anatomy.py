@@ -1,6 +1,6 @@
 """Rest anatomy of the procedural right hand, in MANO's template frame.
 
-Numbers follow REFERENCE.md section 1b (approximate adult MANO mean hand):
+Numbers follow docs/reference.md section 1b (approximate adult MANO mean hand):
 fingers point along -x, the palm faces -y, the thumb sits on +z, and the wrist
 is ~96 mm along +x from the template origin. Every joint frame is aligned with
 the template axes at rest, so right-hand finger flexion is a positive rotation
@@ -153,7 +153,7 @@ def thenar_capsules() -> list[tuple[np.ndarray, np.ndarray, float]]:
 def right_hands_mean() -> np.ndarray:
     """Mean finger pose (45,) of the right hand: a relaxed, slightly curled hand (radians).
 
-    Flexion is about +z for the four fingers; values from REFERENCE.md section 1b.
+    Flexion is about +z for the four fingers; values from docs/reference.md section 1b.
     """
     mean = np.zeros((15, 3))
     flex = {

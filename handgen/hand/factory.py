@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from handgen.hand.base import HandModel
+from handgen.hand.mano import ManoHand
 from handgen.hand.pair import HandPair
 from handgen.hand.procedural import ProceduralHand
 
@@ -29,8 +30,6 @@ def make_hand(side: str, mano_dir: str | os.PathLike | None = None, flat_hand_me
     """
     folder = resolve_mano_dir(mano_dir)
     if folder is not None:
-        from handgen.hand.mano import ManoHand
-
         hand: HandModel = ManoHand(folder, side=side, flat_hand_mean=flat_hand_mean)
         message = f"hand model: MANO from {folder}"
     else:

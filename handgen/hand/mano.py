@@ -27,7 +27,7 @@ from handgen.hand.base import HandModel
 from handgen.hand.mano_file import MANO_FILE_HINT, load_mano_arrays
 from handgen.hand.topology import KEYPOINTS_FROM_MANO
 
-# fingertip vertex ids, order thumb, index, middle, ring, pinky (REFERENCE.md section 1)
+# fingertip vertex ids, order thumb, index, middle, ring, pinky (docs/reference.md section 1)
 MANOPTH_TIP_IDS = {"right": (745, 317, 444, 556, 673), "left": (745, 317, 445, 556, 673)}
 SMPLX_TIP_IDS = (744, 320, 443, 554, 671)
 

@@ -15,7 +15,7 @@ Accepted layouts (one file per hand, ``MANO_RIGHT.*`` / ``MANO_LEFT.*``):
 * ``.npz``: plain arrays under the same key names (``J_regressor`` dense),
   read with ``allow_pickle=False``.
 
-Required keys and shapes (REFERENCE.md section 1): ``v_template (778,3)``,
+Required keys and shapes (docs/reference.md section 1): ``v_template (778,3)``,
 ``shapedirs (778,3,10)``, ``posedirs (778,3,135)``, ``J_regressor (16,778)``
 (sparse or dense), ``weights (778,16)``, ``kintree_table (2,16)`` whose first
 row holds the MANO parents (the root's parent is ``-1`` or uint32 max),

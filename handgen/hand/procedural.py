@@ -1,7 +1,7 @@
 """ProceduralHand: a built-in, file-free, differentiable hand with MANO's parameters.
 
 Same kinematic tree, joint indices, parameter meaning and axis conventions as
-MANO (REFERENCE.md section 1b), a closed skinned surface (~1000 vertices), a
+MANO (docs/reference.md section 1b), a closed skinned surface (~1000 vertices), a
 relaxed ``hands_mean`` so both ``flat_hand_mean`` conventions work, and a left
 hand that is the exact x-mirror of the right one.
 

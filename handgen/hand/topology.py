@@ -29,7 +29,7 @@ MANO_JOINT_NAMES: tuple[str, ...] = (
 TIP_NAMES: tuple[str, ...] = ("thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")
 TIP_PARENTS: tuple[int, ...] = (15, 3, 6, 12, 9)
 
-# 21-keypoint order from (16 joints + 5 tips); REFERENCE.md section 1
+# 21-keypoint order from (16 joints + 5 tips); docs/reference.md section 1
 KEYPOINTS_FROM_MANO: tuple[int, ...] = (
     0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20,
 )
@@ -61,6 +61,7 @@ WRIST_KEYPOINT = 0
 PALM_KEYPOINTS: tuple[int, ...] = (0, 5, 9, 13, 17)
 
 HANDS: tuple[str, ...] = ("left", "right")  # index 0 left, 1 right everywhere in handgen
+TEXT_BRANCHES: tuple[str, ...] = ("left", "right", "both")  # the three texts: each hand, and the two together
 
 
 def pose_slice(mano_joint: int) -> slice:

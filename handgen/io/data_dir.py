@@ -19,6 +19,8 @@ Layout::
                          hand_model    "procedural" | "mano"
                          object        optional: the object's name (prep arctic; null without one)
                          verb          optional: the clip's action verb (prep ahx --labels)
+                         member, dataset  optional (prep handx): the npz member key and the
+                                       source dataset from source_metadata.json (or null)
       shards/<subject>/<sequence>.npz   one per source sequence; N clips of T frames stacked:
                          features (N,T,324) float32     handgen.repr.features layout
                          global_orient (N,T,2,3)        axis-angle, radians
@@ -82,8 +84,8 @@ ROW_KEYS: tuple[str, ...] = (
     "id", "source", "subject", "sequence", "start", "end", "fps", "split", "captions", "gt_captions",
     "gt_labels", "caption_source", "shard", "index", "hand_model",
 )
-PREP_CAPTION_SOURCES = (None, "synthetic")
-PREP_OPTIONAL_KEYS: tuple[str, ...] = ("object", "verb")  # prep-owned fields beyond ROW_KEYS
+PREP_CAPTION_SOURCES = (None, "synthetic", "handx")  # captions prep itself writes
+PREP_OPTIONAL_KEYS: tuple[str, ...] = ("object", "verb", "member", "dataset")  # prep-owned fields beyond ROW_KEYS
 # array name -> shape after the leading N (T = clip length)
 SHARD_ARRAYS: dict[str, tuple[str | int, ...]] = {
     "features": ("T", FEATURE_DIM),

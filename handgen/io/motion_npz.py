@@ -40,13 +40,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from handgen.errors import InputFileError
-from handgen.hand.topology import HANDS, NUM_BETAS, NUM_KEYPOINTS
+from handgen.hand.topology import HANDS, NUM_BETAS, NUM_KEYPOINTS, TEXT_BRANCHES
 from handgen.io.atomic import atomic_save_npz
+from handgen.io.grasp_npz import grasp_as_motion, is_grasp_arrays
 from handgen.repr.motion import BimanualMotion
 from handgen.repr.object_pose import ObjectTemplate
 
 HAND_POSE_CONVENTION = "absolute (flat_hand_mean=True): MANO hand_pose = this - hands_mean"
-TEXT_KEYS: tuple[str, ...] = ("left", "right", "both")
+TEXT_KEYS = TEXT_BRANCHES
 _STRING_KEYS = ("hand_pose_convention", "text_left", "text_right", "text_both", "hand_model")
 
 
@@ -153,6 +154,8 @@ def load_motion(path: str | Path) -> tuple[BimanualMotion, dict[str, Any]]:
         raise InputFileError(path, f"not a readable .npz motion file ({exc})") from None
     if "right_global_orient" not in data:
         raise InputFileError(path, "missing array 'right_global_orient'")
+    if is_grasp_arrays(data):  # a grasp of `handgen grasp`: one frame, with its object
+        return grasp_as_motion(path, data)
     frames = np.asarray(data["right_global_orient"]).shape[0] if np.ndim(data["right_global_orient"]) else 0
     if frames == 0:
         raise InputFileError(path, "the motion has zero frames")

@@ -21,8 +21,9 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -124,29 +125,59 @@ def load_object_npy(path: str | Path) -> Any:
         raise InputFileError(path, f"cannot read ({exc.strerror or exc})") from None
 
 
-def iter_object_npz(path: str | Path) -> Iterator[tuple[str, Any | InputFileError]]:
+def iter_object_npz(
+    path: str | Path | zipfile.ZipFile, members: Iterable[str] | None = None
+) -> Iterator[tuple[str, Any | InputFileError]]:
     """``(member name without .npy, value or the error reading it)`` for each member, one at a time.
 
-    A member that fails yields its :class:`InputFileError` (the caller records it and goes
-    on); only a file that is not a zip at all raises.
+    ``path`` may also be an open :class:`zipfile.ZipFile` (left open; saves re-reading a
+    large archive's directory). ``members`` (names without ``.npy``) reads only those, in
+    that order (random access; a name the archive lacks yields an error). A member that
+    fails yields its :class:`InputFileError` (the caller records it and goes on); only a
+    file that is not a zip at all raises.
     """
+    if isinstance(path, zipfile.ZipFile):
+        yield from _iter_archive(path, Path(path.filename or "<zip>"), members)
+        return
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise InputFileError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     with archive:
-        for info in archive.infolist():
-            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-            try:
-                data = archive.read(info)
-            except Exception as exc:
-                yield name, InputFileError(path, f"member {name!r}: unreadable ({type(exc).__name__}: {exc})")
-                continue
-            try:
-                yield name, _read_npy_stream(io.BytesIO(data), path, f" in member {name!r}")
-            except InputFileError as exc:
-                yield name, exc
+        yield from _iter_archive(archive, path, members)
+
+
+def _iter_archive(
+    archive: zipfile.ZipFile, path: Path, members: Iterable[str] | None
+) -> Iterator[tuple[str, Any | InputFileError]]:
+    if members is None:
+        infos: Iterable[zipfile.ZipInfo | str] = archive.infolist()
+    else:
+        infos = (_member_info(archive, m) for m in members)
+    for info in infos:
+        if isinstance(info, str):
+            yield info, InputFileError(path, f"member {info!r}: not in the archive")
+            continue
+        name = info.filename.removesuffix(".npy")
+        try:
+            data = archive.read(info)
+        except Exception as exc:
+            yield name, InputFileError(path, f"member {name!r}: unreadable ({type(exc).__name__}: {exc})")
+            continue
+        try:
+            yield name, _read_npy_stream(io.BytesIO(data), path, f" in member {name!r}")
+        except InputFileError as exc:
+            yield name, exc
+
+
+def _member_info(archive: zipfile.ZipFile, member: str) -> zipfile.ZipInfo | str:
+    for candidate in (f"{member}.npy", member):
+        try:
+            return archive.getinfo(candidate)
+        except KeyError:
+            pass
+    return member
 
 
 def load_object_npz(path: str | Path) -> dict[str, Any]:

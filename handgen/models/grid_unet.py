@@ -168,6 +168,6 @@ def grid_unet_config(model_cfg, in_channels: int, text_dim: int, num_train_times
     return GridUNetConfig(
         in_channels=in_channels, channels=int(model_cfg.channels), mult=tuple(model_cfg.mult),
         res_blocks=int(model_cfg.res_blocks), attn_levels=tuple(model_cfg.attn_levels), heads=int(model_cfg.heads),
-        text_dim=text_dim, dropout=float(model_cfg.get("dropout", 0.0)), io_kernel=int(model_cfg.get("io_kernel", 3)),
-        gaussian_skip=bool(model_cfg.get("gaussian_skip", False)), num_train_timesteps=num_train_timesteps,
+        text_dim=text_dim, dropout=float(model_cfg.dropout), io_kernel=int(model_cfg.io_kernel),
+        gaussian_skip=bool(model_cfg.gaussian_skip), num_train_timesteps=num_train_timesteps,
     )

@@ -38,8 +38,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from handgen.models.sizes import resolve_size
+from handgen.hand.topology import TEXT_BRANCHES
 
-BRANCHES: tuple[str, ...] = ("left", "right", "both")
+BRANCHES = TEXT_BRANCHES
 # name -> (layers, width, heads, feed-forward); ~1 M, ~44 M and ~111 M parameters with 4375 codes
 PRESETS: dict[str, tuple[int, int, int, int]] = {
     "tiny": (4, 128, 4, 512),
@@ -234,3 +235,13 @@ def token_loss(logits: torch.Tensor, tokens: torch.Tensor, end_id: int) -> tuple
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def build_ar(cfg, codebook_size: int, text_dim: int, groups: int = 1) -> "MotionAR":
+    """The AR model a run config's ``model`` section describes over ``codebook_size`` motion codes."""
+    m = cfg.model
+    return MotionAR(ARConfig(
+        codebook_size=codebook_size, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
+        width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
+        max_positions=int(m.max_positions), groups=groups, hand_text=bool(m.hand_text),
+    ))

@@ -25,8 +25,9 @@ from torch import nn
 
 from handgen.models.layers import TimestepEmbedding, sinusoidal_embedding
 from handgen.models.sizes import resolve_size
+from handgen.hand.topology import TEXT_BRANCHES
 
-BRANCHES: tuple[str, ...] = ("left", "right", "both")
+BRANCHES = TEXT_BRANCHES
 
 # name -> (layers, width, heads, feed-forward); HandX's ladder plus a CPU-sized "tiny"
 PRESETS: dict[str, tuple[int, int, int, int]] = {
@@ -146,3 +147,13 @@ class MotionDenoiser(nn.Module):
             for head, branch_out in zip(self.branch_heads, (left, right, both)):
                 x0 = x0 + head(branch_out)
         return x0
+
+
+def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
+    """The denoiser a run config's ``model`` section describes, for ``feature_dim`` features and ``text_dim`` text states."""
+    m = cfg.model
+    return MotionDenoiser(DenoiserConfig(
+        feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
+        width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
+        max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
+    ))

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
+from handgen.repr.features import SLICES
 
 # name -> (width, residual blocks per stage)
 PRESETS: dict[str, tuple[int, int]] = {
@@ -263,3 +264,15 @@ def codebook_usage(indices: torch.Tensor, codebook_size: int) -> tuple[float, fl
     p = counts / counts.sum()
     nz = p[p > 0]
     return float((counts > 0).double().mean()), float(torch.exp(-(nz * nz.log()).sum()))
+
+
+def build_tokenizer(cfg, feature_dim: int) -> "MotionTokenizer":
+    """The tokenizer a run config's ``model`` section describes, over ``feature_dim`` features."""
+    m = cfg.model
+    return MotionTokenizer(TokenizerConfig(
+        feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
+        groups=int(m.groups or 1), preset=str(m.preset), width=m.width, blocks=m.blocks, attention=int(m.attention or 0),
+        dropout=float(m.dropout),
+        split_at=SLICES["left.joints"].stop if m.hand_split else 0,  # the left hand's block ends there
+        split_decoder=bool(m.hand_split_decoder),
+    ))

@@ -115,5 +115,5 @@ def autoencoder_config(model_cfg) -> AutoencoderConfig:
     return AutoencoderConfig(
         channels=int(model_cfg.channels), mult=tuple(model_cfg.mult), res_blocks=int(model_cfg.res_blocks),
         z_channels=int(model_cfg.z_channels), stem_stride=int(model_cfg.stem_stride),
-        codebook_size=int(model_cfg.codebook_size), commitment=float(model_cfg.get("commitment", 0.25)),
+        codebook_size=int(model_cfg.codebook_size), commitment=float(model_cfg.commitment),
     )

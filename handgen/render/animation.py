@@ -1,8 +1,10 @@
 """Animate a bimanual motion to a GIF (Pillow) or MP4 (imageio + imageio-ffmpeg).
 
-One fixed orthographic camera frames the whole clip; the left hand is drawn blue, the
-right orange (posed meshes of the hand model, or 21-keypoint skeletons), objects grey. The
-three texts sit above the scene as a wrapped title, with a frame counter in the corner.
+One fixed orthographic camera frames the whole clip (every frame's hands fit, with a small
+margin, in a picture shaped like the clip); the left hand is drawn blue, the right orange
+(posed meshes of the hand model, or 21-keypoint skeletons), objects grey, with a legend naming
+them, over a floor grid that carries the hands' shadows. The three texts sit above the scene as
+a wrapped title, with a frame counter in the corner; fingertip trails are optional.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS
 from handgen.io.atomic import atomic_path
 from handgen.render.camera import VIEWS, Camera
+from handgen.render.floor import Floor
 from handgen.render.object_layer import ObjectFrames
+from handgen.render.overlay import FINGERTIPS, draw_legend, draw_trails
 from handgen.render.raster import (
     BACKGROUND,
     LEFT_COLOR,
@@ -36,6 +40,8 @@ from handgen.repr.motion import BimanualMotion
 
 log = logging.getLogger(__name__)
 FORMATS = (".gif", ".mp4")
+DEFAULT_VIEW = "three-quarter"
+DEFAULT_SIZE = 512
 HAND_COLORS = (LEFT_COLOR, RIGHT_COLOR)
 TEXT_COLOR = (40, 40, 40)
 _TITLE_ROWS = (("left", "Left", LEFT_COLOR), ("right", "Right", RIGHT_COLOR), ("both", "Both", TEXT_COLOR))
@@ -108,23 +114,52 @@ def _posed_vertices(motion: BimanualMotion, hands: HandPair) -> tuple[list[np.nd
     return verts, faces
 
 
+def hand_share(frames: Sequence[Image.Image], top: int = 0) -> tuple[float, float]:
+    """How much of the scene the hands take: (box, pixels).
+
+    ``box`` is the area of the box around every hand-coloured pixel of the clip over the scene's
+    area (below ``top`` title rows); ``pixels`` the mean fraction of hand-coloured pixels per frame.
+    """
+    boxes, shares = [], []
+    for frame in frames:
+        img = np.asarray(frame.convert("RGB"), dtype=np.int16)[top:]
+        r, g, b = img[..., 0], img[..., 1], img[..., 2]
+        hand = ((b > r + 40) | (r > b + 40)) & (np.abs(r - g) + np.abs(b - g) > 50)
+        shares.append(float(hand.mean()))
+        ys, xs = np.nonzero(hand)
+        if len(xs):
+            boxes.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    if not boxes:
+        return 0.0, 0.0
+    b = np.array(boxes)
+    h, w = np.asarray(frames[0]).shape[0] - top, np.asarray(frames[0]).shape[1]
+    area = (b[:, 2].max() - b[:, 0].min()) * (b[:, 3].max() - b[:, 1].min())
+    return float(area / (w * h)), float(np.mean(shares))
+
+
 def render_frames(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None = None, *,
-    view: str = "front", skeleton: bool = False, size: int = 360, joints: np.ndarray | None = None,
-    label: str | None = None, objects: Sequence[ObjectFrames] = (),
+    view: str = DEFAULT_VIEW, skeleton: bool = False, size: int = DEFAULT_SIZE, joints: np.ndarray | None = None,
+    label: str | None = None, objects: Sequence[ObjectFrames] = (), floor: bool = True, trails: int = 0,
+    turntable: int = 0,
 ) -> list[Image.Image]:
     """RGB frames of the animation (see :func:`render_motion`)."""
+    if turntable and motion.num_frames != 1:
+        raise HandgenError(f"a turntable shows one frame (a grasp); this motion has {motion.num_frames}")
     if view not in VIEWS:
         raise HandgenError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
     if size < 64:
         raise HandgenError(f"--size must be at least 64 pixels, got {size}")
+    if trails < 0:
+        raise HandgenError(f"--trails must be 0 (off) or a number of frames, got {trails}")
     t = motion.num_frames
-    if skeleton:
-        if joints is None:
-            if hands is None:
-                raise ValueError("skeleton rendering needs joints or a HandPair")
-            joints = motion.joints(hands)
+    if joints is None and (skeleton or trails):
+        if hands is None:
+            raise ValueError("skeleton rendering and trails need joints or a HandPair")
+        joints = motion.joints(hands)
+    if joints is not None:
         joints = np.asarray(joints, dtype=np.float64)
+    if skeleton:
         framed = [joints.reshape(-1, 3)]
     else:
         if hands is None:
@@ -135,18 +170,43 @@ def render_frames(
         if len(obj.vertices) != t:
             raise ValueError(f"object has {len(obj.vertices)} frames, the motion {t}")
         framed.append(obj.vertices.reshape(-1, 3))
-    camera = Camera.framing(np.concatenate(framed), view=view, size=(size, size))
-    font_px = max(10, size // 28)
-    title = title_strip(texts or {}, size, font_px)
+    everything = np.concatenate(framed)
+    ground = Floor.under(everything) if floor else None
+    if ground is not None:  # the shadows must fit too; the grid may run off the picture
+        everything = np.concatenate([everything, ground.flatten(everything[:: max(1, len(everything) // 20000)])])
+    if turntable:
+        cameras = Camera.turntable(everything, turntable, view=view, long_side=size)
+    else:
+        cameras = [Camera.fit(everything, view=view, long_side=size)]
+    width, height = cameras[0].size
+    font_px = max(11, max(width, height) // 34)
+    title = title_strip(texts or {}, width, font_px)
     top = title.height if title is not None else 0
-    base = Image.new("RGB", (size, top + size), BACKGROUND)
+    base = Image.new("RGB", (width, top + height), BACKGROUND)
     if title is not None:
         base.paste(title, (0, 0))
     font = _font(font_px)
+    backdrops = [Image.new("RGB", (width, height), BACKGROUND) for _ in cameras]
+    if ground is not None:
+        for backdrop, camera in zip(backdrops, cameras):
+            ground.draw_grid(backdrop, camera)
+    legend = [("left hand", LEFT_COLOR), ("right hand", RIGHT_COLOR)]
+    if objects:
+        legend.append(("object", OBJECT_COLOR))
     frames = []
-    for i in range(t):
-        scene = Image.new("RGB", (size, size), BACKGROUND)
+    for k in range(turntable or t):
+        i = 0 if turntable else k  # the motion's frame
+        camera = cameras[k % len(cameras)]
+        scene = backdrops[k % len(backdrops)].copy()
         object_layers = [MeshLayer(obj.vertices[i], obj.faces, OBJECT_COLOR) for obj in objects]
+        if ground is not None:
+            shadow_meshes = [(obj.vertices[i], obj.faces) for obj in objects]
+            if not skeleton:
+                shadow_meshes += [(verts[h][i], faces[h]) for h in range(2)]
+            ground.draw_shadows(scene, camera, shadow_meshes)
+        if trails:
+            for h in range(2):
+                draw_trails(scene, camera, joints[max(0, i - trails) : i + 1, h][:, FINGERTIPS], HAND_COLORS[h])
         if skeleton:
             draw_meshes(scene, camera, object_layers)
             for h in range(2):
@@ -154,10 +214,12 @@ def render_frames(
         else:
             layers = [MeshLayer(verts[h][i], faces[h], HAND_COLORS[h]) for h in range(2)]
             draw_meshes(scene, camera, layers + object_layers)
+        draw_legend(scene, legend, font, font_px)
         draw = ImageDraw.Draw(scene)
-        draw.text((6, size - font_px - 6), f"frame {i + 1}/{t}  {i / motion.fps:.2f} s", fill=TEXT_COLOR, font=font)
+        counter = f"view {k + 1}/{turntable}" if turntable else f"frame {i + 1}/{t}  {i / motion.fps:.2f} s"
+        draw.text((6, height - font_px - 6), counter, fill=TEXT_COLOR, font=font)
         if label:
-            draw.text((size - 6 - font.getlength(label), size - font_px - 6), label, fill=(130, 130, 130), font=font)
+            draw.text((width - 6 - font.getlength(label), height - font_px - 6), label, fill=(130, 130, 130), font=font)
         frame = base.copy()
         frame.paste(scene, (0, top))
         frames.append(frame)
@@ -199,8 +261,9 @@ def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
 
 def render_motion(
     motion: BimanualMotion, hands: HandPair | None, texts: Mapping[str, str] | None, out: str | Path, *,
-    view: str = "front", skeleton: bool = False, size: int = 360, joints: np.ndarray | None = None,
-    fps: float | None = None, label: str | None = None, objects: Sequence[ObjectFrames] = (),
+    view: str = DEFAULT_VIEW, skeleton: bool = False, size: int = DEFAULT_SIZE, joints: np.ndarray | None = None,
+    fps: float | None = None, label: str | None = None, objects: Sequence[ObjectFrames] = (), floor: bool = True,
+    trails: int = 0, turntable: int = 0,
 ) -> Path:
     """Render ``motion`` to ``out`` (.gif or .mp4) at ``fps`` (default: the motion's) atomically.
 
@@ -208,9 +271,15 @@ def render_motion(
         motion: absolute hand_pose (flat-hand-mean), metres.
         hands: a flat_hand_mean=True HandPair for meshes (may be None with ``skeleton`` and ``joints``).
         texts: {"left", "right", "both"} shown as the title (empty ones are left out).
-        view: "front", "ego", "top" or "side" (handgen's canonical frame, +y up, +z forward).
+        view: a name of :data:`handgen.render.camera.VIEWS` (handgen's canonical frame, +y up, +z forward);
+            the default three-quarter view shows the fingers from the side.
         skeleton: draw 21-keypoint skeletons (``joints`` (T,2,21,3) if given) instead of meshes.
-        size: scene width/height in pixels (the title adds height above it).
+        size: the scene's long side in pixels; the other side follows the clip's shape (between 9:16 and
+            16:9), and the camera fits every frame's hands (and shadows) with a 6% margin. The title
+            adds height above it.
+        floor: draw a floor grid under the clip and the hands' shadows on it.
+        trails: draw each fingertip's path over this many past frames (0: none).
+        turntable: for a one-frame motion (a grasp), this many views circling it (0: the frame itself).
         label: small grey text in the bottom-right corner (e.g. the hand model).
         objects: objects posed per frame (:func:`handgen.render.object_layer.object_frames`), drawn grey.
 
@@ -221,7 +290,7 @@ def render_motion(
     suffix = check_output(out)
     started = time.perf_counter()
     frames = render_frames(motion, hands, texts, view=view, skeleton=skeleton, size=size, joints=joints, label=label,
-                           objects=objects)
+                           objects=objects, floor=floor, trails=trails, turntable=turntable)
     rate = float(fps or motion.fps)
     with atomic_path(out, suffix=suffix) as tmp:
         (_write_gif if suffix == ".gif" else _write_mp4)(frames, tmp, rate)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import trimesh
 
 from handgen.repr.object_pose import ObjectTemplate, pose_object
 
 MAX_DRAWN_FACES = 3000
+MAX_DRAWN_EDGE_M = 0.02  # longer triangles are split: the painter's algorithm sorts whole triangles
 
 
 @dataclass
@@ -44,10 +46,33 @@ def simplified(template: ObjectTemplate, max_faces: int = MAX_DRAWN_FACES) -> Ob
                           axis=template.axis, pivot=template.pivot, category=template.category)
 
 
+def split_long_faces(template: ObjectTemplate, max_edge: float = MAX_DRAWN_EDGE_M,
+                     max_faces: int = 2 * MAX_DRAWN_FACES) -> ObjectTemplate:
+    """A copy whose triangles have edges of at most ``max_edge`` metres (until ``max_faces``).
+
+    Long thin faces (a cylinder's sides) sort badly against the fingers in front of and behind
+    them; split ones are drawn in the right order. The split is linear, so posing commutes with it.
+    """
+    verts, faces = template.vertices, template.faces
+    parts = template.parts.astype(np.float64)[:, None]  # (V, 1): trimesh interpolates columns
+    for _ in range(8):
+        edges = np.linalg.norm(verts[faces] - verts[np.roll(faces, 1, axis=1)], axis=2).max(axis=1)
+        long = np.nonzero(edges > max_edge)[0]
+        if len(long) == 0 or len(faces) + 3 * len(long) > max_faces:
+            break
+        verts, faces, attrs = trimesh.remesh.subdivide(verts, faces, face_index=long,
+                                                       vertex_attributes={"parts": parts})
+        parts = attrs["parts"]
+    if len(faces) == len(template.faces):
+        return template
+    return ObjectTemplate(template.name, verts, faces, (parts[:, 0] >= 0.5).astype(np.int8),
+                          axis=template.axis, pivot=template.pivot, category=template.category)
+
+
 def object_frames(
     template: ObjectTemplate, articulation: np.ndarray, rot: np.ndarray, transl: np.ndarray,
     max_faces: int = MAX_DRAWN_FACES,
 ) -> ObjectFrames:
     """The (simplified) object posed at every frame (articulation (T,), axis-angle (T,3), metres (T,3))."""
-    small = simplified(template, max_faces)
+    small = split_long_faces(simplified(template, max_faces))
     return ObjectFrames(pose_object(small, articulation, rot, transl), small.faces)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from handgen.hand.topology import FINGER_KEYPOINTS
 from handgen.render.camera import Camera
 
 LEFT_COLOR = (90, 140, 230)
@@ -56,8 +57,6 @@ def draw_meshes(image: Image.Image, camera: Camera, layers: list[MeshLayer]) -> 
 
 def draw_skeleton(image: Image.Image, camera: Camera, joints: np.ndarray, color: tuple[int, int, int]) -> None:
     """Draw a 21-keypoint hand skeleton (21,3) as bones and joint dots (in place)."""
-    from handgen.hand.topology import FINGER_KEYPOINTS
-
     px, _ = camera.project(joints)
     draw = ImageDraw.Draw(image)
     for chain in FINGER_KEYPOINTS.values():

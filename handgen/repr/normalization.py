@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handgen.io.atomic import atomic_save_npz
+
 
 @dataclass
 class FeatureStats:
@@ -39,8 +41,6 @@ class FeatureStats:
         return value.astype(np.asarray(x).dtype, copy=False)
 
     def save(self, path: str | Path) -> None:
-        from handgen.io.atomic import atomic_save_npz
-
         atomic_save_npz(path, mean=self.mean, std=self.std)
 
     @classmethod

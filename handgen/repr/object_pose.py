@@ -6,7 +6,7 @@ A template's vertices (metres, articulation 0) carry a part label: 0 bottom (fix
     top part:  v' = R(axis * a) (v - pivot) + pivot        bottom part: v' = v
     world:     x  = R(rot) v' + t
 
-ARCTIC's convention (REFERENCE.md section 2) is ``axis = [0, 0, -1]`` through ``pivot = 0``
+ARCTIC's convention (docs/reference.md section 2) is ``axis = [0, 0, -1]`` through ``pivot = 0``
 (its code rotates the raw template vertices, i.e. about an axis through the canonical
 origin); the pivot is explicit so that other templates can put their hinge elsewhere.
 """

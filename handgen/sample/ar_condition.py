@@ -19,6 +19,9 @@ import torch
 
 from handgen.errors import InputFileError
 from handgen.hand.pair import HandPair
+from handgen.io.motion_npz import load_motion
+from handgen.repr.features import motion_to_features
+from handgen.repr.motion import canonicalize
 from handgen.sample.tokenizer_run import TokenizerRun
 
 TOKENS_KEY = "motion_tokens"
@@ -67,9 +70,6 @@ def read_token_condition(path: str | Path, tokenizer: TokenizerRun, hands: HandP
         raise InputFileError(path, f"not a readable .npz file ({exc})") from None
     if stored is not None:
         return TokenCondition(check_token_ids(path, stored, tokenizer.codebook_size), None, None)
-    from handgen.io.motion_npz import load_motion
-    from handgen.repr.features import motion_to_features
-    from handgen.repr.motion import canonicalize
 
     motion, _ = load_motion(path)
     canon, offset = canonicalize(motion, hands)

@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import BRANCHES, TextStates
+from handgen.models.motion_ar import BRANCHES, TextStates, build_ar
 from handgen.repr.features import SLICES, translate_features
 from handgen.sample.ar_decoding import TokenSampling, sample_tokens
 from handgen.sample.long_horizon import LONG_CONTEXT
-from handgen.sample.run_dir import load_weights
+from handgen.io.run_dir import TOKENIZER_DIR, load_weights
 from handgen.sample.text_motion_run import TextMotionRun
 from handgen.sample.tokenizer_run import TokenizerRun
 
@@ -43,8 +43,6 @@ class ARMotionGenerator(TextMotionRun):
     model_types = ("motion_ar",)
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
-        from handgen.train.tasks.motion_ar import TOKENIZER_DIR, build_ar
-
         super().__init__(run_dir, device)
         info = self.info
         self.tokenizer = TokenizerRun(self.run_dir / TOKENIZER_DIR, self.device)
@@ -122,9 +120,11 @@ class ARMotionGenerator(TextMotionRun):
         start = None
         if condition is not None:
             start = condition.tokens[None].expand(b, -1).clone()
-            if start.shape[1] >= min(self.tokenizer.model.num_tokens(frames), self.tokens_per_clip):
-                raise HandgenError(f"the condition gives {start.shape[1]} tokens: nothing left to generate in "
-                                   f"{frames} frames (a window holds {self.tokens_per_clip} tokens)")
+            given_frames = self.tokenizer.model.num_frames(start.shape[1])
+            if start.shape[1] >= self.tokenizer.model.num_tokens(frames):
+                raise HandgenError(f"the condition gives {start.shape[1]} tokens ({given_frames} frames): nothing "
+                                   f"left to generate in {frames} frames; ask for more with --frames "
+                                   f"(e.g. --frames {given_frames + self.clip_len})")
 
         def window(start_ids: torch.Tensor | None, total: int) -> torch.Tensor:
             given = 0 if start_ids is None else start_ids.shape[1]
@@ -133,7 +133,11 @@ class ARMotionGenerator(TextMotionRun):
             return new if start_ids is None else torch.cat([start_ids.to(new.device), new], 1)
 
         wanted = self.tokenizer.model.num_tokens(frames)
-        tokens = window(start, min(wanted, self.tokens_per_clip)).cpu()
+        if start is not None and start.shape[1] >= self.tokens_per_clip:
+            # the condition fills a whole window (a full-length motion): it is the first part, windows follow
+            tokens = start
+        else:
+            tokens = window(start, min(wanted, self.tokens_per_clip)).cpu()
         out = self.tokenizer.decode_raw(tokens, min(frames, self.tokenizer.model.num_frames(tokens.shape[1])))
         self.last_tokens = tokens if out.shape[1] >= frames else None
         context_tokens = self.tokenizer.model.num_tokens(LONG_CONTEXT)

@@ -36,6 +36,7 @@ class MotionCondition:
     mask: np.ndarray  # (T, D) in [0, 1]
     offset: np.ndarray  # (3,) added by canonicalisation; subtract it to return
     betas: np.ndarray  # (2, 10) of the condition motion
+    mode: str = "text"  # the conditioning mode that made the mask
 
 
 def feature_mask(mode: str, frames: int, given: str | None = None, frames_given: list[int] | None = None,
@@ -82,7 +83,7 @@ def build_condition(motion: BimanualMotion, hands: HandPair, mode: str, frames: 
         raise HandgenError(f"{source}: has {motion.num_frames} frames but --frames is {frames}")
     canon, offset = canonicalize(motion, hands)
     feats = motion_to_features(canon, hands)
-    return MotionCondition(feats, feature_mask(mode, frames, given, frames_given), offset, motion.betas)
+    return MotionCondition(feats, feature_mask(mode, frames, given, frames_given), offset, motion.betas, mode)
 
 
 def condition_tensors(cond: MotionCondition, normalize, batch: int) -> tuple[torch.Tensor, torch.Tensor]:

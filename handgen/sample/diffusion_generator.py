@@ -10,10 +10,14 @@ import torch
 from handgen.diffusion.guidance import guided_x0
 from handgen.diffusion.inpainting import InpaintingCondition
 from handgen.diffusion.sampling_loop import reverse_diffusion
-from handgen.diffusion.schedulers import sampling_scheduler
+from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler
 from handgen.errors import HandgenError
+from handgen.io.run_dir import load_weights
+from handgen.models.motion_denoiser import build_denoiser
+from handgen.repr.features import translate_features
 from handgen.repr.normalization import FeatureStats
-from handgen.sample.run_dir import load_weights
+from handgen.sample.conditioning import condition_tensors
+from handgen.sample.long_horizon import chain_windows
 from handgen.sample.text_motion_run import TextMotionRun
 
 MIN_FRAMES = 16
@@ -25,8 +29,6 @@ class DiffusionMotionGenerator(TextMotionRun):
     model_types = ("motion_diffusion",)
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
-        from handgen.train.tasks.motion_diffusion import build_denoiser, diffusion_scheduler
-
         super().__init__(run_dir, device)
         self.stats = FeatureStats.load(self.run_dir / "stats.npz")
         self.model = load_weights(build_denoiser(self.cfg, self.info["feature_dim"], self.info["text_dim"]),
@@ -87,10 +89,6 @@ class DiffusionMotionGenerator(TextMotionRun):
         (long horizon). With a :class:`~handgen.sample.conditioning.MotionCondition` the sample
         is returned in the condition's own coordinates.
         """
-        from handgen.repr.features import translate_features
-        from handgen.sample.conditioning import condition_tensors
-        from handgen.sample.long_horizon import chain_windows
-
         self.check_frames(frames)
         texts = self.encode(triplets)
         generator = torch.Generator().manual_seed(seed)

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from handgen.errors import HandgenError, InputFileError
+from handgen.hand.topology import TEXT_BRANCHES
 
-BRANCH_KEYS: tuple[str, ...] = ("left", "right", "both")
+BRANCH_KEYS = TEXT_BRANCHES
 
 
 def read_prompts(path: str | Path) -> list[dict[str, str]]:

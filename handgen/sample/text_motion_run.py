@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from handgen.models.motion_denoiser import BRANCHES
-from handgen.sample.run_dir import read_json, read_run_config
+from handgen.io.run_dir import read_json, read_run_config
 from handgen.text.encoder import TextEncoder, load_text_encoder
 
 

@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from handgen.errors import HandgenError, InputFileError
+from handgen.io.data_dir import DataDir
+from handgen.io.run_dir import load_weights, read_json, read_run_config
+from handgen.models.motion_tokenizer import build_tokenizer
 from handgen.repr.normalization import FeatureStats
-from handgen.sample.run_dir import load_weights, read_json, read_run_config
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,6 @@ class TokenizerRun:
     """
 
     def __init__(self, run_dir: str | Path, device: str | torch.device = "cpu") -> None:
-        from handgen.train.tasks.fsq_tokenizer import build_tokenizer
-
         self.run_dir = Path(run_dir)
         self.cfg = read_run_config(self.run_dir, ("fsq_tokenizer",))
         self.info = read_json(self.run_dir, "model_info.json")
@@ -68,8 +68,6 @@ class TokenizerRun:
 
     def check_data(self, data_dir: str | Path) -> None:
         """Raise HandgenError when ``data_dir``'s feature layout differs from the tokenizer's."""
-        from handgen.io.data_dir import DataDir
-
         data = DataDir(data_dir)
         problem = layout_difference(self.feature_layout, data.meta.get("feature_layout") or {})
         if problem:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from handgen.io.atomic import atomic_path
 from handgen.text.encoder import TextEncoder
 
 
@@ -44,8 +45,6 @@ class TextEmbeddingCache:
             states = torch.cat([states, enc.states.half()])
             mask = torch.cat([mask, enc.mask])
             if path is not None:
-                from handgen.io.atomic import atomic_path
-
                 with atomic_path(path, suffix=".pt") as tmp:
                     torch.save({"texts": texts_have, "states": states, "mask": mask}, tmp)
         return cls(texts_have, states, mask)

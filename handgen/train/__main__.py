@@ -7,6 +7,7 @@ import logging
 import sys
 
 from handgen.errors import HandgenError
+from handgen.train.loop import run_training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,7 +16,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. max_steps=100")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="handgen: %(message)s", stream=sys.stderr)
-    from handgen.train.loop import run_training
 
     try:
         run_dir = run_training(args.config, args.overrides)

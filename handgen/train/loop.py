@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -19,14 +20,15 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from handgen.config import save_config
+from handgen.config import load_config, save_config
 from handgen.errors import HandgenError
+from handgen.io.atomic import atomic_path
+from handgen.io.run_dir import WEIGHTS_FILE
+from handgen.registry import task_class
 from handgen.train.batching import StepSampler, step_seed
 from handgen.train.checkpoints import checkpoint_dir, latest_checkpoint, prune_checkpoints
-from handgen.train.registry import task_class
 
 log = logging.getLogger(__name__)
-WEIGHTS_FILE = "model.safetensors"
 
 
 class _Progress:
@@ -59,9 +61,9 @@ def train(cfg: DictConfig) -> Path:
         gradient_accumulation_steps=int(tc.grad_accum),
         mixed_precision=str(tc.mixed_precision),
         project_config=ProjectConfiguration(project_dir=str(run_dir)),
-        cpu=bool(tc.get("cpu", False)),
+        cpu=bool(tc.cpu),
     )
-    resume = cfg.get("resume")
+    resume = cfg.resume
     if accelerator.is_main_process:
         _check_run_dir(run_dir, cfg, resume)
     accelerator.wait_for_everyone()
@@ -100,7 +102,8 @@ def train(cfg: DictConfig) -> Path:
     accum = int(tc.grad_accum)
     log_path = run_dir / "log.csv"
     bar = tqdm(total=int(cfg.max_steps), initial=progress.step, desc=f"train {cfg.model_type}",
-               disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+               disable=not accelerator.is_local_main_process or bool(os.environ.get("TQDM_DISABLE")),
+               dynamic_ncols=True)
     model.train()
     t0, samples = time.time(), 0
     while progress.step < int(cfg.max_steps):
@@ -155,8 +158,6 @@ def _check_run_dir(run_dir: Path, cfg: DictConfig, resume) -> None:
                 f"{run_dir} already holds a run; pass resume=latest to continue it or choose another output_dir"
             )
     if existing.exists():
-        from handgen.config import load_config
-
         old = load_config(existing)
         if old.get("model_type") != cfg.model_type:
             raise HandgenError(f"{run_dir} holds a {old.get('model_type')!r} run, not {cfg.model_type!r}")
@@ -194,7 +195,6 @@ def _export_weights(accelerator, model, ema, run_dir: Path) -> None:
     """Write the weights sampling uses (the EMA weights when EMA is on) to RUN_DIR/model.safetensors."""
     from safetensors.torch import save_file
 
-    from handgen.io.atomic import atomic_path
 
     net = accelerator.unwrap_model(model)
     if ema is not None:
@@ -264,8 +264,6 @@ def _truncate_log(path: Path, step: int) -> None:
 
 def run_training(config_path: str, overrides: list[str]) -> Path:
     """Entry used by ``handgen train`` and ``python -m handgen.train``."""
-    from handgen.config import load_config
-
     cfg = load_config(config_path, overrides)
     return train(cfg)
 

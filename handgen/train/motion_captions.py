@@ -19,8 +19,11 @@ import numpy as np
 import torch
 
 from handgen.errors import HandgenError
+from handgen.io.data_dir import DataDir
+from handgen.repr.mirror import mirror_features, mirror_text
 from handgen.repr.normalization import FeatureStats
 from handgen.text.cache import TextEmbeddingCache
+from handgen.text.encoder import load_text_encoder
 
 log = logging.getLogger(__name__)
 BRANCH_KEYS = {"left": "left", "right": "right", "both": "both"}
@@ -98,8 +101,6 @@ def _triplets(rows: list[dict], field: str) -> list[tuple[str, str, str]]:
 
 def _with_mirror_images(feats: np.ndarray, rows: list[dict], triplets: list) -> tuple[np.ndarray, list[dict], list]:
     """Raw clips (N, T, D) + rows + caption triplets, followed by their N mirror images."""
-    from handgen.repr.mirror import mirror_features, mirror_text
-
     mirrored = mirror_features(torch.as_tensor(feats)).numpy()
     rows_m = [{**row, "id": f"{row['id']}#mirror"} for row in rows]
     trip_m = [[(mirror_text(r), mirror_text(l), mirror_text(b)) for l, r, b in options] for options in triplets]
@@ -108,10 +109,7 @@ def _with_mirror_images(feats: np.ndarray, rows: list[dict], triplets: list) -> 
 
 def load_captioned_clips(cfg) -> CaptionedClips:
     """Read ``cfg.data`` (a DATA_DIR), encode all captions once, normalise the features."""
-    from handgen.io.data_dir import DataDir
-    from handgen.text.encoder import load_text_encoder
-
-    if not cfg.get("data"):
+    if not cfg.data:
         raise HandgenError("config key 'data' (a DATA_DIR made by handgen prep) is required")
     data = DataDir(cfg.data)
     stats = data.stats
@@ -122,13 +120,13 @@ def load_captioned_clips(cfg) -> CaptionedClips:
         splits[name] = (feats, rows, _triplets(rows, field))
     if len(splits["train"][0]) == 0:
         raise HandgenError(f"{cfg.data}: the train split has no clips")
-    if cfg.get("train") and cfg.train.get("mirror", False):
+    if cfg.train and cfg.train.mirror:
         splits["train"] = _with_mirror_images(*splits["train"])
     texts = {t for _, _, trip in splits.values() for options in trip for triple in options for t in triple}
     if texts == {""}:
         log.warning("no captions in %s (field %r): training is unconditional; run handgen caption first", cfg.data, field)
     encoder = load_text_encoder(str(cfg.text.encoder), int(cfg.text.max_tokens))
-    cache_dir = cfg.text.get("cache_dir") or str(Path(cfg.data) / "text_cache")
+    cache_dir = cfg.text.cache_dir or str(Path(cfg.data) / "text_cache")
     cache = TextEmbeddingCache.build(encoder, sorted(texts), cache_dir)
     del encoder
 

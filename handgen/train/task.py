@@ -11,7 +11,7 @@ from torch import nn
 
 
 class TrainingTask:
-    """What a model type provides to :class:`handgen.train.loop.Trainer`.
+    """What a model type provides to the training loop (:func:`handgen.train.loop.train`).
 
     Subclasses set ``model_type`` and implement the methods below. Batches are built
     from item indices so that the loop can make them deterministic (see batching.py).

@@ -1,1 +1,1 @@
-"""One TrainingTask per model type; see handgen/train/registry.py."""
+"""One TrainingTask per model type; see handgen/registry.py."""

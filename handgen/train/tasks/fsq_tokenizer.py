@@ -17,23 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from handgen.errors import HandgenError
-from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, codebook_usage
+from handgen.io.data_dir import DataDir, feature_layout
+from handgen.models.motion_tokenizer import build_tokenizer, codebook_usage
 from handgen.repr.features import SLICES, translate_features
 from handgen.repr.normalization import FeatureStats
 from handgen.train.task import TrainingTask
 
 JOINT_BLOCKS: tuple[str, ...] = ("left.joints", "right.joints")
-
-
-def build_tokenizer(cfg, feature_dim: int) -> MotionTokenizer:
-    m = cfg.model
-    return MotionTokenizer(TokenizerConfig(
-        feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
-        groups=int(m.get("groups") or 1), preset=str(m.preset), width=m.get("width"), blocks=m.get("blocks"), attention=int(m.get("attention") or 0),
-        dropout=float(m.get("dropout", 0.0)),
-        split_at=SLICES["left.joints"].stop if m.get("hand_split") else 0,  # the left hand's block ends there
-        split_decoder=bool(m.get("hand_split_decoder", False)),
-    ))
 
 
 def joint_positions(raw: torch.Tensor) -> torch.Tensor:
@@ -83,9 +73,8 @@ class FSQTokenizerTask(TrainingTask):
 
     def __init__(self, cfg, run_dir: Path) -> None:
         super().__init__(cfg, run_dir)
-        from handgen.io.data_dir import DataDir
 
-        if not cfg.get("data"):
+        if not cfg.data:
             raise HandgenError("config key 'data' (a DATA_DIR made by handgen prep) is required")
         self.data = DataDir(cfg.data)
         self.stats = self.data.stats
@@ -95,7 +84,7 @@ class FSQTokenizerTask(TrainingTask):
             raise HandgenError(f"{cfg.data}: the train split has no clips")
         self.features["train"] = self._normalize(self.raw_train)
         self.features["val"] = self._normalize(torch.as_tensor(self.data.split_arrays("val")[0]))
-        self.crop = cfg.train.get("crop_frames")
+        self.crop = cfg.train.crop_frames
         if self.crop is not None and not 2 <= int(self.crop) <= self.raw_train.shape[1]:
             raise HandgenError(f"train.crop_frames must be between 2 and the clip length "
                                f"{self.raw_train.shape[1]}, got {self.crop}")
@@ -134,7 +123,6 @@ class FSQTokenizerTask(TrainingTask):
     def write_artifacts(self, run_dir: Path) -> None:
         import shutil
 
-        from handgen.io.data_dir import feature_layout
 
         self.stats.save(run_dir / "stats.npz")
         shutil.copyfile(self.data.path / "meta.json", run_dir / "data_meta.json")
@@ -144,7 +132,7 @@ class FSQTokenizerTask(TrainingTask):
             "clip_len": int(self.features["train"].shape[1]),
             "levels": [int(v) for v in self.cfg.model.levels],
             "downsample": int(self.cfg.model.downsample),
-            "groups": int(self.cfg.model.get("groups") or 1),
+            "groups": int(self.cfg.model.groups or 1),
             "codebook_size": math.prod(int(v) for v in self.cfg.model.levels),
             "feature_layout": feature_layout(),
         }, indent=2) + "\n")

@@ -18,9 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handgen.diffusion.schedulers import training_scheduler
 from handgen.errors import HandgenError
 from handgen.grasp.prior_run import LatentStats, assemble_grid, copy_encoder_run, load_object_encoder
 from handgen.models.grid_unet import GridUNet, grid_unet_config
+from handgen.text.cache import TextEmbeddingCache
+from handgen.text.encoder import load_text_encoder
 from handgen.train.task import TrainingTask
 from handgen.train.tasks.grasp_vqvae import open_grasp_data
 
@@ -59,14 +62,10 @@ class GraspPriorTask(TrainingTask):
     model_type = "grasp_prior"
 
     def __init__(self, cfg, run_dir: Path) -> None:
-        from handgen.diffusion.schedulers import training_scheduler
-        from handgen.text.cache import TextEmbeddingCache
-        from handgen.text.encoder import load_text_encoder
-
         super().__init__(cfg, run_dir)
         if str(cfg.diffusion.prediction_type) != "epsilon":
             raise HandgenError("the grid prior predicts noise: diffusion.prediction_type must be 'epsilon'")
-        if not cfg.get("object_encoder"):
+        if not cfg.object_encoder:
             raise HandgenError("set object_encoder=RUN_DIR of a trained grasp_vqvae (the object autoencoder)")
         self.encoder_dir = Path(cfg.object_encoder)
         self.encoder = load_object_encoder(self.encoder_dir)
@@ -77,7 +76,7 @@ class GraspPriorTask(TrainingTask):
                        | {self.val_data.text(i) for i in range(len(self.val_data))})
         self.text_encoder_name = str(cfg.text.encoder)
         encoder = load_text_encoder(self.text_encoder_name, int(cfg.text.max_tokens))
-        cache_dir = cfg.text.get("cache_dir") or str(Path(cfg.data) / "text_cache")
+        cache_dir = cfg.text.cache_dir or str(Path(cfg.data) / "text_cache")
         self.cache = TextEmbeddingCache.build(encoder, texts, cache_dir)
         self.text_dim = int(encoder.hidden_size)
         del encoder

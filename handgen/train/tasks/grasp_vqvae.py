@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handgen.errors import HandgenError
 from handgen.grasp.grasp_data import GraspDataset, require_items
 from handgen.models.object_autoencoder import ObjectAutoencoder, autoencoder_config
 from handgen.train.task import TrainingTask
@@ -22,11 +23,9 @@ from handgen.train.task import TrainingTask
 
 def open_grasp_data(cfg) -> tuple[GraspDataset, GraspDataset]:
     """(train, val) datasets of ``cfg.data`` with the config's SDF settings."""
-    from handgen.errors import HandgenError
-
-    if not cfg.get("data"):
+    if not cfg.data:
         raise HandgenError("set data=GRASP_DIR (the output of `handgen prep grasps`)")
-    opts = {"cache_dir": cfg.get("sdf_cache"), "sdf_cells": int(cfg.sdf.cells), "articulation_step": float(cfg.sdf.articulation_step)}
+    opts = {"cache_dir": cfg.sdf_cache, "sdf_cells": int(cfg.sdf.cells), "articulation_step": float(cfg.sdf.articulation_step)}
     train = GraspDataset(cfg.data, ("train",), **opts)
     require_items(train, "train")
     return train, GraspDataset(cfg.data, ("val",), **opts)

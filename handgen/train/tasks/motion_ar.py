@@ -18,22 +18,13 @@ import torch
 from torch import nn
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import BRANCHES, ARConfig, MotionAR, count_parameters, token_loss
+from handgen.io.run_dir import TOKENIZER_DIR, TOKENIZER_FILES
+from handgen.models.motion_ar import BRANCHES, build_ar, count_parameters, token_loss
+from handgen.sample.tokenizer_run import TokenizerRun
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
 
 log = logging.getLogger(__name__)
-TOKENIZER_DIR = "tokenizer"
-TOKENIZER_FILES: tuple[str, ...] = ("config.yaml", "model.safetensors", "stats.npz", "model_info.json", "data_meta.json")
-
-
-def build_ar(cfg, codebook_size: int, text_dim: int, groups: int = 1) -> MotionAR:
-    m = cfg.model
-    return MotionAR(ARConfig(
-        codebook_size=codebook_size, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
-        width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
-        max_positions=int(m.max_positions), groups=groups, hand_text=bool(m.get("hand_text", False)),
-    ))
 
 
 def prefix_limit(max_tokens: int) -> int:
@@ -46,16 +37,15 @@ class MotionARTask(TrainingTask):
 
     def __init__(self, cfg, run_dir: Path) -> None:
         super().__init__(cfg, run_dir)
-        from handgen.sample.tokenizer_run import TokenizerRun
 
-        if not cfg.get("tokenizer"):
+        if not cfg.tokenizer:
             raise HandgenError("config key 'tokenizer' (the run dir of an fsq_tokenizer training) is required; "
                                "pass tokenizer=PATH")
         self.tokenizer = TokenizerRun(cfg.tokenizer)
-        if not cfg.get("data"):
+        if not cfg.data:
             cfg.data = self.tokenizer.cfg.data  # the tokenizer's own DATA_DIR
         self.tokenizer.check_data(cfg.data)
-        if cfg.model.get("hand_text") and not int(self.tokenizer.model.config.split_at):
+        if cfg.model.hand_text and not int(self.tokenizer.model.config.split_at):
             raise HandgenError("model.hand_text needs a per-hand tokenizer (model.hand_split: true in its config); "
                                f"{cfg.tokenizer} codes both hands together: set model.hand_text=false")
         self.clips: CaptionedClips = load_captioned_clips(cfg)

@@ -11,26 +11,12 @@ import torch
 from torch import nn
 
 from handgen.diffusion.motion_loss import motion_x0_loss
-from handgen.diffusion.schedulers import training_scheduler
-from handgen.models.motion_denoiser import BRANCHES, DenoiserConfig, MotionDenoiser
+from handgen.diffusion.schedulers import diffusion_scheduler
+from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
 
 log = logging.getLogger(__name__)
-
-
-def build_denoiser(cfg, feature_dim: int, text_dim: int) -> MotionDenoiser:
-    m = cfg.model
-    return MotionDenoiser(DenoiserConfig(
-        feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.get("layers"),
-        width=m.get("width"), heads=m.get("heads"), ff=m.get("ff"), dropout=float(m.dropout),
-        max_frames=int(m.max_frames), branch_heads=bool(m.get("branch_heads", False)),
-    ))
-
-
-def diffusion_scheduler(cfg):
-    d = cfg.diffusion
-    return training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), str(d.prediction_type))
 
 
 class MotionDiffusionTask(TrainingTask):

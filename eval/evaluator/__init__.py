@@ -1,1 +1,0 @@
-"""The text-motion evaluator: model, training task, loading a trained run."""

@@ -1,0 +1,101 @@
+"""What the demo shows on the console and in its summary (issue 24): stage progress naming the log,
+per-prompt "follows" checks measured on the joints, small-sample and hold-test wording."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from handgen.demo.follows import Check, coverage, follows_line, measure
+from handgen.demo.stages import Stage, run_stages
+from handgen.demo.summary import hold_line, small_sample_note
+from handgen.demo.ticker import latest_bar
+from handgen.repr.motion import BimanualMotion
+
+
+def test_latest_bar_reads_the_newest_tqdm_update(tmp_path):
+    log = tmp_path / "stage.log"
+    with open(log, "w") as stream:
+        stream.write("handgen: loading\n")
+        bar = tqdm(total=500, desc="train motion_diffusion", file=stream, mininterval=0)
+        bar.update(230)
+        bar.refresh()
+    line = latest_bar(log)
+    assert line is not None and line.startswith("train motion_diffusion 46% (230/500), ETA ")
+    (tmp_path / "plain.log").write_text("no bar here\n")
+    assert latest_bar(tmp_path / "plain.log") is None and latest_bar(tmp_path / "none.log") is None
+
+
+def test_running_stage_shows_its_bar_and_log_on_the_console(tmp_path, capsys):
+    def work() -> None:
+        for _ in tqdm(range(8), desc="work", mininterval=0):
+            time.sleep(0.06)
+
+    run_stages(tmp_path, [Stage("work", "a slow stage", work)], "fast", ticker_every=0.05)
+    out = capsys.readouterr().out
+    log = tmp_path / "logs" / "work.log"
+    assert f"[1/1] a slow stage ... (log: {log})" in out
+    assert "[1/1] a slow stage: work " in out and "% (" in out and "ETA" in out and f"(log: {log})" in out
+    assert "it/s" in log.read_text()  # the bar itself went to the log
+
+
+def _joints(hand_pair, frames=30, curl=0.0, gap=(0.4, 0.4), swing=0.0) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, frames)
+    go = np.zeros((frames, 2, 3))
+    go[:, :, 2] = swing * np.sin(2 * np.pi * 3 * t)[:, None]  # rocks about the forward axis: a wave
+    pose = np.zeros((frames, 2, 45))
+    pose[:, :, 2::3] = curl
+    half = np.linspace(gap[0], gap[1], frames) / 2
+    transl = np.stack([np.stack([half, 0 * t, 0 * t + 0.3], 1), np.stack([-half, 0 * t, 0 * t + 0.3], 1)], 1)
+    return BimanualMotion(go, pose, transl, np.zeros((2, 10))).joints(hand_pair)
+
+
+def test_follow_checks_measure_the_joints(hand_pair):
+    fist, relaxed = _joints(hand_pair, curl=1.4), _joints(hand_pair, curl=0.0)
+    assert measure(fist, Check("right", "fist"))[0] and not measure(relaxed, Check("right", "fist"))[0]
+    assert measure(relaxed, Check("left", "open"))[0] and measure(relaxed, Check("left", "still"))[0]
+    closer = _joints(hand_pair, gap=(0.4, 0.2))
+    assert measure(closer, Check("both", "approach"))[0] and not measure(relaxed, Check("both", "approach"))[0]
+    assert measure(relaxed, Check("both", "apart"))[0] and not measure(closer, Check("both", "apart"))[0]
+    waving = _joints(hand_pair, swing=0.5)
+    assert measure(waving, Check("right", "wave"))[0] and not measure(relaxed, Check("right", "wave"))[0]
+    line = follows_line(fist, (Check("right", "fist"), Check("both", "approach")))
+    assert line.startswith("right fist yes (curl ") and re.search(r", approach no \(wrists (\d+) -> \1 cm\)$", line)
+
+
+def test_coverage_counts_training_clips_per_motion(tmp_path):
+    rows = [{"split": "train", "gt_labels": {"left": {"fingers": "fist", "wrist": "still"},
+                                             "right": {"fingers": "relaxed", "wrist": "wave"}, "both": "approach"}},
+            {"split": "train", "gt_labels": {"left": {"fingers": "open", "wrist": "up"},
+                                             "right": {"fingers": "fist", "wrist": "still"}, "both": "none"}},
+            {"split": "test", "gt_labels": {"left": {"fingers": "fist"}, "right": {}, "both": "approach"}}]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    counts = coverage(tmp_path, (Check("left", "fist"), Check("right", "wave"), Check("both", "approach"),
+                                 Check("right", "fist"), Check("left", "open")))
+    assert counts == {"left fist": 1, "right wave": 1, "approach": 1, "right fist": 1, "left open": 1}
+
+
+def test_small_samples_and_the_hold_test_are_worded_as_such():
+    small = {"clips": 10, "protocol": {"r_precision_batch": 10}}
+    assert "n = 10 test clips" in small_sample_note(small)[0] and "not a comparison" in small_sample_note(small)[0]
+    assert small_sample_note({"clips": 64, "protocol": {"r_precision_batch": 32}}) == []
+    fell = hold_line({"grasps": [{"simulation_displacement_mm": 4825.0}]})
+    assert "does NOT hold" in fell and "4825 mm" in fell and "plausible" not in fell
+    assert hold_line({"grasps": [{"simulation_displacement_mm": 3.0}]}).startswith("hold test: holds the object")
+
+
+def test_data_plan_seed_shows_every_prompted_motion():
+    from handgen.demo.data_plan import covering_seed, label_counts
+    from handgen.demo.plan import ALL_CHECKS, FULL, PROMPT_CHECKS, PROMPTS
+
+    assert len(PROMPT_CHECKS) == len(PROMPTS)
+    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS)
+    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= 3
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) == counts
+    # a set too small to show everything gets the seed with the best smallest count
+    _, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
+    assert min(small.values()) == max(min(label_counts(s, 4, ALL_CHECKS).values()) for s in range(5))

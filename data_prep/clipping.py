@@ -13,10 +13,11 @@ to float32 rounding, at half the cost with the default 50 % clip overlap).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from handgen.hand.pair import HandPair
 from handgen.repr.features import FEATURE_DIM, SLICES, motion_to_features
-from handgen.repr.motion import BimanualMotion, canonicalize
+from handgen.repr.motion import BimanualMotion
 
 CHUNK_FRAMES = 256  # frames per hand-model call
 _POSITION_BLOCKS = ("left.wrist", "left.joints", "right.wrist", "right.joints")
@@ -73,25 +74,21 @@ def clip_arrays(
     if n == 0:
         raise ValueError("no clips to compute")
     motion = _sanitized(motion, np.asarray(valid, dtype=bool))
+    # canonicalize()'s offsets of every clip at once: minus the right wrist at the clip's first frame
+    with torch.no_grad():
+        right_offset = hands.right.wrist_offset(torch.as_tensor(motion.betas[1], dtype=torch.float32)).numpy()
+    offsets = -(motion.transl[np.asarray(starts), 1] + right_offset)  # (N, 3) float64
     # move the sequence near the origin first so the float32 features stay precise
-    first = motion.slice(starts[0], starts[0] + 1)
-    _, seq_offset = canonicalize(first, hands)
-    shifted = motion.translated(seq_offset)
-    feats_seq = sequence_features(shifted, hands)
-
-    features = np.empty((n, clip_len, FEATURE_DIM), dtype=np.float32)
-    offsets = np.empty((n, 3), dtype=np.float64)
-    for k, s in enumerate(starts):
-        _, offset = canonicalize(motion.slice(s, s + clip_len), hands)
-        offsets[k] = offset
-        clip = feats_seq[s : s + clip_len].copy()
-        delta = (offset - seq_offset).astype(np.float32)
-        for block in _POSITION_BLOCKS:
-            sl = SLICES[block]
-            clip[:, sl] = (clip[:, sl].reshape(clip_len, -1, 3) + delta).reshape(clip_len, -1)
-        features[k] = clip
+    seq_offset = offsets[0]
+    feats_seq = sequence_features(motion.translated(seq_offset), hands)
 
     index = np.asarray(starts)[:, None] + np.arange(clip_len)[None]  # (N, T)
+    features = feats_seq[index]  # (N, T, D) copy
+    delta = (offsets - seq_offset).astype(np.float32)[:, None, None, :]  # (N,1,1,3)
+    for block in _POSITION_BLOCKS:
+        sl = SLICES[block]
+        features[..., sl] = (features[..., sl].reshape(n, clip_len, -1, 3) + delta).reshape(n, clip_len, -1)
+
     joints = np.stack(
         [features[..., SLICES[f"{side}.joints"]].reshape(n, clip_len, 21, 3) for side in ("left", "right")], axis=2
     )

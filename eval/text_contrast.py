@@ -1,10 +1,13 @@
-"""Run the left/right fist contrast (:mod:`eval.text_following`) on a trained motion run dir.
+"""Run the text-following contrasts on a trained motion run dir.
 
-    python -m eval.text_contrast RUN_DIR [--num 8] [--frames 60] [--seed 1] [--guidance G] [--greedy] ...
+    python -m eval.text_contrast RUN_DIR [--num 32] [--frames 60] [--seed 1] [--guidance G] [--greedy] ...
+    python -m eval.text_contrast RUN_DIR --families finger       # only the left/right fist contrast
 
 Works for diffusion and AR runs (the run's ``model_type`` picks the generator; options that
-do not apply to the run are refused). Prints the mean finger curl of each hand for both
-prompts, the contrast (radians; 0 = the model ignores its text) and seconds per sample.
+do not apply to the run are refused). Prints, for each family of :mod:`eval.text_families`
+(finger shape per hand, per-hand wrist direction, two hands together vs apart), the contrast,
+its noise and the share of samples the right way; then the fist prompts' mean finger curl of
+each hand (radians; :mod:`eval.text_following`) and seconds per sample.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from eval.text_families import FAMILY_PROMPTS, FamilyResult, text_families
 from eval.text_following import FistContrast, fist_contrast
 from handgen.api.motion_generator import MotionGenerator
 
@@ -30,11 +34,22 @@ def run_contrast(run_dir: str, num: int = 8, frames: int = 60, seed: int = 1, **
     return result, (time.perf_counter() - started) / (2 * num)
 
 
+def run_families(run_dir: str, num: int = 32, frames: int = 60, seed: int = 1, families=tuple(FAMILY_PROMPTS),
+                 **options) -> tuple[list[FamilyResult], float]:
+    """The text families of ``run_dir``'s model (see :mod:`eval.text_families`) and its seconds per sample."""
+    engine = MotionGenerator(run_dir).engine
+    started = time.perf_counter()
+    results = text_families(lambda triplets, n: engine.generate(triplets, n, seed=seed, **options).numpy(),
+                            num=num, frames=frames, families=families)
+    return results, (time.perf_counter() - started) / (2 * num * len(results))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.text_contrast", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
-    parser.add_argument("--num", type=int, default=8, help="samples per prompt")
+    parser.add_argument("--num", type=int, default=32, help="samples per prompt")
+    parser.add_argument("--families", nargs="*", choices=list(FAMILY_PROMPTS), default=list(FAMILY_PROMPTS))
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--guidance", type=float, default=None)
@@ -48,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     options = {k: v for k, v in {"guidance": args.guidance, "sampler": args.sampler, "steps": args.steps,
                                  "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
                                  "greedy": args.greedy or None}.items() if v is not None}
-    result, seconds = run_contrast(args.run_dir, args.num, args.frames, args.seed, **options)
-    print(f"{args.run_dir}: {result.line()}  [{seconds:.2f} s/sample]")
+    results, seconds = run_families(args.run_dir, args.num, args.frames, args.seed, tuple(args.families), **options)
+    print(f"{args.run_dir}: {args.num} samples per prompt  [{seconds:.2f} s/sample]")
+    for result in results:
+        print(f"  {result.line()}")
+        if result.family == "finger":
+            print(f"           left-fist prompt: L-R curl {result.scores_a.mean():+.2f} rad; "
+                  f"right-fist prompt: {result.scores_b.mean():+.2f} rad")
     return 0
 
 

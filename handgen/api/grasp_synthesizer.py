@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from handgen.api.motion_generator import resolve_device
+from handgen.device import resolve_device
 from handgen.errors import HandgenError
 from handgen.grasp.grasp_output import write_grasps
 from handgen.grasp.mesh_input import ObjectMesh, load_object_mesh
@@ -63,10 +63,8 @@ class GraspSynthesizer:
     """
 
     def __init__(self, run_dir: str | Path, device: str | None = "auto", mano_dir: str | None = None) -> None:
-        if resolve_device(device) != "cpu":
-            log.info("grasp synthesis runs on the CPU")
         self.run_dir = Path(run_dir)
-        self.prior = GraspPrior(run_dir)
+        self.prior = GraspPrior(run_dir, device=resolve_device(device))  # the UNet there; geometry on the CPU
         self.hands = make_hand_pair(mano_dir)
         if self.hands.name != self.prior.hand_model:
             log.warning("the prior was trained with the %s hand; using the %s hand", self.prior.hand_model,
@@ -82,7 +80,7 @@ class GraspSynthesizer:
 
     def synthesize(self, mesh: str | Path | ObjectMesh, category: str, num: int = 1, *, scale: float = 1.0,
                    steps: int | None = None, inits: int | None = None, refine_steps: int | None = None,
-                   guidance: float | None = None, seed: int = 0) -> list[Grasp]:
+                   guidance: float | None = None, seed: int = 0, progress: bool = False) -> list[Grasp]:
         """``num`` grasps of ``mesh`` (a path or a loaded :class:`ObjectMesh`), best first.
 
         ``scale`` multiplies a mesh file's coordinates (0.001 for millimetres).
@@ -98,21 +96,22 @@ class GraspSynthesizer:
                             eval_draws=int(s.eval_draws))
         refine_cfg = self._refine(refine_steps)
         found = synthesize_grasps(self.prior, self.hands, obj, category, num, sds_cfg, refine_cfg,
-                                  inits if inits is not None else int(s.inits), seed)
+                                  inits if inits is not None else int(s.inits), seed, progress=progress)
         self.last_source = {"mesh": str(obj.path), "scale": obj.scale, "frame": "mesh", "mesh_fixes": "; ".join(obj.fixes),
                             "sds_steps": sds_cfg.steps, "refine_steps": refine_cfg.steps, "ckpt": str(self.run_dir),
                             "seed": seed}
         return [Grasp(g, obj.vertices, obj.faces, category) for g in found]
 
     def sample(self, category: str, num: int = 1, *, steps: int | None = None, guidance: float | None = None,
-               refine_steps: int | None = None, seed: int = 0) -> list[Grasp]:
+               refine_steps: int | None = None, seed: int = 0, progress: bool = False) -> list[Grasp]:
         """``num`` grasps with their objects sampled from the prior (right-hand frame)."""
         _check_counts(num, steps, None, refine_steps)
         smp = self.cfg.sample
         steps = int(steps if steps is not None else smp.steps)
         refine_cfg = self._refine(refine_steps)
         results = sample_prior_grasps(self.prior, self.hands, category, num, steps,
-                                      float(guidance if guidance is not None else smp.guidance), refine_cfg, seed)
+                                      float(guidance if guidance is not None else smp.guidance), refine_cfg, seed,
+                                      progress=progress)
         self.last_source = {"mesh": "", "scale": 1.0, "frame": "right_hand", "sample_steps": steps,
                             "refine_steps": refine_cfg.steps, "ckpt": str(self.run_dir), "seed": seed}
         return [Grasp(g, v, f, category) for g, v, f in results]

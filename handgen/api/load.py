@@ -6,7 +6,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from handgen.api.motion_generator import resolve_device
+from handgen.device import resolve_device
 from handgen.io.run_dir import run_model_type
 from handgen.registry import model_kind, resolve
 

@@ -11,6 +11,7 @@ import numpy as np
 from handgen.errors import HandgenError
 from handgen.export.bvh import write_bvh
 from handgen.export.glb import write_glb
+from handgen.export.gltf_animation import write_animated_glb
 from handgen.export.hand_rig import hand_rigs
 from handgen.export.obj_sequence import write_obj_sequence
 from handgen.hand.pair import HandPair
@@ -100,8 +101,9 @@ class Motion:
         return render_motion(self.motions[index], self.hands, self.texts[index], Path(path),
                              joints=self.joints[index], label=self.hand_model, **options)
 
-    def export(self, path: str | Path, format: str = "bvh", index: int = 0, frame: int = 0) -> Path:
-        """Export motion ``index`` for animation tools: ``bvh`` (skeletons), ``obj-seq`` (a folder), ``glb``.
+    def export(self, path: str | Path, format: str = "bvh", index: int = 0, frame: int | None = None) -> Path:
+        """Export motion ``index`` for animation tools: ``bvh`` (skeletons), ``obj-seq`` (a folder), ``glb``
+        (skinned, animated hands; ``frame=N``: that frame as a static scene).
 
         Raises:
             HandgenError: an unknown format.
@@ -113,5 +115,7 @@ class Motion:
             write_obj_sequence(path, motion, self.hands, None, progress=False)
             return Path(path)
         if format == "glb":
-            return write_glb(path, motion, self.hands, frame, None)
+            if frame is not None:
+                return write_glb(path, motion, self.hands, frame, None)
+            return write_animated_glb(path, motion, self.hands, None)
         raise HandgenError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")

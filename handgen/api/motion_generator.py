@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from handgen.api.motion import Motion
+from handgen.device import resolve_device
 from handgen.errors import HandgenError
 from handgen.hand.factory import make_hand_pair
 from handgen.hand.pair import HandPair
@@ -38,19 +39,6 @@ DIFFUSION_OPTIONS: tuple[str, ...] = ("sampler", "steps")
 AR_OPTIONS: tuple[str, ...] = ("temperature", "top_k", "top_p", "greedy")
 AR_MODES: tuple[str, ...] = ("text", "prefix")
 ENGINES = {"motion_diffusion": DiffusionMotionGenerator, "motion_ar": ARMotionGenerator}
-
-
-def resolve_device(device: str | None) -> str:
-    """``"auto"``/None -> ``"cuda"`` when available, else ``"cpu"``; other names are checked.
-
-    Raises:
-        HandgenError: CUDA asked for on a machine (or torch build) without it.
-    """
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise HandgenError(f"--device {device}: this torch build has no CUDA device (use cpu or auto)")
-    return str(device)
 
 
 def hand_pair_for(data_meta: dict, mano_dir: str | None) -> HandPair:

@@ -3,7 +3,13 @@
 At every step the x0 estimate is blended with the known values,
 ``x0 <- m * known + (1 - m) * x0``, and after the scheduler step the known region of
 x_{t-1} is replaced by the known values noised to the next level. ``m`` in [0, 1] may be
-soft (feathered at the borders of the given region) so that no seam appears.
+soft (feathered at the borders of the given region).
+
+At the end the given values are not simply pasted over the sample: the difference between
+each given frame and the generated frame next to it (on each side) is carried into the
+generated frames, fading linearly to zero over ``blend_frames`` frames (:func:`seam_correction`).
+The given frames stay exact and the step across the seam is ``1/(blend_frames+1)`` of that
+difference, so no seam appears where the model did not quite reach the condition.
 """
 
 from __future__ import annotations
@@ -12,6 +18,43 @@ from dataclasses import dataclass
 
 import torch
 
+SEAM_BLEND_FRAMES = 15  # half a second at 30 fps
+
+
+def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: int,
+                    residual_before: torch.Tensor | None = None) -> torch.Tensor:
+    """Carry each given frame's residual into the frames around it, fading linearly with distance.
+
+    Args:
+        residual: (B, T, D) known minus sampled values on the given entries (anything elsewhere);
+            carried into the frames after each given frame.
+        given: (B, T, D) bool, True where the value is given.
+        blend_frames: frames over which a residual fades to zero (weight ``1 - d/(blend_frames+1)``
+            at distance ``d``).
+        residual_before: like ``residual``, carried into the frames before each given frame
+            (default: ``residual``).
+
+    Returns:
+        (B, T, D) correction to add to the sample: on a free frame the faded residuals of the
+        nearest given frame before and after it, or, between two given frames closer than
+        ``2 (blend_frames + 1)``, the linear interpolation of their residuals; on a given frame
+        its own residual.
+    """
+    frames = residual.shape[1]
+    t = torch.arange(frames, device=residual.device).view(1, frames, 1).expand_as(residual)
+    big = frames + blend_frames + 1
+    before = torch.where(given, t, torch.full_like(t, -big)).cummax(dim=1).values  # nearest given frame at or before
+    after = torch.where(given, t, torch.full_like(t, frames - 1 + big)).flip(1).cummin(dim=1).values.flip(1)
+    w_before = (1.0 - (t - before).to(residual.dtype) / (blend_frames + 1)).clamp(min=0.0)
+    w_after = (1.0 - (after - t).to(residual.dtype) / (blend_frames + 1)).clamp(min=0.0)
+    r_before = residual.gather(1, before.clamp(0, frames - 1))
+    r_after = (residual if residual_before is None else residual_before).gather(1, after.clamp(0, frames - 1))
+    ramps = w_before * r_before + w_after * r_after  # the two fades never overlap where the gap is wide
+    gap = after - before
+    close = (before >= 0) & (after < frames) & (gap < 2 * (blend_frames + 1))
+    alpha = ((t - before).to(residual.dtype) / gap.clamp(min=1).to(residual.dtype)).clamp(0.0, 1.0)
+    return torch.where(close, (1.0 - alpha) * r_before + alpha * r_after, ramps)
+
 
 @dataclass
 class InpaintingCondition:
@@ -19,9 +62,28 @@ class InpaintingCondition:
 
     known: torch.Tensor  # (B, T, D) normalised features (anything where mask == 0)
     mask: torch.Tensor  # (B, T, D) in [0, 1]; 1 = given
+    blend_frames: int = SEAM_BLEND_FRAMES  # frames over which the last step's mismatch fades (0 = paste)
 
     def to(self, device) -> "InpaintingCondition":
-        return InpaintingCondition(self.known.to(device), self.mask.to(device))
+        return InpaintingCondition(self.known.to(device), self.mask.to(device), self.blend_frames)
+
+    def finish(self, sample: torch.Tensor) -> torch.Tensor:
+        """The final sample: given values exact, each seam's mismatch faded into the generated frames.
+
+        The mismatch at a given frame is measured on each side against the generated frame
+        next to it (``known[g] - sample[g+1]`` for the frames after, ``known[g] - sample[g-1]``
+        for the frames before), so the step across the seam becomes ``1/(blend_frames+1)`` of it.
+        """
+        if self.blend_frames <= 0:
+            return self.apply_x0(sample)
+        given = self.mask >= 1.0 - 1e-6
+        zero = torch.zeros_like(sample)
+        next_frame = torch.cat([sample[:, 1:], sample[:, -1:]], dim=1)
+        prev_frame = torch.cat([sample[:, :1], sample[:, :-1]], dim=1)
+        res_after = torch.where(given, self.known - next_frame, zero)
+        res_before = torch.where(given, self.known - prev_frame, zero)
+        out = sample + seam_correction(res_after, given, self.blend_frames, residual_before=res_before)
+        return torch.where(given, self.known, self.apply_x0(out))
 
     def apply_x0(self, x0: torch.Tensor) -> torch.Tensor:
         return self.mask * self.known + (1.0 - self.mask) * x0

@@ -23,7 +23,9 @@ def reverse_diffusion(
 ) -> torch.Tensor:
     """Run ``scheduler`` (already ``set_timesteps``) from noise to a sample of ``shape``.
 
-    ``predict_x0(x_t, timesteps (B,)) -> x0 (B, ...)`` is the (guided) denoiser.
+    ``predict_x0(x_t, timesteps (B,)) -> x0 (B, ...)`` is the (guided) denoiser. With a
+    ``condition`` the given values are inpainted at every step and blended in at the end
+    (:meth:`InpaintingCondition.finish`).
     """
     x = torch.randn(shape, generator=generator, device="cpu").to(device) * scheduler.init_noise_sigma
     timesteps = list(scheduler.timesteps)
@@ -39,5 +41,5 @@ def reverse_diffusion(
             noise = torch.randn(shape, generator=generator, device="cpu").to(device)
             x = cond.apply_xt(x, train_scheduler.add_noise(cond.known, noise, t_next.to(device)))
     if cond is not None:
-        x = cond.apply_x0(x)
+        x = cond.finish(x)
     return x

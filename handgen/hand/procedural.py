@@ -19,7 +19,9 @@ import torch
 
 from handgen.hand import anatomy
 from handgen.hand.base import HandModel
-from handgen.hand.skinning import axis_angle_pose_to_rotmats, blend_skin, forward_kinematics, rigid_skin
+from handgen.hand.skinning import (
+    SkinningLayout, axis_angle_pose_to_rotmats, forward_kinematics, rigid_skin, skin_matrices,
+)
 from handgen.hand.surface import flesh_offsets, rest_surface
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, NUM_BETAS, TIP_PARENTS
 
@@ -99,6 +101,14 @@ class ProceduralHand(HandModel):
             tensor = torch.as_tensor(np.ascontiguousarray(value))
             tensor = tensor.long() if key == "faces" else tensor.to(dtype)
             self.register_buffer(key, tensor, persistent=False)
+        # fast layouts: shape blends as one GEMM (betas (B,10) @ (10, 3K)), grouped component-major skinning
+        self.skin = SkinningLayout(arrays["weights"], arrays["v_template"], arrays["shapedirs"], dtype)
+        for key in ("j", "tip"):
+            template, dirs = arrays[f"{key}_template"], arrays[f"{key}_shapedirs"]
+            self.register_buffer(f"_{key}_template_flat", torch.as_tensor(template.reshape(1, -1), dtype=dtype),
+                                 persistent=False)
+            self.register_buffer(f"_{key}_shapedirs_flat", torch.as_tensor(
+                np.ascontiguousarray(dirs.transpose(2, 0, 1).reshape(NUM_BETAS, -1)), dtype=dtype), persistent=False)
 
     def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """Rest MANO joints (..., 16, 3) for betas (..., 10), metres."""
@@ -107,20 +117,21 @@ class ProceduralHand(HandModel):
         return self.j_template + torch.einsum("jcb,...b->...jc", self.j_shapedirs, betas.to(self.j_template))
 
     def _skeleton(self, global_orient, full_hand_pose, betas):
-        joints_rest = self.j_template + torch.einsum("jcb,nb->njc", self.j_shapedirs, betas)
-        tips_rest = self.tip_template + torch.einsum("tcb,nb->ntc", self.tip_shapedirs, betas)
+        """World rotations (B,16,3,3), positions (B,16,3), rest joints (B,16,3) and the 21 keypoints (B,21,3)."""
+        batch = betas.shape[0]
+        joints_rest = torch.addmm(self._j_template_flat, betas, self._j_shapedirs_flat).view(batch, 16, 3)
+        tips_rest = torch.addmm(self._tip_template_flat, betas, self._tip_shapedirs_flat).view(batch, 5, 3)
         rotmats = axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
-        transforms = forward_kinematics(rotmats, joints_rest)
-        joints = transforms[:, :, :3, 3] + torch.einsum("bjrc,bjc->bjr", transforms[:, :, :3, :3], joints_rest)
-        tips = rigid_skin(tips_rest, TIP_PARENTS, transforms)
-        return transforms, torch.cat([joints, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
+        rotations, positions = forward_kinematics(rotmats, joints_rest)
+        tips = rigid_skin(tips_rest, TIP_PARENTS, rotations, positions, joints_rest)
+        keypoints = torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
+        return rotations, positions, joints_rest, keypoints
 
     def _joints_flat(self, global_orient, full_hand_pose, betas) -> torch.Tensor:
-        return self._skeleton(global_orient, full_hand_pose, betas)[1]
+        return self._skeleton(global_orient, full_hand_pose, betas)[3]
 
     def _pose_flat(
         self, global_orient: torch.Tensor, full_hand_pose: torch.Tensor, betas: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        transforms, joints21 = self._skeleton(global_orient, full_hand_pose, betas)
-        verts_rest = self.v_template + torch.einsum("vcb,nb->nvc", self.shapedirs, betas)
-        return blend_skin(verts_rest, self.weights, transforms), joints21
+        rotations, positions, joints_rest, joints21 = self._skeleton(global_orient, full_hand_pose, betas)
+        return self.skin(betas, skin_matrices(rotations, positions, joints_rest)), joints21

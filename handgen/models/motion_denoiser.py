@@ -132,6 +132,8 @@ class MotionDenoiser(nn.Module):
         memories, pads = [], []
         for b, name in enumerate(BRANCHES):
             states, mask = texts[name]
+            used = int(mask.any(dim=0).nonzero().max()) + 1 if bool(mask.any()) else 0
+            states, mask = states[:, :used], mask[:, :used]  # drop padding columns no row uses (long budgets)
             k = keep[name] if keep is not None else torch.ones(batch, dtype=torch.bool, device=x_t.device)
             mem, pad = self.branch_memory(t_token, states, mask, k, b)
             memories.append(mem)

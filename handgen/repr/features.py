@@ -61,12 +61,8 @@ def params_to_features(params: dict[str, torch.Tensor], hands: HandPair) -> torc
         go, hp, tr = params[f"{side}_global_orient"], params[f"{side}_hand_pose"], params[f"{side}_transl"]
         betas = params[f"{side}_betas"].unsqueeze(-2).expand(*go.shape[:-1], params[f"{side}_betas"].shape[-1])
         joints = hands[side].joints(go, hp, betas, tr)
-        blocks += [
-            joints[..., 0, :],
-            rotvec_to_6d(go),
-            rotvec_to_6d(hp.reshape(*hp.shape[:-1], 15, 3)).flatten(-2),
-            joints.flatten(-2),
-        ]
+        sixd = rotvec_to_6d(torch.cat([go, hp], dim=-1).unflatten(-1, (16, 3))).flatten(-2)  # root + 15 joints
+        blocks += [joints[..., 0, :], sixd, joints.flatten(-2)]
     return torch.cat(blocks, dim=-1)
 
 

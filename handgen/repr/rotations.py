@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import math
+
 import roma
 import torch
+
+# below this angle (radians) the angle used for the Rodrigues coefficients is clamped:
+# keeps the gradient finite at a zero rotation (error ~1e-13)
+_MIN_ANGLE = 1e-6
+
+
+def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
+    """Axis-angle (..., 3) radians -> rotation matrix (..., 3, 3) (Rodrigues, branch-free).
+
+    ``R = cos(t) I + sinc(t) [v]x + (1 - cos t)/t^2 v v^T`` with ``t = |v|``; the coefficients are
+    written with ``torch.sinc`` so no small-angle branch is needed. Same values as
+    ``roma.rotvec_to_rotmat`` to float rounding, with about a third of its operations.
+    """
+    x, y, z = rotvec.unbind(-1)
+    angle = torch.sqrt((x * x + y * y + z * z).clamp_min(_MIN_ANGLE**2))
+    a = torch.sinc(angle * (1.0 / math.pi))  # sin(t)/t
+    b = 0.5 * torch.sinc(angle * (0.5 / math.pi)).square()  # (1 - cos t)/t^2
+    c = torch.cos(angle)
+    bx, by, bz = b * x, b * y, b * z
+    ax, ay, az = a * x, a * y, a * z
+    bxy, bxz, byz = bx * y, bx * z, by * z
+    rows = (c + bx * x, bxy - az, bxz + ay,
+            bxy + az, c + by * y, byz - ax,
+            bxz - ay, byz + ax, c + bz * z)
+    return torch.stack(rows, dim=-1).unflatten(-1, (3, 3))
 
 
 def rotvec_to_6d(rotvec: torch.Tensor) -> torch.Tensor:
     """Axis-angle (..., 3) -> 6D (..., 6): the first two columns of the rotation matrix."""
-    mat = roma.rotvec_to_rotmat(rotvec)
+    mat = rotvec_to_rotmat(rotvec)
     return mat[..., :, :2].transpose(-1, -2).reshape(*rotvec.shape[:-1], 6)
 
 

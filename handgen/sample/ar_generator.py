@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import BRANCHES, TextStates, build_ar
+from handgen.models.motion_ar import TextStates, build_ar
 from handgen.repr.features import SLICES, translate_features
 from handgen.sample.ar_decoding import TokenSampling, sample_tokens
 from handgen.sample.long_horizon import LONG_CONTEXT
@@ -50,11 +50,16 @@ class ARMotionGenerator(TextMotionRun):
             raise HandgenError(f"{self.run_dir}: the tokenizer copy has {self.tokenizer.codebook_size} codes, "
                                f"the AR model {info['codebook_size']}")
         self.tokens_per_clip = int(info["tokens_per_clip"])
-        self.max_text_tokens = int(info["max_text_tokens"])
+        self._max_text_tokens = int(info["max_text_tokens"])
         self.model = load_weights(build_ar(self.cfg, int(info["codebook_size"]), int(info["text_dim"]),
                                              int(info.get("groups", 1))), self.run_dir)
         self.model.to(self.device).requires_grad_(False)
         self.last_tokens: torch.Tensor | None = None
+
+    @property
+    def max_text_tokens(self) -> int:
+        """Tokens per text that the model's text prefix holds (its context)."""
+        return self._max_text_tokens
 
     @property
     def codebook_size(self) -> int:
@@ -68,24 +73,7 @@ class ARMotionGenerator(TextMotionRun):
         if frames < self.downsample:
             raise HandgenError(f"--frames must be at least {self.downsample} for this model, got {frames}")
 
-    def check_prompts(self, triplets: list[dict[str, str]]) -> None:
-        """Raise HandgenError for a text longer than the model's per-text prefix (it would be cut)."""
-        tokenizer = self.encoder.tokenizer
-        for number, triplet in enumerate(triplets, start=1):
-            for branch in BRANCHES:
-                text = (triplet.get(branch) or "").strip()
-                if not text:
-                    continue
-                length = len(tokenizer(text, truncation=False)["input_ids"])
-                if length > self.max_text_tokens:
-                    raise HandgenError(
-                        f"prompt {number}: the {branch} text is {length} tokens long; this model's text prefix holds "
-                        f"at most {self.max_text_tokens} tokens per text (its context): shorten it")
-
-    def encode(self, triplets: list[dict[str, str]]) -> TextStates:
-        """Token states per branch for ``{left, right, both}`` texts (empty = no tokens), after :meth:`check_prompts`."""
-        self.check_prompts(triplets)
-        return super().encode(triplets)
+    text_budget_holder = "this model's text prefix (its context)"
 
     def generate(
         self,

@@ -2,8 +2,9 @@
 
 Every new window is generated in the canonical frame of its own first frame (right wrist at
 the origin, as in training), with its first ``context`` frames given (inpainted) from the
-previous window, then moved back. The given frames nearest the new part are feathered so
-the seam blends.
+previous window, then moved back. The context is given exactly; where the model's own
+last x0 differs from it, the difference is faded into the new frames after the seam
+(:meth:`~handgen.diffusion.inpainting.InpaintingCondition.finish`), so the seam blends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from handgen.diffusion.inpainting import InpaintingCondition, frame_mask
 from handgen.repr.features import SLICES, translate_features
 
 LONG_CONTEXT = 10
-SEAM_FEATHER = 3
 
 # (frames, condition or None) -> raw (denormalised) features (B, frames, D)
 WindowSampler = Callable[[int, "InpaintingCondition | None"], torch.Tensor]
@@ -37,7 +37,7 @@ def chain_windows(
     if window <= context:
         raise ValueError("the window must be longer than the context")
     out = first if first is not None else sample_window(window, None)
-    weights = frame_mask(window, range(context), feather=SEAM_FEATHER)  # (W,)
+    weights = frame_mask(window, range(context))  # (W,) 1 on the context frames
     while out.shape[1] < total_frames:
         ctx = out[:, -context:]
         shift = -ctx[:, 0, SLICES["right.wrist"]]  # (B,3) moves the right wrist at the seam to the origin
@@ -45,10 +45,6 @@ def chain_windows(
         known_raw[:, :context] = translate_features(ctx, shift)
         known = normalize(known_raw)
         mask = weights[None, :, None].expand_as(known).clone()
-        new = sample_window(window, InpaintingCondition(known, mask))
-        new = translate_features(new, -shift)
-        fade = weights[context - SEAM_FEATHER : context][None, :, None].to(out.dtype)  # (1,F,1) old -> new
-        out = out.clone()
-        out[:, -SEAM_FEATHER:] = fade * out[:, -SEAM_FEATHER:] + (1 - fade) * new[:, context - SEAM_FEATHER : context]
+        new = translate_features(sample_window(window, InpaintingCondition(known, mask)), -shift)
         out = torch.cat([out, new[:, context:]], dim=1)
     return out[:, :total_frames]

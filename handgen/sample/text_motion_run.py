@@ -10,6 +10,7 @@ import torch
 from handgen.models.motion_denoiser import BRANCHES
 from handgen.io.run_dir import read_json, read_run_config
 from handgen.text.encoder import TextEncoder, load_text_encoder
+from handgen.text.token_budget import check_prompt_lengths
 
 
 class TextMotionRun:
@@ -42,8 +43,24 @@ class TextMotionRun:
             self._encoder = load_text_encoder(self.text_info["name"], int(self.text_info["max_tokens"]))
         return self._encoder
 
+    @property
+    def max_text_tokens(self) -> int:
+        """Tokens per text the model reads (longer texts are refused, never cut)."""
+        return int(self.text_info["max_tokens"])
+
+    text_budget_holder = "this model's text encoder input (text.max_tokens)"
+
+    def check_prompts(self, triplets: list[dict[str, str]]) -> None:
+        """Raise HandgenError for a text longer than :attr:`max_text_tokens` (it would be cut)."""
+        check_prompt_lengths(self.encoder.tokenizer, triplets, self.max_text_tokens, self.text_budget_holder)
+
     def encode(self, triplets: list[dict[str, str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Token states (B, L, H) and mask (B, L) per branch for ``{left, right, both}`` texts (empty = unconditional)."""
+        """Token states (B, L, H) and mask (B, L) per branch for ``{left, right, both}`` texts (empty = unconditional).
+
+        Raises:
+            HandgenError: a text over the model's token budget (see :meth:`check_prompts`).
+        """
+        self.check_prompts(triplets)
         out = {}
         for branch in BRANCHES:
             enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from handgen.repr.mirror import mirror_features, mirror_text
 from handgen.repr.normalization import FeatureStats
 from handgen.text.cache import TextEmbeddingCache
 from handgen.text.encoder import load_text_encoder
+from handgen.text.token_budget import BudgetReport, budget_report
 
 log = logging.getLogger(__name__)
 BRANCH_KEYS = {"left": "left", "right": "right", "both": "both"}
@@ -107,6 +110,15 @@ def _with_mirror_images(feats: np.ndarray, rows: list[dict], triplets: list) -> 
     return np.concatenate([feats, mirrored.astype(feats.dtype)]), rows + rows_m, triplets + trip_m
 
 
+def report_token_budget(encoder, triplets: list) -> BudgetReport:
+    """Print (main process only) how many distinct training captions ``text.max_tokens`` cuts."""
+    texts = [t for options in triplets for triple in options for t in triple]
+    report = budget_report(encoder.tokenizer, texts, encoder.max_tokens)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"handgen train: {report.line('distinct training captions')}", file=sys.stderr, flush=True)
+    return report
+
+
 def load_captioned_clips(cfg) -> CaptionedClips:
     """Read ``cfg.data`` (a DATA_DIR), encode all captions once, normalise the features."""
     if not cfg.data:
@@ -126,6 +138,7 @@ def load_captioned_clips(cfg) -> CaptionedClips:
     if texts == {""}:
         log.warning("no captions in %s (field %r): training is unconditional; run handgen caption first", cfg.data, field)
     encoder = load_text_encoder(str(cfg.text.encoder), int(cfg.text.max_tokens))
+    report_token_budget(encoder, splits["train"][2])
     cache_dir = cfg.text.cache_dir or str(Path(cfg.data) / "text_cache")
     cache = TextEmbeddingCache.build(encoder, sorted(texts), cache_dir)
     del encoder

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=_run_motion)
 
     g = kinds.add_parser(
-        "grasp", help="penetration, intersection volume, contact, simulation displacement and diversity of grasps",
+        "grasp", help="penetration, intersection volume, contact, hold test (6 gravity directions) and diversity of grasps",
         description="Reads OUT_DIR/grasp_XXX.npz of handgen grasp and the object mesh they were made on.")
     g.add_argument("--results", required=True, help="OUT_DIR written by handgen grasp")
     g.add_argument("--out", required=True, help="REPORT.json to write")

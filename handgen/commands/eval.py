@@ -85,7 +85,7 @@ def _run_motion(args: argparse.Namespace) -> int:
         report = evaluate_handx(
             args.evaluator, args.data, ckpt=args.ckpt, real=args.real, samples=args.samples, split=args.split,
             generations=args.generations, seed=args.seed, batch_size=args.batch_size, options=options,
-            mano_dir=args.mano_dir, max_clips=args.max_clips, device=args.device)
+            mano_dir=args.mano_dir, max_clips=args.max_clips, device=resolve_device(args.device))
         _write(report, args.out, format_handx_report(report))
         return 0
     if args.data is None:

@@ -2,8 +2,10 @@
 
 Per grasp: max penetration depth (mm), intersection volume (object voxelised at 5 mm, voxels
 inside a hand, cm^3), contact per hand (fraction of fingertips and of vertices within 5 mm of
-the surface) — from :mod:`handgen.grasp.grasp_metrics` — and the simulation displacement
-(:mod:`eval.grasp_simulation`, mm). Over the K grasps: their means and the diversity
+the surface) — from :mod:`handgen.grasp.grasp_metrics` — and the hold test
+(:mod:`handgen.grasp.hold_test`: whether the static hands hold the object against gravity
+along each of the 6 axes, ``holds`` = < 2 cm in >= 5; ``simulation_displacement_mm`` is its
+displacement for the ``--gravity`` direction, mm). Over the K grasps: their means and the diversity
 (:mod:`eval.grasp_diversity`). Grasps are read from ``OUT_DIR/grasp_XXX.npz`` (docs/design.md
 format); the object is the mesh recorded in ``OUT_DIR/summary.json`` (or ``--mesh``) with its
 recorded ``scale``.
@@ -19,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from eval.grasp_diversity import grasp_diversity
-from eval.grasp_simulation import gravity_vector, simulate_grasp
 from handgen.errors import HandgenError, InputFileError
+from handgen.grasp.convex_pieces import object_pieces
+from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
 from handgen.hand.factory import make_hand_pair
 from handgen.hand.topology import HANDS
 
@@ -34,6 +37,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("vertex_contact_left", "verts L"),
     ("vertex_contact_right", "verts R"),
     ("simulation_displacement_mm", "sim displacement (mm)"),
+    ("hold_directions", "directions held"),
+    ("holds", "holds"),
 )
 
 
@@ -148,9 +153,10 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
     if not results.is_dir() or not files:
         raise InputFileError(results, "no grasp_XXX.npz files (the OUT_DIR of handgen grasp)")
     try:
-        gravity_vector(gravity)
+        g = direction_vector(gravity)
     except ValueError as exc:
         raise HandgenError(str(exc)) from None
+    direction = ("+" if g.sum() > 0 else "-") + "xyz"[int(np.abs(g).argmax())]
     summary = _read_summary(results)
     files = _listed_grasps(results, summary, files)
     grasps = [read_grasp(f) for f in files]
@@ -166,12 +172,15 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
         raise HandgenError(f"{results}: grasps were made with the {recorded_model} hand; pass --mano-dir for MANO")
     faces = [hands.left.faces.numpy(), hands.right.faces.numpy()]
     object_metrics = ObjectMetrics(obj_v, obj_f)
+    pieces = object_pieces(obj_v, obj_f)
     rows = []
     for path, arrays in zip(files, grasps):
         hand_v = _hand_vertices(hands, arrays)
         row = {"file": path.name, **object_metrics(hand_v, faces, arrays["joints"], arrays)}
-        sim = simulate_grasp(obj_v, arrays["joints"], gravity, sim_seconds)
-        row["simulation_displacement_mm"] = sim.displacement_mm
+        hold = hold_test(obj_v, obj_f, hand_v, arrays["joints"], pieces=pieces, seconds=sim_seconds)
+        row.update(hold.as_metrics())
+        row["holds"] = float(hold.holds)
+        row["simulation_displacement_mm"] = 1e3 * hold.displacement[direction]
         rows.append(row)
     joints = np.stack([g["joints"] for g in grasps])
     poses = np.stack([np.stack([g[f"{h}_hand_pose"] for h in HANDS]) for g in grasps])
@@ -182,8 +191,8 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
     return {
         "results": str(results), "mesh": str(mesh_path), "scale": scale, "category": summary.get("category"),
         "hand_model": hands.name, "num_grasps": len(rows), "metrics_source": object_metrics.source,
-        "simulation": {"gravity": gravity, "seconds": sim_seconds, "object_mass_kg": 1.0,
-                       "free_fall_mm": 0.5 * 9.81 * sim_seconds**2 * 1e3},
+        "simulation": {"gravity": direction, "seconds": sim_seconds, "test": "handgen.grasp.hold_test",
+                       "object_pieces": len(pieces), "free_fall_mm": 0.5 * GRAVITY * sim_seconds**2 * 1e3},
         "grasps": rows, "mean": means, "diversity": grasp_diversity(joints, poses),
     }
 

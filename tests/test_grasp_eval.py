@@ -1,4 +1,4 @@
-"""Grasp evaluation: MuJoCo simulation displacement, diversity, known-answer penetration and
+"""Grasp evaluation: the hold test through ``eval grasp`` (its known answers: tests/test_hold_test.py), diversity, known-answer penetration and
 intersection volume, and ``handgen eval grasp``."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import cli_in_process
-
 from eval.grasp_diversity import grasp_diversity
-from eval.grasp_simulation import gravity_vector, hand_geometry, simulate_grasp
+from tests.helpers import cli_in_process
 
 BOX = 0.08  # a cube of 8 cm, centred at the origin
 
@@ -43,32 +41,6 @@ def params_joints(hand_pair, params) -> np.ndarray:
     return hand_pair.joints(t)[0].numpy()
 
 
-def test_box_held_by_two_hands_moves_less_than_a_box_that_falls(hand_pair):
-    import trimesh
-
-    box = trimesh.creation.box((BOX, BOX, BOX))
-    alone = simulate_grasp(box.vertices, None, "-y", seconds=1.0)
-    assert alone.free_fall_mm == pytest.approx(4905.0)
-    assert alone.displacement_mm == pytest.approx(alone.free_fall_mm, rel=0.01)  # it falls
-    held = simulate_grasp(box.vertices, params_joints(hand_pair, pressing_params(hand_pair, 0.003)), "-y")
-    assert held.contacts_at_start > 0
-    assert held.displacement_mm < 50.0 < alone.displacement_mm / 50
-    apart = simulate_grasp(box.vertices, params_joints(hand_pair, pressing_params(hand_pair, -0.02)), "-y")
-    assert apart.contacts_at_start == 0 and apart.displacement_mm == pytest.approx(alone.displacement_mm, rel=0.01)
-    sideways = simulate_grasp(box.vertices, None, "z", seconds=0.5)
-    assert sideways.displacement_mm == pytest.approx(0.5 * 9.81 * 0.25 * 1e3, rel=0.01)
-
-
-def test_simulation_inputs():
-    assert gravity_vector("-y").tolist() == [0.0, -9.81, 0.0] and gravity_vector("+Z").tolist() == [0.0, 0.0, 9.81]
-    with pytest.raises(ValueError, match="gravity direction"):
-        gravity_vector("down")
-    with pytest.raises(ValueError):
-        hand_geometry(np.zeros((20, 3)), 0)
-    with pytest.raises(ValueError):
-        simulate_grasp(np.zeros((3, 3)), None)
-
-
 def test_grasp_diversity_known_values():
     joints = np.zeros((3, 2, 21, 3))
     joints[1, ..., 0] = 0.01  # 1 cm away from grasp 0
@@ -85,8 +57,9 @@ def test_grasp_diversity_known_values():
 def test_penetration_and_intersection_of_a_hand_at_a_known_depth(hand_pair):
     """A flat hand pushed into a box (box SDF computed analytically) and one fully inside a big box."""
     grasp_metrics = pytest.importorskip("handgen.grasp.grasp_metrics")
-    from handgen.grasp.object_sdf import MeshSDF
     import trimesh
+
+    from handgen.grasp.object_sdf import MeshSDF
 
     hand = hand_pair.right
     verts = hand(torch.zeros(1, 3), torch.zeros(1, 45), None, torch.zeros(1, 3)).vertices[0].numpy().astype(np.float64)
@@ -139,6 +112,8 @@ def test_eval_grasp_command(hand_pair, tmp_path, capsys):
     held, loose = report["grasps"]
     assert held["simulation_displacement_mm"] < 50.0
     assert loose["simulation_displacement_mm"] > 4000.0  # 3 cm away from the box: it falls
+    assert held["holds"] == 1.0 and held["hold_directions"] == 6.0 and loose["hold_directions"] == 0.0
+    assert held["hold_displacement_my_mm"] == pytest.approx(held["simulation_displacement_mm"])
     assert report["mean"]["simulation_displacement_mm"] == pytest.approx(
         (held["simulation_displacement_mm"] + loose["simulation_displacement_mm"]) / 2)
     assert report["diversity"]["joint_diversity_mm"] > 30.0 and report["diversity"]["pose_diversity_rad"] > 0

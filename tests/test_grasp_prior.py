@@ -275,6 +275,10 @@ def test_handgen_grasp_on_a_mesh(grasp_runs, tmp_path, mesh, capsys):
             assert key in z.files
         assert z["penetration_depth_mm"] < 10.0
         assert z["tips_in_contact_left"] >= 2 and z["tips_in_contact_right"] >= 2
+        # the hold test's verdict and its 6 displacements travel with every grasp
+        assert z["holds"].dtype == bool and 0 <= z["hold_directions"] <= 6
+        assert bool(z["holds"]) == (sum(z[f"hold_displacement_{d}_mm"] < 20.0 for d in ("px", "mx", "py", "my", "pz", "mz")) >= 5)
+        assert str(z["grasp_type"]) in ("axis0", "axis1", "axis2") and str(z["init"]) in ("axis0", "normal", "random")
         # the stored parameters reproduce the stored joints in the mesh's frame
         from handgen.hand import make_hand_pair
 
@@ -306,3 +310,4 @@ def test_handgen_grasp_sample_prior(grasp_runs, tmp_path):
         with np.load(out / f"grasp_{k:03d}.npz") as z:
             assert z["joints"].shape == (2, 21, 3) and np.isfinite(z["joints"]).all()
             assert str(z["frame"]) == "right_hand"
+            assert "holds" in z.files and "hold_directions" in z.files

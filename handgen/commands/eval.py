@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=_run_motion)
 
     g = kinds.add_parser(
-        "grasp", help="penetration, intersection volume, contact, simulation displacement and diversity of grasps",
+        "grasp", help="penetration, intersection volume, contact, hold test (6 gravity directions) and diversity of grasps",
         description="Reads OUT_DIR/grasp_XXX.npz of handgen grasp and the object mesh they were made on.")
     g.add_argument("--results", required=True, help="OUT_DIR written by handgen grasp")
     g.add_argument("--out", required=True, help="REPORT.json to write")
@@ -87,7 +87,7 @@ def _run_motion(args: argparse.Namespace) -> int:
         report = evaluate_handx(
             args.evaluator, args.data, ckpt=args.ckpt, real=args.real, samples=args.samples, split=args.split,
             generations=args.generations, seed=args.seed, batch_size=args.batch_size, options=options,
-            mano_dir=args.mano_dir, max_clips=args.max_clips, device=args.device)
+            mano_dir=args.mano_dir, max_clips=args.max_clips, device=resolve_device(args.device))
         _write(report, args.out, format_handx_report(report))
         return 0
     if args.data is None:

@@ -60,6 +60,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{row['file']}: tips L {row.get('tips_in_contact_left', '-')} R {row.get('tips_in_contact_right', '-')}, "
             f"penetration {row.get('penetration_depth_mm', float('nan')):.1f} mm, "
             f"intersection {row.get('intersection_volume_cm3', float('nan')):.2f} cm3, sds {row['sds_loss']:.4f}, "
+            f"holds {row.get('holds')} ({int(row.get('hold_directions', 0))}/6), "
             f"{row['seconds']:.1f} s"
         )
     print(f"handgen grasp: {len(grasps)} grasp(s) written to {args.out}")

@@ -5,7 +5,9 @@
 ``{h}_global_orient (3,)``, ``{h}_hand_pose (45,)`` (absolute, ``hand_pose_convention``),
 ``{h}_transl (3,)``, ``{h}_betas (10,)``; ``joints (2,21,3)``; the metrics as scalars
 (``penetration_depth_mm``, ``intersection_volume_cm3``, ``tips_in_contact_{h}``,
-``vertex_contact_{h}``, ...) and as ``metrics_json``; ``sds_loss``, ``rank``, ``category``,
+``vertex_contact_{h}``, ...) and as ``metrics_json``; the hold test (:mod:`handgen.grasp.hold_test`):
+``holds`` (bool), ``hold_directions``, ``hold_displacement_{px,mx,py,my,pz,mz}_mm``; ``grasp_type``
+and ``init`` (strategy of its start); ``sds_loss``, ``rank``, ``category``,
 ``text``, ``hand_model``, ``mesh``, ``scale``, ``seconds``.
 """
 
@@ -47,7 +49,8 @@ def write_grasps(
             "metrics_json": np.asarray(json.dumps(g.metrics)), "sds_loss": np.asarray(g.sds_loss), "rank": np.asarray(k),
             "category": np.asarray(category), "text": np.asarray(grasp_text(category)), "hand_model": np.asarray(hand_model),
             "hand_pose_convention": np.asarray(HAND_POSE_CONVENTION), "seconds": np.asarray(g.seconds),
-            "plausible": np.asarray(bool(g.metrics) and g.plausible),
+            "plausible": np.asarray(bool(g.metrics) and g.plausible), "holds": np.asarray(g.holds),
+            "grasp_type": np.asarray(str(g.extra.get("grasp_type", ""))), "init": np.asarray(str(g.extra.get("init", ""))),
         })
         arrays.update({key: np.asarray(value) for key, value in source.items()})
         atomic_save_npz(out / f"{stem}.npz", **arrays)
@@ -59,7 +62,8 @@ def write_grasps(
                 ) + f", pen {g.metrics.get('penetration_depth_mm', float('nan')):.1f} mm"
                 render_grasp_png(out / f"{stem}.png", g.vertices, hand_faces, obj_v, obj_f, title=title)
         rows.append({"file": f"{stem}.npz", "rank": k, "sds_loss": g.sds_loss, "seconds": round(g.seconds, 2),
-                     "plausible": bool(g.metrics) and g.plausible, **g.metrics})
+                     "plausible": bool(g.metrics) and g.plausible, **g.metrics, "holds": g.holds,
+                     "grasp_type": g.extra.get("grasp_type", ""), "init": g.extra.get("init", "")})
     summary = {"category": category, "text": grasp_text(category), "hand_model": hand_model, "grasps": rows, **source}
     atomic_write_json(out / "summary.json", summary)
     return summary

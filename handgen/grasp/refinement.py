@@ -11,7 +11,9 @@ at once, under:
   full weight, all tips with a small one;
 - **surface contact** (Hasson): vertices already within 1 cm of the surface pulled onto it;
 - **hand-hand**: no interpenetration between the hands (capsule-sphere proxies of the bones);
-- **pose prior**: articulation close to the mean pose and the start, inside joint limits.
+- **pose prior**: articulation close to the mean pose and the start, inside joint limits;
+- **opposition** (:mod:`handgen.grasp.opposition`): the contacts' inward normals balance
+  force and torque (a differentiable force-closure proxy), and each hand touches at all.
 
 The object SDF is a precomputed grid (:class:`handgen.grasp.grid_sampling.GridSDF`),
 queried by trilinear interpolation; no mesh code runs inside the loop.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from handgen.grasp.grid_sampling import GridSDF
+from handgen.grasp.opposition import opposition_terms
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import FINGERTIP_KEYPOINTS, HANDS
 
@@ -54,6 +57,9 @@ class RefineConfig:
     pose_prior: float = 0.2
     pose_anchor: float = 0.2
     joint_limits: float = 50.0
+    opposition: float = 30.0  # weight of the wrench imbalance (0: the refinement before issue 21)
+    hand_contact: float = 30.0  # weight of each hand's contact deficiency
+    opposition_band: float = 0.01  # metres: vertices closer than this to the surface are soft contacts
 
 
 def _proxy_spheres(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,7 +137,13 @@ def grasp_losses(
     prior = ((grasp.pose - means) ** 2).sum((-1, -2))
     anchor = ((grasp.pose - pose_start) ** 2).sum((-1, -2))
     limits = joint_limit_violation(grasp.pose[:, 0], "left") + joint_limit_violation(grasp.pose[:, 1], "right")
-    return {
+    terms = {}
+    if cfg.opposition > 0 or cfg.hand_contact > 0:
+        centre = 0.5 * (sdf.origin + sdf.upper)
+        size = float((sdf.upper - sdf.origin).max()) / 2
+        imbalance, deficiency = opposition_terms(verts, phi, sdf, centre, size, cfg.opposition_band)
+        terms = {"opposition": cfg.opposition * imbalance, "hand_contact": cfg.hand_contact * deficiency}
+    return terms | {
         "penetration": cfg.penetration * pen,
         "tip_contact": cfg.tip_contact * nearest + cfg.tip_contact_all * tip_err.sum((-1, -2)),
         "surface_contact": cfg.surface_contact * surface,

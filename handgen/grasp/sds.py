@@ -3,7 +3,8 @@
 The grasp is parameterised as in BG-HOP: both articulations, the object -> right-hand
 transform and the left -> right-hand transform (6D rotations; translations in normalised
 units, 0.2 m). One step: build the interaction grid x, noise it at t ~ U[t_lo, t_hi] of the
-schedule, predict the noise with classifier-free guidance, and push x along
+schedule respaced to ``respaced`` (100) steps as in BG-HOP (t in {250, 260, ..., 740} of 1000),
+predict the noise with classifier-free guidance, and push x along
 ``w(t) (eps_hat - eps)`` with ``w(t) = sqrt(1 - abar) sqrt(abar)`` (docs/reference.md section 5).
 The gradient reaches the parameters through the fields, the SDF resampling and the
 object encoder; the denoiser itself is never differentiated.
@@ -32,6 +33,7 @@ class SDSConfig:
     guidance: float = 4.0
     lr: float = 0.03
     eval_draws: int = 4
+    respaced: int = 100  # t is drawn from this many evenly spaced timesteps (BG-HOP); 0: every timestep
 
 
 class SDSGraspParams(nn.Module):
@@ -75,8 +77,9 @@ def sds_step(
     """
     b = x.shape[0]
     n_t = prior.scheduler.config.num_train_timesteps
-    lo, hi = int(cfg.t_range[0] * n_t), int(cfg.t_range[1] * n_t)
-    t = torch.randint(lo, max(hi, lo + 1), (b,), generator=generator)
+    stride = max(n_t // cfg.respaced, 1) if cfg.respaced else 1
+    lo, hi = int(cfg.t_range[0] * n_t) // stride, int(cfg.t_range[1] * n_t) // stride
+    t = torch.randint(lo, max(hi, lo + 1), (b,), generator=generator) * stride
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype)
     x_t = prior.scheduler.add_noise(x.detach(), noise, t)
     eps = prior.eps(x_t, t, cond, cfg.guidance)

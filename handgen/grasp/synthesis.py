@@ -1,12 +1,14 @@
 """The whole bimanual grasp pipeline: SDS against the prior, contact refinement, metrics, ranking.
 
-:func:`synthesize_grasps` (``handgen grasp --mesh``): K candidates start from random object
-orientations, with the object under the right palm and the left hand across it
-(:mod:`handgen.grasp.placement`, BG-HOP initialises at the mean articulation with a random
-object pose), are optimised together by SDS (:mod:`handgen.grasp.sds`), refined against
-the object's SDF (:mod:`handgen.grasp.refinement`), scored, and ranked: grasps meeting
-the plausibility bar (>= 2 fingertips within 5 mm per hand, penetration < 1 cm) first,
-then by SDS loss of the final grasp (deterministic draws).
+:func:`synthesize_grasps` (``handgen grasp --mesh``): K candidates start from object
+orientations dealt by several strategies (:mod:`handgen.grasp.init_strategies`: squeezing
+along a principal axis, palm on a surface normal, random as in BG-HOP), with the object under
+the right palm and the left hand across it (:mod:`handgen.grasp.placement`, mean
+articulation), are optimised together by SDS (:mod:`handgen.grasp.sds`), refined against
+the object's SDF (:mod:`handgen.grasp.refinement`), scored, put through the hold test
+(:mod:`handgen.grasp.hold_test`) and ranked: grasps that hold first, then by directions
+held, then those meeting the plausibility bar (>= 2 fingertips within 5 mm per hand,
+penetration < 1 cm), then by SDS loss of the final grasp (deterministic draws).
 
 :func:`sample_prior_grasps` (``handgen grasp --sample-prior``): grids sampled from the
 prior with DDIM + CFG, hands recovered (articulation fit, Procrustes for the left hand),
@@ -20,14 +22,16 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import roma
 import torch
 
 from handgen.diffusion.schedulers import sampling_scheduler
+from handgen.grasp.convex_pieces import object_pieces
 from handgen.grasp.grasp_metrics import VOXEL, grasp_metrics, object_voxels
 from handgen.grasp.grid_sampling import GridSDF
 from handgen.grasp.hand_field import unit_to_field
 from handgen.grasp.hand_frame import frame_center
+from handgen.grasp.hold_test import hold_test
+from handgen.grasp.init_strategies import STRATEGIES, initial_orientations, principal_axes, squeeze_type
 from handgen.grasp.interaction import interaction_grid, object_frame_from_relative, relative_from_object_frame
 from handgen.grasp.mesh_input import ObjectMesh
 from handgen.grasp.object_sdf import MeshSDF, compute_sdf_grid
@@ -40,6 +44,7 @@ from handgen.hand.pair import HandPair
 
 log = logging.getLogger(__name__)
 MIN_TIPS = 2
+MIN_GRASP_DISTANCE = 0.03  # metres: mean joint distance below which two returned grasps count as the same
 MAX_PENETRATION_MM = 10.0
 
 
@@ -58,6 +63,14 @@ class GraspCandidate:
     extra: dict = field(default_factory=dict)
 
     @property
+    def holds(self) -> bool:
+        return bool(self.metrics.get("holds", 0.0))
+
+    def rank_key(self) -> tuple:
+        """Sort key, best first: holds, directions held, plausible, SDS loss."""
+        return (not self.holds, -self.metrics.get("hold_directions", 0.0), not self.plausible, self.sds_loss)
+
+    @property
     def plausible(self) -> bool:
         m = self.metrics
         return (m["tips_in_contact_left"] >= MIN_TIPS and m["tips_in_contact_right"] >= MIN_TIPS
@@ -68,15 +81,25 @@ def grasp_text(category: str) -> str:
     return f"grasp {category} with both hands"
 
 
-def initial_candidates(hands: HandPair, mesh: ObjectMesh, count: int, generator: torch.Generator) -> SDSGraspParams:
-    """Mean articulations, random object orientations, palms facing across the object."""
-    rot = roma.random_rotmat(count, generator=generator)
+def initial_candidates(hands: HandPair, mesh: ObjectMesh, count: int, generator: torch.Generator,
+                       strategies: tuple[str, ...] = STRATEGIES) -> tuple[SDSGraspParams, list[str]]:
+    """Mean articulations, object orientations dealt by ``strategies``, palms facing across the
+    object; returns the parameters and each candidate's strategy label."""
+    rot, labels = initial_orientations(mesh.vertices, mesh.faces, count, generator, strategies)
     spin = (torch.rand(count, generator=generator) - 0.5) * 1.2
     pts = torch.tensor(mesh.vertices[:: max(1, len(mesh.vertices) // 4000)], dtype=torch.float32)
     place = facing_palms(hands, pts, rot, spin)
     jitter = (torch.rand(count, 3, generator=generator) * 2 - 1) * 0.01
     means = [hands[h].hands_mean.expand(count, 45) for h in ("left", "right")]
-    return SDSGraspParams(rot, place["object_transl"] + jitter, place["left_orient"], place["left_transl"], *means)
+    return SDSGraspParams(rot, place["object_transl"] + jitter, place["left_orient"], place["left_transl"], *means), labels
+
+
+def add_hold_results(cands: list[GraspCandidate], vertices: np.ndarray, faces: np.ndarray,
+                     decomposition: str = "auto") -> None:
+    """Run the hold test on every candidate (object frame) and put its figures in ``metrics``."""
+    pieces = object_pieces(vertices, faces, decomposition)
+    for c in cands:
+        c.metrics.update(hold_test(vertices, faces, c.vertices, c.joints, pieces=pieces).as_metrics())
 
 
 def object_sdfs(mesh: ObjectMesh) -> tuple[MeshSDF, GridSDF]:
@@ -84,6 +107,20 @@ def object_sdfs(mesh: ObjectMesh) -> tuple[MeshSDF, GridSDF]:
     exact = MeshSDF(mesh.vertices, mesh.faces)
     grid = compute_sdf_grid(mesh.vertices, mesh.faces, mesh_sdf=exact, max_cells=80)
     return exact, GridSDF.from_grid(grid)
+
+
+def select_diverse(cands: list[GraspCandidate], order: list[int], num: int,
+                   min_distance: float = MIN_GRASP_DISTANCE) -> list[int]:
+    """``num`` candidates in rank ``order``, skipping any whose mean joint distance (both hands,
+    object frame) to one already taken is below ``min_distance`` metres; the skipped fill up the
+    list only when too few differ."""
+    taken: list[int] = []
+    for b in order:
+        if all(np.linalg.norm(cands[b].joints - cands[a].joints, axis=-1).mean() >= min_distance for a in taken):
+            taken.append(b)
+        if len(taken) == num:
+            return taken
+    return taken + [b for b in order if b not in taken][: num - len(taken)]
 
 
 @torch.no_grad()
@@ -104,15 +141,18 @@ def score_candidates(prior, hands, grid_sdf, exact, orient, transl, pose, text, 
 def synthesize_grasps(
     prior: GraspPrior, hands: HandPair, mesh: ObjectMesh, category: str, num: int = 1, sds_cfg: SDSConfig | None = None,
     refine_cfg: RefineConfig | None = None, inits: int | None = None, seed: int = 0, progress: bool = True,
+    strategies: tuple[str, ...] = STRATEGIES, hold: bool = True,
 ) -> list[GraspCandidate]:
-    """Bimanual grasps of ``mesh`` (object frame = the mesh's coordinates), best first."""
+    """Bimanual grasps of ``mesh`` (object frame = the mesh's coordinates), best first.
+
+    ``hold``: run the hold test on every candidate and rank by it (module docstring)."""
     sds_cfg = sds_cfg or SDSConfig()
     refine_cfg = refine_cfg or RefineConfig()
     count = max(int(inits or 0), num, 1)
     t0 = time.time()
     exact, grid_sdf = object_sdfs(mesh)
     gen = torch.Generator().manual_seed(seed)
-    params = initial_candidates(hands, mesh, count, gen)
+    params, labels = initial_candidates(hands, mesh, count, gen, strategies)
     text = grasp_text(category)
     if sds_cfg.steps > 0:
         run_sds(prior, hands, grid_sdf, params, text, sds_cfg, gen, progress)
@@ -127,13 +167,18 @@ def synthesize_grasps(
         GraspCandidate(orient[b].numpy(), transl[b].numpy(), pose[b].numpy(), joints[b], verts[b], float(losses[b]), metrics[b])
         for b in range(count)
     ]
-    order = sorted(range(count), key=lambda b: (not cands[b].plausible, cands[b].sds_loss))
+    if hold:
+        add_hold_results(cands, mesh.vertices, mesh.faces)
+    axes = principal_axes(mesh.vertices)
+    order = sorted(range(count), key=lambda b: cands[b].rank_key())
     total = time.time() - t0
     for b in order:
         cands[b].seconds = total / max(num, 1)
-        cands[b].extra = {"candidates": count, "total_seconds": total}
-    log.info("%d candidates in %.1f s; %d plausible", count, total, sum(c.plausible for c in cands))
-    return [cands[b] for b in order[:num]]
+        cands[b].extra = {"candidates": count, "total_seconds": total, "init": labels[b],
+                          "grasp_type": squeeze_type(cands[b].joints, axes)}
+    log.info("%d candidates in %.1f s; %d plausible, %d hold", count, total, sum(c.plausible for c in cands),
+             sum(c.holds for c in cands))
+    return [cands[b] for b in select_diverse(cands, order, num)]
 
 
 @torch.no_grad()
@@ -200,7 +245,9 @@ def sample_prior_grasps(
             voxels = decoded_object_voxels(hand_frame_sdf(sdf[b], center), verts_obj)
             metrics = grasp_metrics(verts, [hands.left.faces.numpy(), hands.right.faces.numpy()], joints,
                                     MeshSDF(verts_obj, faces_obj), voxels=voxels)
-        cand = GraspCandidate(o[0].numpy(), t[0].numpy(), p[0].numpy(), joints, verts, float("nan"), metrics,
-                              seconds=(time.time() - t0) / num)
+        cand = GraspCandidate(o[0].numpy(), t[0].numpy(), p[0].numpy(), joints, verts, float("nan"), metrics)
+        if len(faces_obj):
+            add_hold_results([cand], verts_obj, faces_obj)
+        cand.seconds = (time.time() - t0) / num
         out.append((cand, verts_obj, faces_obj))
     return out

@@ -20,6 +20,7 @@ from handgen.api.motion_generator import MotionGenerator
 from handgen.errors import HandgenError
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS, TEXT_BRANCHES
+from handgen.text.token_budget import budget_report
 from handgen.io.data_dir import DataDir
 from handgen.repr.features import features_to_params
 
@@ -126,12 +127,24 @@ def generation_options(generator: MotionGenerator, overrides: dict[str, Any]) ->
     return options
 
 
-def generate_features(generator: MotionGenerator, triplets: list[dict[str, str]], frames: int, seed: int, options: dict[str, Any],
-                      batch_size: int = 64) -> np.ndarray:
-    """Raw features (N, frames, D), one sample per triplet, in batches (batch b uses seed ``seed + b``)."""
+def generate_features(generator: MotionGenerator, triplets: list[dict[str, str]], frames: int, seed: int,
+                      options: dict[str, Any], batch_size: int = 64) -> np.ndarray:
+    """Raw features (N, frames, D), one sample per triplet, in batches (batch b uses seed ``seed + b``).
+
+    The triplets are a data set's captions: those longer than the model's ``text.max_tokens`` are
+    cut as its training cut them (sampling a prompt refuses that), and a warning says how many.
+    """
+    engine = generator.engine
+    report = budget_report(engine.encoder.tokenizer, [t.get(k, "") for t in triplets for k in TEXT_BRANCHES],
+                           engine.max_text_tokens)
+    if report.cut:
+        log.warning("%s; they are cut as in the model's training", report.line("evaluation captions"))
     out = []
-    for b, start in enumerate(range(0, len(triplets), batch_size)):
-        chunk = triplets[start : start + batch_size]
-        feats = generator.engine.generate(chunk, frames, seed=seed + b, **options)
-        out.append(torch.as_tensor(feats).detach().cpu().numpy())
+    engine.refuse_long_texts = False
+    try:
+        for b, start in enumerate(range(0, len(triplets), batch_size)):
+            feats = engine.generate(triplets[start : start + batch_size], frames, seed=seed + b, **options)
+            out.append(torch.as_tensor(feats).detach().cpu().numpy())
+    finally:
+        engine.refuse_long_texts = True
     return np.concatenate(out).astype(np.float32)

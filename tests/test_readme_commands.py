@@ -87,7 +87,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand waves.\" "
           "--both \"The hands move independently.\" --num 4 --seed 0 --out samples/ --render", extra=("--num", "1")),
     Entry("handgen sample --ckpt runs/diff --prompts prompts.jsonl --sampler ddim --steps 50 --guidance 2.5 "
-          "--out samples/ --overwrite"),
+          "--out samples_ddim/"),
     Entry("handgen sample --ckpt runs/diff --mode reaction --condition clip.npz --given left --left \"\" "
           "--right \"The right hand waves.\" --both \"The hands move independently.\" --out reaction/"),
     Entry("handgen sample --ckpt runs/diff --mode wrist --condition clip.npz --left \"The left hand makes a fist.\" "

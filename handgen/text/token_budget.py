@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from handgen.errors import HandgenError
+from handgen.hand.topology import TEXT_BRANCHES
 
-BRANCHES = ("left", "right", "both")
+BRANCHES = TEXT_BRANCHES
 
 
 def token_lengths(tokenizer, texts: Sequence[str]) -> np.ndarray:

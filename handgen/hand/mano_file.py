@@ -35,6 +35,7 @@ import numpy as np
 
 from handgen.errors import InputFileError
 from handgen.hand.topology import MANO_PARENTS
+from handgen.io.safe_pickle import RestrictedUnpickler as DataUnpickler
 
 MANO_URL = "https://mano.is.tue.mpg.de"
 MANO_FILE_HINT = (
@@ -57,6 +58,8 @@ MANO_SHAPES: dict[str, tuple[int, ...]] = {
 }
 _INTEGER_KEYS = ("kintree_table", "f")
 _UINT32_MAX = 2**32 - 1
+
+DATA_GLOBALS = DataUnpickler.allowed
 
 
 class ChumpyStub:
@@ -138,20 +141,8 @@ def _safe_codecs_encode(text: str, encoding: str = "utf-8") -> bytes:
 
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
-    reconstruct = np.empty(0).__reduce_ex__(2)[0]
-    frombuffer = np.empty(0).__reduce_ex__(5)[0]
-    scalar = np.float64(0.0).__reduce__()[0]
-    allowed: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("numpy", "matrix"): np.matrix,
-        ("numpy.matrixlib.defmatrix", "matrix"): np.matrix,
-    }
-    for core in ("numpy.core", "numpy._core"):
-        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{core}.multiarray", "scalar")] = scalar
-        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
-    return allowed
+    """numpy's array/scalar/dtype reconstruction (the data files' set) plus ``numpy.matrix``, which MANO files use."""
+    return {**DATA_GLOBALS, ("numpy", "matrix"): np.matrix, ("numpy.matrixlib.defmatrix", "matrix"): np.matrix}
 
 
 _BUILTIN_GLOBALS: dict[tuple[str, str], Any] = {}

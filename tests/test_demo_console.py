@@ -83,9 +83,11 @@ def test_small_samples_and_the_hold_test_are_worded_as_such():
     small = {"clips": 10, "protocol": {"r_precision_batch": 10}}
     assert "n = 10 test clips" in small_sample_note(small)[0] and "not a comparison" in small_sample_note(small)[0]
     assert small_sample_note({"clips": 64, "protocol": {"r_precision_batch": 32}}) == []
-    fell = hold_line({"grasps": [{"simulation_displacement_mm": 4825.0}]})
-    assert "does NOT hold" in fell and "4825 mm" in fell and "plausible" not in fell
-    assert hold_line({"grasps": [{"simulation_displacement_mm": 3.0}]}).startswith("hold test: holds the object")
+    fell = hold_line({"grasps": [{"holds": 0.0, "hold_directions": 1.0, "simulation_displacement_mm": 4825.0}]})
+    assert "does NOT hold" in fell and "1 of 6 directions" in fell and "plausible" not in fell
+    held = hold_line({"grasps": [{"holds": 1.0, "hold_directions": 6.0, "simulation_displacement_mm": 3.0}]})
+    assert held.startswith("hold test: holds the object") and "6 of 6" in held
+    assert hold_line({"grasps": [{}]}) == "hold test: not simulated"
 
 
 def test_data_plan_seed_shows_every_prompted_motion():

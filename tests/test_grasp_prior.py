@@ -175,7 +175,8 @@ def test_sds_with_an_oracle_prior_pulls_a_bad_grasp_to_the_known_one(grasp_runs)
     assert loss(good) < 1e-10  # the oracle's own grid has zero SDS loss
     before, error_before = loss(bad), left_error(bad)
     history = run_sds(prior, hands, sdf, bad, text, cfg, torch.Generator().manual_seed(0), progress=False)
-    assert len(history) == 40 and history[-1] < history[0]
+    # each step's loss is at its own random t (BG-HOP's respaced draws): compare the first and last ten steps
+    assert len(history) == 40 and sum(history[-10:]) < sum(history[:10])
     assert loss(bad) < 0.1 * before  # measured: 1.0e-3 -> 1.2e-5
     assert error_before == pytest.approx(0.08, abs=1e-4) and left_error(bad) < 0.03  # measured: 8 cm -> 1.3 cm
 

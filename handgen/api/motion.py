@@ -9,18 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from handgen.errors import HandgenError
-from handgen.export.bvh import write_bvh
-from handgen.export.glb import write_glb
-from handgen.export.gltf_animation import write_animated_glb
-from handgen.export.hand_rig import hand_rigs
-from handgen.export.obj_sequence import write_obj_sequence
+from handgen.export.motion_export import EXPORT_FORMATS, export_motion  # noqa: F401  (EXPORT_FORMATS re-exported)
 from handgen.hand.pair import HandPair
 from handgen.io.motion_npz import save_motion
 from handgen.render.animation import render_motion
 from handgen.repr.features import features_to_motion
 from handgen.repr.motion import BimanualMotion
 
-EXPORT_FORMATS: tuple[str, ...] = ("bvh", "obj-seq", "glb")
 
 
 @dataclass
@@ -103,19 +98,9 @@ class Motion:
 
     def export(self, path: str | Path, format: str = "bvh", index: int = 0, frame: int | None = None) -> Path:
         """Export motion ``index`` for animation tools: ``bvh`` (skeletons), ``obj-seq`` (a folder), ``glb``
-        (skinned, animated hands; ``frame=N``: that frame as a static scene).
+        (skinned, animated hands; ``frame=N``: that frame as a static scene), as ``handgen export`` does.
 
         Raises:
             HandgenError: an unknown format.
         """
-        motion = self.motions[index]
-        if format == "bvh":
-            return write_bvh(path, motion, hand_rigs(self.hands, motion))
-        if format == "obj-seq":
-            write_obj_sequence(path, motion, self.hands, None, progress=False)
-            return Path(path)
-        if format == "glb":
-            if frame is not None:
-                return write_glb(path, motion, self.hands, frame, None)
-            return write_animated_glb(path, motion, self.hands, None)
-        raise HandgenError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
+        return export_motion(path, self.motions[index], self.hands, format, frame=frame)

@@ -98,36 +98,28 @@ def run(args: argparse.Namespace) -> int:
         raise HandgenError(f"cannot build the MANO hand model from {mano_dir}: {exc}") from None
     started = time.perf_counter()
 
-    if args.format == "bvh":
-        from handgen.export.bvh import bvh_keypoint_names, write_bvh
-        from handgen.testing.bvh_reader import bvh_world_positions, read_bvh
-        from handgen.export.hand_rig import hand_rigs
+    from handgen.export.motion_export import export_motion
 
-        out = write_bvh(args.out, motion, hand_rigs(hands, motion), scale=args.bvh_scale)
+    found = object_from_extras(args.motion, extras, motion.num_frames) if args.format != "bvh" else None
+    out = export_motion(args.out, motion, hands, args.format, frame=args.frame, obj=found, bvh_scale=args.bvh_scale,
+                        progress=not getattr(args, "quiet", False))
+    with_object = " + object" if found else ""
+    if args.format == "bvh":
+        from handgen.export.bvh import bvh_keypoint_names
+        from handgen.testing.bvh_reader import bvh_world_positions, read_bvh
+
         positions = bvh_world_positions(read_bvh(out))
         joints = np.stack([np.stack([positions[n] for n in bvh_keypoint_names(s)], axis=1) for s in HANDS], axis=1)
         error_mm = 1000.0 * float(np.abs(joints / args.bvh_scale - extras["joints"]).max())
         (log.warning if error_mm > 1.0 else log.info)(
             "re-read %s: its 21 joints per hand are within %.3f mm of the motion file's joints", out, error_mm)
         what = f"{motion.num_frames} frames of both hands' skeletons ({hands.name} rest offsets, x{args.bvh_scale:g} m)"
+    elif args.format == "obj-seq":
+        what = f"{motion.num_frames} OBJ frames ({hands.name} hand meshes{with_object})"
+    elif args.frame is not None or motion.num_frames == 1:
+        what = f"frame {args.frame or 0} as a static scene ({hands.name} hand meshes{with_object})"
     else:
-        found = object_from_extras(args.motion, extras, motion.num_frames)
-        if args.format == "obj-seq":
-            from handgen.export.obj_sequence import write_obj_sequence
-
-            paths = write_obj_sequence(args.out, motion, hands, found, progress=not getattr(args, "quiet", False))
-            out, what = args.out, f"{len(paths)} OBJ frames ({hands.name} hand meshes{' + object' if found else ''})"
-        elif args.frame is not None or motion.num_frames == 1:  # a still (a grasp file is one)
-            from handgen.export.glb import write_glb
-
-            frame = args.frame or 0
-            out = write_glb(args.out, motion, hands, frame, found)
-            what = f"frame {frame} as a static scene ({hands.name} hand meshes{' + object' if found else ''})"
-        else:
-            from handgen.export.gltf_animation import write_animated_glb
-
-            out = write_animated_glb(args.out, motion, hands, found)
-            what = (f"{motion.num_frames} frames at {motion.fps:g} fps as skinned, animated hands "
-                    f"({hands.name}{' + object' if found else ''})")
+        what = (f"{motion.num_frames} frames at {motion.fps:g} fps as skinned, animated hands "
+                f"({hands.name}{with_object})")
     print(f"exported {what} to {out} in {time.perf_counter() - started:.2f} s")
     return 0

@@ -79,14 +79,15 @@ def _run(args: argparse.Namespace) -> int:
         raise HandgenError(f"{', '.join(_flag(n) for n in foreign)} do(es) not apply to {kind} runs")
     frames = args.frames or generator.clip_len
     generator.engine.check_frames(frames)
-    generator.check_mode(args.mode, args.given, _frames_given(args.frames_given))
+    frames_given = _frames_given(args.frames_given)
+    generator.check_mode(args.mode, args.given, frames_given)
     condition = None
     if args.mode != "text":
         if not args.condition:
             needs = ("--condition FILE (.npy token ids, or an .npz motion or sample)" if args.mode == "prefix"
                      else "--condition FILE.npz")
             raise HandgenError(f"--mode {args.mode} needs {needs}")
-        condition = generator.condition(args.mode, args.condition, frames, args.given, _frames_given(args.frames_given))
+        condition = generator.condition(args.mode, args.condition, frames, args.given, frames_given)
     elif args.condition:
         raise HandgenError("--condition needs --mode prefix for AR runs" if generator.is_ar else
                            "--condition needs a conditioning --mode (reaction, wrist, inbetween, keyframe)")

@@ -73,10 +73,10 @@ def test_grouped_tokens_are_flattened_step_major(groups, downsample):
 
 
 def test_per_hand_tokenizer_keeps_each_hands_slots_to_its_own_features():
-    """split_at=10, groups 4: slots 0-1 of every step see only features [:10], slots 2-3 only [10:]."""
+    """hand_split_at=10, groups 4: slots 0-1 of every step see only features [:10], slots 2-3 only [10:]."""
     torch.manual_seed(0)
     tok = MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], downsample=2, groups=4, preset="tiny",
-                                          width=16, blocks=1, split_at=10)).eval()
+                                          width=16, blocks=1, hand_split_at=10)).eval()
     x = torch.randn(2, 20, 24)
     moved_right = x.clone()
     moved_right[..., 10:] += torch.randn(2, 20, 14)
@@ -87,14 +87,14 @@ def test_per_hand_tokenizer_keeps_each_hands_slots_to_its_own_features():
     assert torch.equal(ids[..., 2:], ids_l[..., 2:]) and not torch.equal(ids[..., :2], ids_l[..., :2])
     assert tok(x)[0].shape == (2, 20, 24)
     with pytest.raises(ValueError, match="even number of groups"):
-        MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], groups=3, preset="tiny", split_at=10))
+        MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], groups=3, preset="tiny", hand_split_at=10))
 
 
 def test_per_hand_decoders_write_each_hands_features_from_its_own_slots():
-    """split_decoder: changing a left slot's code changes only features [:10], a right slot's only [10:]."""
+    """hand_split_decoder: changing a left slot's code changes only features [:10], a right slot's only [10:]."""
     torch.manual_seed(0)
     tok = MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], downsample=2, groups=4, preset="tiny",
-                                          width=16, blocks=1, split_at=10, split_decoder=True)).eval()
+                                          width=16, blocks=1, hand_split_at=10, hand_split_decoder=True)).eval()
     ids = tok.encode(torch.randn(2, 20, 24))  # (2, 40): 10 steps x [left, left, right, right]
     base = tok.decode(ids)
     for slot, changed, kept in ((1, slice(0, 10), slice(10, 24)), (2, slice(10, 24), slice(0, 10))):
@@ -104,8 +104,8 @@ def test_per_hand_decoders_write_each_hands_features_from_its_own_slots():
         assert torch.equal(out[..., kept], base[..., kept])
         assert not torch.allclose(out[..., changed], base[..., changed])
     assert tok(torch.randn(2, 20, 24))[0].shape == (2, 20, 24)
-    with pytest.raises(ValueError, match="split_decoder.*needs per-hand encoders"):
-        MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], groups=4, preset="tiny", split_decoder=True))
+    with pytest.raises(ValueError, match="hand_split_decoder.*needs per-hand encoders"):
+        MotionTokenizer(TokenizerConfig(feature_dim=24, levels=[5, 5, 5], groups=4, preset="tiny", hand_split_decoder=True))
 
 
 def test_bad_tokenizer_settings():

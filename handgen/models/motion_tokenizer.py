@@ -10,12 +10,12 @@ channels, each group quantised by the same FSQ grid, like FSQ's ``num_codebooks`
 token stream is then flattened step-major, ``groups`` consecutive ids per step, so that
 sequence models see one vocabulary of ``codebook_size`` ids either way.
 
-``split_at`` > 0 factors the codes by hand: features ``[:split_at]`` (the left hand's block in
-the DATA_DIR layout) and ``[split_at:]`` (the right hand's) get an encoder each, and the first
+``hand_split_at`` > 0 factors the codes by hand: features ``[:hand_split_at]`` (the left hand's block in
+the DATA_DIR layout) and ``[hand_split_at:]`` (the right hand's) get an encoder each, and the first
 half of each step's ``groups`` codes comes from the left encoder only, the second half from
 the right. A sequence model then finds the left hand's motion in the left slots alone, which
 is what it needs to follow "the left hand makes a fist" without curling the right hand.
-``split_decoder`` factors the decoder the same way: the left hand's features are decoded from the
+``hand_split_decoder`` factors the decoder the same way: the left hand's features are decoded from the
 left slots alone, the right's from the right slots (two decoders of the same width, which buys
 more capacity per operation than one decoder twice as wide); otherwise one decoder reads all
 codes of a step.
@@ -27,7 +27,7 @@ last frame and cropped back after decoding.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -55,8 +55,10 @@ class TokenizerConfig:
     blocks: int | None = None
     attention: int = 0  # self-attention layers at the token rate (encoder and decoder each)
     dropout: float = 0.0
-    split_at: int = 0  # > 0: per-hand encoders over features [:split_at] and [split_at:] (see the module docstring)
-    split_decoder: bool = False  # with split_at: per-hand decoders too, each reading its own hand's slots
+    # > 0: per-hand encoders over features [:hand_split_at] and [hand_split_at:] (the YAML's model.hand_split: true
+    # sets it to the end of the left hand's feature block; see the module docstring)
+    hand_split_at: int = 0
+    hand_split_decoder: bool = False  # with hand_split_at: per-hand decoders too, each reading its own hand's slots
 
     def resolved(self) -> tuple[int, int]:
         if self.preset not in PRESETS:
@@ -67,16 +69,13 @@ class TokenizerConfig:
             raise ValueError(f"FSQ levels must be integers >= 3, got {list(self.levels)}")
         if int(self.groups) < 1:
             raise ValueError(f"tokenizer groups (codes per step) must be >= 1, got {self.groups}")
-        if self.split_at and (int(self.groups) % 2 or not 0 < int(self.split_at) < int(self.feature_dim)):
-            raise ValueError(f"a per-hand tokenizer needs an even number of groups and 0 < split_at < "
-                             f"{self.feature_dim}; got groups={self.groups}, split_at={self.split_at}")
-        if self.split_decoder and not self.split_at:
-            raise ValueError("split_decoder (per-hand decoders) needs per-hand encoders (split_at > 0)")
+        if self.hand_split_at and (int(self.groups) % 2 or not 0 < int(self.hand_split_at) < int(self.feature_dim)):
+            raise ValueError(f"a per-hand tokenizer needs an even number of groups and 0 < hand_split_at < "
+                             f"{self.feature_dim}; got groups={self.groups}, hand_split_at={self.hand_split_at}")
+        if self.hand_split_decoder and not self.hand_split_at:
+            raise ValueError("hand_split_decoder (per-hand decoders) needs per-hand encoders (hand_split_at > 0)")
         width, blocks = PRESETS[self.preset]
         return self.width or width, self.blocks or blocks
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class _ResBlock(nn.Module):
@@ -154,7 +153,7 @@ class MotionTokenizer(nn.Module):
         stages = int(math.log2(config.downsample))
         code_dim = len(levels)
         latent_dim = code_dim * int(config.groups)
-        split = int(config.split_at)
+        split = int(config.hand_split_at)
         if split:
             self.encoders = nn.ModuleList([
                 _encoder(split, width, blocks, stages, config, latent_dim // 2),
@@ -162,7 +161,7 @@ class MotionTokenizer(nn.Module):
             ])
         else:
             self.encoder = _encoder(config.feature_dim, width, blocks, stages, config, latent_dim)
-        if config.split_decoder:
+        if config.hand_split_decoder:
             self.decoders = nn.ModuleList([
                 _decoder(latent_dim // 2, width, blocks, stages, config, split),
                 _decoder(latent_dim // 2, width, blocks, stages, config, config.feature_dim - split),
@@ -205,7 +204,7 @@ class MotionTokenizer(nn.Module):
         N = ``num_tokens(T)``: ``groups`` tokens per step, step-major.
         """
         x = self._pad(x).transpose(1, 2)  # (B, D, T)
-        split = int(self.config.split_at)
+        split = int(self.config.hand_split_at)
         if split:  # channels [left groups..., right groups...] per step
             z = torch.cat([self.encoders[0](x[:, :split]), self.encoders[1](x[:, split:])], dim=1)
         else:
@@ -221,7 +220,7 @@ class MotionTokenizer(nn.Module):
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (B, N, C) -> normalised features (B, num_frames(N), D)."""
         z = codes.reshape(codes.shape[0], -1, self.groups * codes.shape[-1]).transpose(1, 2)  # (B, groups * C, steps)
-        if self.config.split_decoder:  # channels [left groups..., right groups...], as the encoders wrote them
+        if self.config.hand_split_decoder:  # channels [left groups..., right groups...], as the encoders wrote them
             half = z.shape[1] // 2
             out = torch.cat([self.decoders[0](z[:, :half]), self.decoders[1](z[:, half:])], dim=1)
         else:
@@ -273,6 +272,6 @@ def build_tokenizer(cfg, feature_dim: int) -> "MotionTokenizer":
         feature_dim=feature_dim, levels=[int(v) for v in m.levels], downsample=int(m.downsample),
         groups=int(m.groups or 1), preset=str(m.preset), width=m.width, blocks=m.blocks, attention=int(m.attention or 0),
         dropout=float(m.dropout),
-        split_at=SLICES["left.joints"].stop if m.hand_split else 0,  # the left hand's block ends there
-        split_decoder=bool(m.hand_split_decoder),
+        hand_split_at=SLICES["left.joints"].stop if m.hand_split else 0,  # the left hand's block ends there
+        hand_split_decoder=bool(m.hand_split_decoder),
     ))

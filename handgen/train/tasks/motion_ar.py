@@ -45,7 +45,7 @@ class MotionARTask(TrainingTask):
         if not cfg.data:
             cfg.data = self.tokenizer.cfg.data  # the tokenizer's own DATA_DIR
         self.tokenizer.check_data(cfg.data)
-        if cfg.model.hand_text and not int(self.tokenizer.model.config.split_at):
+        if cfg.model.hand_text and not int(self.tokenizer.model.config.hand_split_at):
             raise HandgenError("model.hand_text needs a per-hand tokenizer (model.hand_split: true in its config); "
                                f"{cfg.tokenizer} codes both hands together: set model.hand_text=false")
         self.clips: CaptionedClips = load_captioned_clips(cfg)

@@ -18,7 +18,7 @@ from handgen.grasp.hand_frame import (
     transform_hand_params,
     world_to_local,
 )
-from handgen.grasp.object_sdf import MeshSDF, SDFGrid, compute_sdf_grid
+from handgen.grasp.object_sdf import MeshSDF, compute_sdf_grid
 from handgen.grasp.procrustes import field_minima, kabsch, left_pose_from_field
 from handgen.geometry.ray_parity import grid_inside_votes
 from handgen.geometry.winding import WindingNumber

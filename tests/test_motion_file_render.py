@@ -95,7 +95,7 @@ def test_render_frames_show_both_hands_and_the_title(hand_pair):
     frames = render_frames(_motion(4), hand_pair, TEXTS, size=160)
     assert len(frames) == 4
     img = np.asarray(frames[0]).astype(int)
-    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    r, b = img[..., 0], img[..., 2]
     blue = (b > r + 40).sum()  # left hand
     orange = (r > b + 40).sum()  # right hand
     assert blue > 300 and orange > 300

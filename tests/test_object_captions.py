@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 
-import pytest
 
 from data_prep.captioning.rules import rules_captions
 from data_prep.captioning.run import CaptionOptions, caption_data_dir

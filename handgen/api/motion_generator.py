@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from handgen.api.motion import Motion
 from handgen.device import resolve_device

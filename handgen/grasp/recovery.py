@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from handgen.grasp.grid_sampling import GridSDF, SDF_TRUNCATION
-from handgen.grasp.hand_field import joint_field, unit_to_field
+from handgen.grasp.hand_field import joint_field
 from handgen.grasp.hand_frame import FRAME_SCALE, GRID_EXTENT, frame_center, local_to_normalized, transform_hand_params
 from handgen.grasp.interaction import rigid_from_normalized
 from handgen.grasp.procrustes import left_pose_from_field

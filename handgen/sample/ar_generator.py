@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import TextStates, build_ar
+from handgen.models.motion_ar import build_ar
 from handgen.repr.features import SLICES, translate_features
 from handgen.sample.ar_decoding import TokenSampling, sample_tokens
 from handgen.sample.long_horizon import LONG_CONTEXT

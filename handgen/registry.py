@@ -61,8 +61,3 @@ def resolve(reference: str) -> Any:
 def task_class(model_type: Any) -> type:
     """The TrainingTask class of ``model_type`` (imports handgen.train: training side only)."""
     return resolve(model_kind(model_type).task)
-
-
-def run_class(model_type: Any) -> Any:
-    """The class (or loader function) that :func:`handgen.load` uses for a run of ``model_type``."""
-    return resolve(model_kind(model_type).run)

@@ -123,8 +123,3 @@ def facing_scores(directions: np.ndarray, hand: int) -> np.ndarray:
         [s, 0.0, 0.0], [-s, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0],
     ])
     return directions @ basis.T
-
-
-def facing_index(directions: np.ndarray, hand: int) -> np.ndarray:
-    """Index into :data:`FACING` of the world direction closest to each unit vector (..., 3)."""
-    return np.argmax(facing_scores(directions, hand), axis=-1)

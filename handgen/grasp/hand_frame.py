@@ -38,10 +38,6 @@ def local_to_normalized(points: torch.Tensor, center: torch.Tensor) -> torch.Ten
     return (points - center) / FRAME_SCALE
 
 
-def normalized_to_local(points: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
-    return points * FRAME_SCALE + center
-
-
 def world_to_local(points: torch.Tensor, right_orient: torch.Tensor, right_transl: torch.Tensor, wrist_rest: torch.Tensor) -> torch.Tensor:
     """World points (..., N, 3) -> right-local frame given the right hand's (..., 3) orient and transl."""
     rot = roma.rotvec_to_rotmat(right_orient)

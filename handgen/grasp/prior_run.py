@@ -9,7 +9,6 @@ schedule, with helpers to assemble an interaction grid and to predict noise with
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -126,7 +125,3 @@ class GraspPrior:
         out = self.unet(torch.cat([x_t, x_t]), t.expand(b).repeat(2) if t.numel() == 1 else t.repeat(2), s, m, p)
         e_c, e_u = out[:b], out[b:]
         return e_u + guidance * (e_c - e_u)
-
-
-def prior_info(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / "model_info.json").read_text())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgen.hand.topology import NUM_MANO_JOINTS, TIP_PARENTS
+from handgen.hand.topology import NUM_MANO_JOINTS
 
 MM = 1e-3
 
@@ -186,8 +186,3 @@ def mirror_axis_angle(rotvec: np.ndarray) -> np.ndarray:
     r = r.reshape(*shape[:-1], -1, 3)
     r[..., 1:] *= -1.0
     return r.reshape(shape)
-
-
-def tip_parents() -> tuple[int, ...]:
-    """MANO joint each fingertip (thumb..pinky) is rigidly attached to."""
-    return TIP_PARENTS

@@ -40,14 +40,6 @@ def feature_slices() -> dict[str, slice]:
 SLICES = feature_slices()
 
 
-def feature_names() -> list[str]:
-    """One name per feature dimension (for stats files and debugging)."""
-    names = []
-    for key, sl in SLICES.items():
-        names += [f"{key}[{i}]" for i in range(sl.stop - sl.start)]
-    return names
-
-
 def params_to_features(params: dict[str, torch.Tensor], hands: HandPair) -> torch.Tensor:
     """MANO parameters of both hands -> features (..., T, D).
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from eval.grasp_diversity import grasp_diversity
 from handgen.errors import HandgenError, InputFileError
+from handgen.geometry.mesh_file import read_mesh
 from handgen.grasp.convex_pieces import object_pieces
 from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
 from handgen.hand.factory import make_hand_pair
@@ -67,18 +68,8 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, default=None):
 
 def load_object(path: str | Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) (times ``scale``) and faces of a mesh file. Raises InputFileError."""
-    import trimesh
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "object mesh not found")
-    try:
-        mesh = trimesh.load(path, force="mesh", process=False)
-    except Exception as exc:
-        raise InputFileError(path, f"unreadable mesh ({exc.__class__.__name__}: {exc})") from None
-    if len(mesh.vertices) < 4 or len(mesh.faces) == 0:
-        raise InputFileError(path, "empty mesh")
-    return np.asarray(mesh.vertices, dtype=np.float64) * float(scale), np.asarray(mesh.faces, dtype=np.int64)
+    mesh = read_mesh(path, float(scale), what="object mesh")
+    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 
 
 def _hand_vertices(hands, arrays: dict[str, np.ndarray]) -> np.ndarray:

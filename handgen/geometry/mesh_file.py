@@ -46,7 +46,7 @@ def check_not_flat(path: str | Path, vertices: np.ndarray) -> None:
 
 def read_mesh(
     path: str | Path, scale: float = 1.0, what: str = "mesh file", keep_order: bool = False, solid: bool = False,
-) -> "trimesh.Trimesh":
+) -> trimesh.Trimesh:
     """The triangle mesh in ``path`` times ``scale`` (vertices float64, faces int64, unprocessed).
 
     ``keep_order``: keep the file's vertex order exactly (per-vertex labels stored beside

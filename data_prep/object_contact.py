@@ -6,7 +6,7 @@ Per frame and hand (index 0 left, 1 right):
   surface is below ``contact_dist`` (default 1 cm);
 - ``tips`` = whether each fingertip keypoint (thumb, index, middle, ring, pinky) is.
 
-Distances come from :class:`~data_prep.object_distance.DistanceGrid` s built once per object in
+Distances come from :class:`~handgen.geometry.distance_grid.DistanceGrid` s built once per object in
 the object's own frame: one for the bottom part and, for articulated objects, one for the
 top part in its own (un-articulated) frame, so any articulation is exact. A point's
 distance is the smaller of the two. Hand vertices are moved into those frames (the inverse
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from data_prep.arctic_objects import ObjectTrack
-from data_prep.object_distance import DistanceGrid
+from handgen.geometry.distance_grid import DistanceGrid
 from handgen.hand.anatomy import mirror_axis_angle
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import FINGERTIP_KEYPOINTS, HANDS

@@ -22,7 +22,10 @@ import numpy as np
 
 from eval.grasp_diversity import grasp_diversity
 from handgen.errors import HandgenError, InputFileError
+from handgen.geometry.mesh_distance import MeshDistance
+from handgen.geometry.mesh_file import read_mesh
 from handgen.grasp.convex_pieces import object_pieces
+from handgen.grasp.grasp_metrics import grasp_metrics, object_voxels
 from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
 from handgen.hand.factory import make_hand_pair
 from handgen.hand.topology import HANDS
@@ -67,18 +70,8 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, default=None):
 
 def load_object(path: str | Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) (times ``scale``) and faces of a mesh file. Raises InputFileError."""
-    import trimesh
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "object mesh not found")
-    try:
-        mesh = trimesh.load(path, force="mesh", process=False)
-    except Exception as exc:
-        raise InputFileError(path, f"unreadable mesh ({exc.__class__.__name__}: {exc})") from None
-    if len(mesh.vertices) < 4 or len(mesh.faces) == 0:
-        raise InputFileError(path, "empty mesh")
-    return np.asarray(mesh.vertices, dtype=np.float64) * float(scale), np.asarray(mesh.faces, dtype=np.int64)
+    mesh = read_mesh(path, float(scale), what="object mesh")
+    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 
 
 def _hand_vertices(hands, arrays: dict[str, np.ndarray]) -> np.ndarray:
@@ -93,26 +86,17 @@ def _hand_vertices(hands, arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 
 class ObjectMetrics:
-    """Penetration, intersection volume and contact from handgen.grasp.grasp_metrics (the grasp branch's module);
-    without it, the values handgen grasp recorded in each npz."""
+    """Penetration, intersection volume and contact of each grasp, recomputed with handgen.grasp.grasp_metrics
+    against the object's exact distance (:class:`~handgen.geometry.mesh_distance.MeshDistance`)."""
+
+    source = "recomputed"
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
-        try:
-            from handgen.grasp.grasp_metrics import grasp_metrics, object_voxels
-            from handgen.grasp.object_sdf import MeshSDF
-        except ImportError:
-            self.source = "recorded by handgen grasp"
-            self._fn = None
-            return
-        self.source = "recomputed"
-        sdf = MeshSDF(vertices, faces)
-        voxels = object_voxels(sdf)
-        self._fn = lambda hv, hf, joints: grasp_metrics(hv, hf, joints, sdf, voxels=voxels)
+        self.sdf = MeshDistance(vertices, faces)
+        self.voxels = object_voxels(self.sdf)
 
-    def __call__(self, hand_vertices, hand_faces, joints, arrays) -> dict[str, float]:
-        m = self._fn(hand_vertices, hand_faces, joints) if self._fn else {k: _scalar(arrays, k) for k in (
-            "penetration_depth_mm", "intersection_volume_cm3", *(f"tips_in_contact_{h}" for h in HANDS),
-            *(f"vertex_contact_{h}" for h in HANDS))}
+    def __call__(self, hand_vertices, hand_faces, joints) -> dict[str, float]:
+        m = grasp_metrics(hand_vertices, hand_faces, joints, self.sdf, voxels=self.voxels)
         out = {"penetration_depth_mm": m.get("penetration_depth_mm"),
                "intersection_volume_cm3": m.get("intersection_volume_cm3")}
         for h in HANDS:
@@ -176,7 +160,7 @@ def evaluate_grasps(results: str | Path, mesh: str | None = None, scale: float |
     rows = []
     for path, arrays in zip(files, grasps):
         hand_v = _hand_vertices(hands, arrays)
-        row = {"file": path.name, **object_metrics(hand_v, faces, arrays["joints"], arrays)}
+        row = {"file": path.name, **object_metrics(hand_v, faces, arrays["joints"])}
         hold = hold_test(obj_v, obj_f, hand_v, arrays["joints"], pieces=pieces, seconds=sim_seconds)
         row.update(hold.as_metrics())
         row["holds"] = float(hold.holds)

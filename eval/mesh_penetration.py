@@ -8,7 +8,7 @@ surface samples) that lie behind the nearest sample's face or within ``SURFACE_B
 so frames where the hands are apart cost almost nothing. No point inside a hand is more than
 ~1.5 cm from its surface, so the 3 cm default radius loses nothing there; for bulky meshes
 pass a larger one. Depth of an inside point: the exact distance to the nearest of the faces
-of its nearest samples.
+of its nearest samples (:mod:`handgen.geometry.mesh_distance`, the core's one distance kernel).
 
 The winding number is :func:`handgen.geometry.winding.dense_winding_numbers` (exact, every face:
 candidate sets here are small, so the clustered :class:`~handgen.geometry.winding.WindingNumber`
@@ -19,44 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from handgen.geometry.mesh_distance import NEAREST_SAMPLES, SurfaceSamples, nearest_face_distance
 from handgen.geometry.winding import dense_winding_numbers
 
 SEARCH_RADIUS = 0.03  # metres (see the module docstring)
 SURFACE_BAND = 0.003  # metres: closer than this to the surface, the face-side test is not trusted
-NEAREST = 8  # surface samples whose faces are searched for the nearest surface point
 SAMPLES_PER_FACE = 4
-
-
-class SurfaceSamples:
-    """Points spread over a mesh (area-weighted, fixed seed, plus every vertex and centroid) and their faces."""
-
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, seed: int = 0) -> None:
-        from scipy.spatial import cKDTree
-
-        tri = vertices[faces]
-        cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        area = 0.5 * np.linalg.norm(cross, axis=1)
-        self.face_normals = cross / np.maximum(2.0 * area[:, None], 1e-12)
-        n = SAMPLES_PER_FACE * len(faces)
-        rng = np.random.default_rng(seed)
-        ids = rng.choice(len(faces), size=n, p=area / area.sum()) if area.sum() > 0 else rng.integers(0, len(faces), n)
-        uv = rng.random((n, 2))
-        uv = np.where(uv.sum(1, keepdims=True) > 1.0, 1.0 - uv, uv)
-        t = tri[ids]
-        pts = t[:, 0] + uv[:, :1] * (t[:, 1] - t[:, 0]) + uv[:, 1:] * (t[:, 2] - t[:, 0])
-        vertex_face = np.zeros(len(vertices), dtype=np.int64)
-        vertex_face[faces.reshape(-1)] = np.repeat(np.arange(len(faces)), 3)
-        used = np.unique(faces)
-        self.points = np.concatenate([pts, tri.mean(1), vertices[used]])
-        self.faces = np.concatenate([ids, np.arange(len(faces)), vertex_face[used]])
-        self.tree = cKDTree(self.points)
 
 
 def penetration_depths(vertices: np.ndarray, faces: np.ndarray, other_vertices: np.ndarray,
                        other_faces: np.ndarray, search_radius: float = SEARCH_RADIUS) -> np.ndarray:
     """Depth (V,) in metres of each vertex of one mesh inside the other mesh (0 when outside)."""
-    from trimesh.triangles import closest_point
-
     v = np.asarray(vertices, dtype=np.float64)
     ov = np.asarray(other_vertices, dtype=np.float64)
     of = np.asarray(other_faces, dtype=np.int64)
@@ -65,10 +38,8 @@ def penetration_depths(vertices: np.ndarray, faces: np.ndarray, other_vertices: 
     near = np.flatnonzero(np.all((v >= lo) & (v <= hi), axis=1))
     if near.size == 0:
         return depth
-    surface = SurfaceSamples(ov, of)
-    k = min(NEAREST, len(surface.points))
-    dist, idx = surface.tree.query(v[near], k=k)
-    dist, idx = dist.reshape(len(near), k), idx.reshape(len(near), k)
+    surface = SurfaceSamples(ov, of, SAMPLES_PER_FACE * len(of), with_vertices=True)
+    dist, idx = surface.nearest(v[near], NEAREST_SAMPLES)
     first = idx[:, 0]
     behind = ((v[near] - surface.points[first]) * surface.face_normals[surface.faces[first]]).sum(1) < 0
     cand = (dist[:, 0] < search_radius) & (behind | (dist[:, 0] < SURFACE_BAND))
@@ -77,11 +48,7 @@ def penetration_depths(vertices: np.ndarray, faces: np.ndarray, other_vertices: 
         return depth
     inside = dense_winding_numbers(ov, of, v[near]) > 0.5
     if inside.any():
-        pts = v[near[inside]]
-        face_ids = surface.faces[idx[inside]].reshape(-1)
-        rep = np.repeat(pts, k, axis=0)
-        d = np.linalg.norm(closest_point(ov[of[face_ids]], rep) - rep, axis=1)
-        depth[near[inside]] = d.reshape(len(pts), k).min(axis=1)
+        depth[near[inside]] = nearest_face_distance(ov[of], v[near[inside]], surface.faces[idx[inside]])
     return depth
 
 

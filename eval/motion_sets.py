@@ -140,11 +140,7 @@ def generate_features(generator: MotionGenerator, triplets: list[dict[str, str]]
     if report.cut:
         log.warning("%s; they are cut as in the model's training", report.line("evaluation captions"))
     out = []
-    engine.refuse_long_texts = False
-    try:
-        for b, start in enumerate(range(0, len(triplets), batch_size)):
-            feats = engine.generate(triplets[start : start + batch_size], frames, seed=seed + b, **options)
-            out.append(torch.as_tensor(feats).detach().cpu().numpy())
-    finally:
-        engine.refuse_long_texts = True
+    for b, start in enumerate(range(0, len(triplets), batch_size)):
+        feats = engine.generate(triplets[start : start + batch_size], frames, seed=seed + b, truncate=True, **options)
+        out.append(torch.as_tensor(feats).detach().cpu().numpy())
     return np.concatenate(out).astype(np.float32)

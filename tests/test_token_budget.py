@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import handgen
 from handgen.errors import HandgenError
 from handgen.text.encoder import load_text_encoder
 from handgen.text.token_budget import budget_report, check_prompt_lengths, token_lengths
@@ -70,3 +71,16 @@ def test_training_prints_the_share_of_cut_captions(tokenizer, capsys):
     assert (report.count, report.cut) == (3, 1)
     assert "handgen train: 1 of 3 distinct training captions (33.3%) are longer than text.max_tokens 9" in \
         capsys.readouterr().err
+
+
+def test_evaluation_cuts_data_set_captions_as_training_did(tiny_diffusion_run):
+    """``generate(truncate=True)`` (evaluation on a data set's captions) cuts a text at the budget (12 tokens
+    in the test run) instead of refusing it: two texts that differ only after the budget give the same sample."""
+    engine = handgen.load(tiny_diffusion_run).engine
+    other = LONG.replace("far to the left side.", "back to the right edge of the table.")
+    kwargs = {"frames": engine.clip_len, "seed": 3, "sampler": "ddim", "steps": 2}
+    cut = [engine.generate([{"left": text, "right": "", "both": ""}], truncate=True, **kwargs) for text in (LONG, other)]
+    assert cut[0].shape == (1, engine.clip_len, cut[0].shape[-1]) and bool(cut[0].isfinite().all())
+    assert cut[0].equal(cut[1])
+    with pytest.raises(HandgenError, match="at most 12 tokens per text"):
+        engine.generate([{"left": LONG, "right": "", "both": ""}], **kwargs)

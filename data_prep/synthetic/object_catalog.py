@@ -27,6 +27,7 @@ import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from handgen.geometry.mesh_file import read_mesh
 from handgen.repr.object_pose import ObjectTemplate
 
 YCB_ENV = "HANDGEN_YCB_DIR"
@@ -128,7 +129,7 @@ def hinge_box(width: float = 0.20, depth: float = 0.14, body: float = 0.09, lid:
 
 def load_ycb_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """A YCB textured OBJ with its seam vertices merged (watertight, outward faces), metres."""
-    raw = trimesh.load(path, force="mesh", process=False)
+    raw = read_mesh(path)
     mesh = trimesh.Trimesh(np.asarray(raw.vertices), np.asarray(raw.faces), process=True)
     mesh.merge_vertices()
     mesh.remove_unreferenced_vertices()

@@ -18,18 +18,20 @@ import numpy as np
 _JITTER = (1.3107e-4, 2.7183e-4)  # fractions of a voxel
 
 
-def _row_crossings(tri2: np.ndarray, depth: np.ndarray, origin2: np.ndarray, spacing: float, counts2: tuple[int, int]):
+def _row_crossings(tri2: np.ndarray, depth: np.ndarray, origin2: np.ndarray, spacing: float, counts2: tuple[int, int],
+                   jitter: tuple[float, float] = _JITTER):
     """Crossings of triangles with the grid rows of one axis.
 
     Args:
         tri2: (F,3,2) triangle vertices projected on the row plane (u, v).
         depth: (F,3) vertex coordinates along the ray axis.
-        origin2, spacing, counts2: the row lattice (u, v) = origin2 + spacing * (i, j) + jitter.
+        origin2, spacing, counts2: the row lattice (u, v) = origin2 + spacing * (i, j) + jitter * spacing.
+        jitter: the rows' offsets in fractions of a voxel.
 
     Returns:
         row_u (C,), row_v (C,) row indices and the crossing coordinate along the axis (C,).
     """
-    jit = np.asarray(_JITTER) * spacing
+    jit = np.asarray(jitter) * spacing
     lo = np.ceil((tri2.min(1) - origin2 - jit) / spacing).astype(np.int64)
     hi = np.floor((tri2.max(1) - origin2 - jit) / spacing).astype(np.int64)
     lo = np.maximum(lo, 0)
@@ -57,9 +59,9 @@ def _row_crossings(tri2: np.ndarray, depth: np.ndarray, origin2: np.ndarray, spa
             ((w0 >= 0) & (w1 >= 0) & (w2 >= 0)) | ((w0 <= 0) & (w1 <= 0) & (w2 <= 0))
         )
         l0, l1, l2 = w0 / area, w1 / area, w2 / area
-    d = depth[face]
-    z = l0 * d[:, 0] + l1 * d[:, 1] + l2 * d[:, 2]
-    return iu[inside], iv[inside], z[inside]
+    d = depth[face[inside]]
+    z = l0[inside] * d[:, 0] + l1[inside] * d[:, 1] + l2[inside] * d[:, 2]
+    return iu[inside], iv[inside], z
 
 
 def grid_inside_votes(
@@ -91,3 +93,23 @@ def grid_inside_votes(
         xyz = np.transpose(vote, np.argsort(order))  # (x, y, z)
         votes += np.transpose(xyz, (2, 1, 0)).astype(np.int8)
     return votes
+
+
+def parity_inside(
+    triangles: np.ndarray, origin: np.ndarray, spacing: float, shape_xyz: tuple[int, int, int],
+    jitter: tuple[float, float] = _JITTER,
+) -> np.ndarray:
+    """(nx, ny, nz) bool: voxel centres inside a closed mesh, by the parity of crossings on a ray along +x.
+
+    One vote of :func:`grid_inside_votes` (the ray from -inf along x), in (x, y, z) layout;
+    ``triangles`` (F,3,3), ``jitter`` the rows' (y, z) offsets in fractions of a voxel.
+    """
+    tri = np.asarray(triangles, dtype=np.float64)
+    origin = np.asarray(origin, dtype=np.float64)
+    nx, ny, nz = shape_xyz
+    iy, iz, x = _row_crossings(tri[:, :, 1:], tri[:, :, 0], origin[1:], spacing, (ny, nz), jitter)
+    first_after = np.clip(np.ceil((x - origin[0]) / spacing).astype(np.int64), 0, nx)
+    crossings = np.zeros((ny, nz, nx + 1), dtype=np.int32)
+    np.add.at(crossings, (iy, iz, first_after), 1)
+    parity = np.cumsum(crossings, axis=2)[..., :nx] % 2 == 1  # (ny, nz, nx)
+    return np.transpose(parity, (2, 0, 1))

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from handgen.errors import HandgenError, InputFileError
+from handgen.geometry.mesh_file import read_mesh
 from handgen.grasp.grid_sampling import GridSDF, object_sdf_in_hand_frame
 from handgen.grasp.hand_frame import FRAME_SCALE
 from handgen.grasp.object_sdf import SDFGrid, compute_sdf_grid
@@ -64,17 +65,7 @@ class GraspObject:
 
 def load_grasp_object(folder: Path) -> GraspObject:
     """Read one object folder (mesh.obj, object.json, optional parts.json)."""
-    import trimesh
-
-    mesh_path = folder / "mesh.obj"
-    if not mesh_path.is_file():
-        raise InputFileError(mesh_path, "object template missing")
-    try:
-        mesh = trimesh.load(mesh_path, force="mesh", process=False)
-    except Exception as exc:
-        raise InputFileError(mesh_path, f"cannot be parsed ({exc})") from exc
-    if len(mesh.faces) == 0:
-        raise InputFileError(mesh_path, "holds no triangles")
+    mesh = read_mesh(folder / "mesh.obj", what="object template")
     meta_path = folder / "object.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     parts = None

@@ -2,8 +2,8 @@
 
 Checks, each a one-line :class:`InputFileError` naming the file:
 
-- the file is missing, is not a mesh trimesh can parse, or holds no triangles;
-- vertices are NaN/inf;
+- the file is missing, is not a mesh trimesh can parse, holds no triangles, or has NaN/inf
+  vertices (:func:`handgen.geometry.mesh_file.read_mesh`, the one mesh loader);
 - the size is implausible for a hand-held object (longest side outside
   ``[MIN_EXTENT, MAX_EXTENT]`` metres): the message suggests ``--scale`` (e.g. 0.001 for
   a file in millimetres);
@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
-from handgen.errors import HandgenError, InputFileError
+from handgen.errors import InputFileError
+from handgen.geometry.mesh_file import check_not_flat, read_mesh
 from handgen.geometry.ray_parity import grid_inside_votes
 from handgen.geometry.winding import WindingNumber
 
@@ -93,22 +95,8 @@ def load_object_mesh(path: str | Path, scale: float = 1.0, face_budget: int = FA
             sized or encloses no volume.
         HandgenError: ``scale`` is not a positive finite number.
     """
-    import trimesh
-
     path = Path(path)
-    if not np.isfinite(scale) or scale <= 0:
-        raise HandgenError(f"--scale must be a positive number, got {scale}")
-    if not path.is_file():
-        raise InputFileError(path, "mesh file not found" if not path.exists() else "not a file")
-    try:
-        loaded = trimesh.load(str(path), force="mesh", process=False)
-    except Exception as exc:  # trimesh raises many types for bad files
-        raise InputFileError(path, f"cannot be parsed as a mesh ({exc.__class__.__name__}: {exc})") from exc
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
-        raise InputFileError(path, "holds no triangles (empty or not a triangle mesh)")
-    mesh = trimesh.Trimesh(np.asarray(loaded.vertices, dtype=np.float64) * scale, np.asarray(loaded.faces), process=False)
-    if not np.isfinite(mesh.vertices).all():
-        raise InputFileError(path, "has NaN or infinite vertex coordinates")
+    mesh = read_mesh(path, scale)
     fixes: list[str] = []
     n_before = len(mesh.vertices)
     mesh.merge_vertices(merge_tex=True, merge_norm=True)
@@ -127,8 +115,7 @@ def load_object_mesh(path: str | Path, scale: float = 1.0, face_budget: int = FA
             f"implausible size for a hand-held object: its longest side is {longest:.4g} m after --scale {scale:g} "
             f"(expected {MIN_EXTENT}..{MAX_EXTENT} m){_suggest_scale(longest)}",
         )
-    if float(mesh.extents.min()) < 1e-4 * longest:
-        raise InputFileError(path, f"has zero volume (flat: extents {np.round(mesh.extents, 5).tolist()} m)")
+    check_not_flat(path, mesh.vertices)
     if not mesh.is_winding_consistent:
         trimesh.repair.fix_winding(mesh)
         fixes.append("made the face winding consistent")

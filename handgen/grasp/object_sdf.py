@@ -1,8 +1,8 @@
-"""Signed distance of a triangle mesh (watertight or not) and SDF grids in the object frame.
+"""SDF grids of an object in its own frame, the form grasp synthesis optimises against.
 
-Distance: exact point-to-triangle distance to candidate faces found through a k-d tree
-over dense surface samples. Sign: generalised winding numbers (``w > 0.5`` inside;
-see :mod:`handgen.geometry.winding`), so real, non-watertight meshes get the right sign.
+Distances come from :class:`handgen.geometry.mesh_distance.MeshDistance` (exact point-triangle
+distance to candidate faces found through a k-d tree over surface samples; winding-number
+sign, so real, non-watertight meshes get the right sign). ``MeshSDF`` is its name here.
 
 :class:`SDFGrid` is the form the optimisation uses: computed once per mesh on a regular
 grid in the object frame, then queried differentiably with trilinear interpolation
@@ -16,65 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.ndimage import distance_transform_edt
 
+from handgen.geometry.mesh_distance import MeshDistance
 from handgen.geometry.ray_parity import grid_inside_votes
-from handgen.geometry.winding import WindingNumber
 
-
-class MeshSDF:
-    """Signed distance (metres, negative inside) of points to one triangle mesh."""
-
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, samples: int | None = None, seed: int = 0) -> None:
-        from scipy.spatial import cKDTree
-
-        self.vertices = np.asarray(vertices, dtype=np.float64)
-        self.faces = np.asarray(faces, dtype=np.int64)
-        tri = self.vertices[self.faces]
-        self.triangles = tri
-        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-        n = samples if samples is not None else max(20_000, 4 * len(self.faces))
-        rng = np.random.default_rng(seed)
-        prob = area / area.sum() if area.sum() > 0 else np.full(len(area), 1.0 / len(area))
-        face_ids = rng.choice(len(self.faces), size=n, p=prob)
-        uv = rng.random((n, 2))
-        flip = uv.sum(1) > 1.0
-        uv[flip] = 1.0 - uv[flip]
-        t = tri[face_ids]
-        pts = t[:, 0] + uv[:, :1] * (t[:, 1] - t[:, 0]) + uv[:, 1:] * (t[:, 2] - t[:, 0])
-        # every face contributes its centroid, so no face is missed however small
-        all_ids = np.arange(len(self.faces))
-        self._sample_face = np.concatenate([face_ids, all_ids])
-        self._tree = cKDTree(np.concatenate([pts, tri.mean(1)]))
-        self.winding = WindingNumber(self.vertices, self.faces)
-
-    def unsigned(self, points: np.ndarray, k: int = 8, chunk: int = 65536) -> np.ndarray:
-        """Distance (N,) from points (N,3) to the surface, metres (exact up to candidate search)."""
-        from trimesh.triangles import closest_point
-
-        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        out = np.empty(len(pts))
-        k = min(k, len(self._sample_face))
-        for s in range(0, len(pts), chunk):
-            p = pts[s : s + chunk]
-            _, idx = self._tree.query(p, k=k, workers=-1)
-            faces = self._sample_face[idx.reshape(len(p), k)].ravel()
-            rep = np.repeat(p, k, axis=0)
-            d = np.linalg.norm(closest_point(self.triangles[faces], rep) - rep, axis=1)
-            out[s : s + chunk] = d.reshape(len(p), k).min(1)
-        return out
-
-    def surface_samples(self) -> np.ndarray:
-        """The dense surface samples (M, 3) behind the distance queries."""
-        return self._tree.data
-
-    def inside(self, points: np.ndarray) -> np.ndarray:
-        """Boolean (N,): generalised winding number above 0.5."""
-        return self.winding(points) > 0.5
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Signed distance (N,), metres, negative inside."""
-        d = self.unsigned(points)
-        return np.where(self.inside(points), -d, d)
+MeshSDF = MeshDistance  # the grasp code's name for the exact signed distance of one mesh
 
 
 @dataclass
@@ -131,7 +78,7 @@ def grid_layout(lower: np.ndarray, upper: np.ndarray, margin: float, max_cells: 
 
 def compute_sdf_grid(
     vertices: np.ndarray, faces: np.ndarray, margin: float = 0.045, max_cells: int = 80, exact_band: float = 0.02,
-    mesh_sdf: "MeshSDF | None" = None,
+    mesh_sdf: MeshDistance | None = None,
 ) -> SDFGrid:
     """SDF grid of a mesh over its bounding box plus ``margin`` (metres).
 
@@ -145,9 +92,7 @@ def compute_sdf_grid(
     origin, spacing, shape_xyz = grid_layout(v.min(0), v.max(0), margin, max_cells)
     nx, ny, nz = shape_xyz
     grid = SDFGrid(np.zeros((nz, ny, nx), dtype=np.float32), origin, spacing)
-    sdf = mesh_sdf if mesh_sdf is not None else MeshSDF(v, faces)
-    from scipy.ndimage import distance_transform_edt
-
+    sdf = mesh_sdf if mesh_sdf is not None else MeshDistance(v, faces)
     pts = grid.points().reshape(-1, 3)
     # voxels within the band: distance transform from the voxels that hold surface samples
     vox = np.round((sdf.surface_samples() - origin) / spacing).astype(np.int64)

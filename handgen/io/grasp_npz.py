@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from handgen.errors import InputFileError
+from handgen.geometry.mesh_file import read_mesh
 from handgen.hand.topology import HANDS
 from handgen.repr.motion import BimanualMotion
 from handgen.repr.object_pose import ObjectTemplate
@@ -41,8 +42,6 @@ def _array(path: Path, data: Mapping[str, np.ndarray], key: str, shape: tuple[in
 
 def _grasp_object(path: Path, data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The object arrays of a motion file for the grasp's mesh, or {} when it has none (prior samples)."""
-    import trimesh
-
     from handgen.io.motion_npz import object_arrays
 
     recorded = str(data["mesh"]) if "mesh" in data else ""
@@ -53,13 +52,9 @@ def _grasp_object(path: Path, data: Mapping[str, np.ndarray]) -> dict[str, np.nd
         mesh_path = path.parent / mesh_path
     if not mesh_path.is_file():
         raise InputFileError(path, f"the grasp's object mesh {recorded} is not there any more")
-    try:
-        mesh = trimesh.load(mesh_path, force="mesh", process=False)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(mesh_path, f"unreadable mesh ({exc})") from None
-    scale = float(data["scale"]) if "scale" in data else 1.0
+    mesh = read_mesh(mesh_path, float(data["scale"]) if "scale" in data else 1.0)
     category = str(data["category"]) if "category" in data else mesh_path.stem
-    template = ObjectTemplate(mesh_path.stem, np.asarray(mesh.vertices) * scale, np.asarray(mesh.faces),
+    template = ObjectTemplate(mesh_path.stem, np.asarray(mesh.vertices), np.asarray(mesh.faces),
                               np.zeros(len(mesh.vertices), dtype=np.int8), category=category)
     return object_arrays(template, np.zeros((1, 3)), np.zeros((1, 3)), np.zeros(1))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from handgen.errors import InputFileError
+from handgen.geometry.mesh_file import read_mesh
 from handgen.io.atomic import atomic_write_json, atomic_write_text
 from handgen.repr.object_pose import ARCTIC_AXIS, ARCTIC_PIVOT, ObjectTemplate
 
@@ -71,21 +72,9 @@ def load_template(folder: str | Path, name: str | None = None, unit: float = 1.0
         InputFileError: missing/unparsable mesh, an empty mesh, NaN coordinates, parts of
             the wrong length or with values other than 0/1, a bad object.json.
     """
-    import trimesh
-
     folder = Path(folder)
-    mesh_path = folder / "mesh.obj"
-    if not mesh_path.is_file():
-        raise InputFileError(mesh_path, "object template mesh not found")
-    try:
-        mesh = trimesh.load(mesh_path, force="mesh", process=False, maintain_order=True)
-        vertices, faces = np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
-    except Exception as exc:  # noqa: BLE001 - trimesh raises many kinds on bad files
-        raise InputFileError(mesh_path, f"cannot parse the mesh ({type(exc).__name__}: {exc})") from None
-    if len(vertices) == 0 or len(faces) == 0:
-        raise InputFileError(mesh_path, "empty mesh (no vertices or faces)")
-    if not np.isfinite(vertices).all():
-        raise InputFileError(mesh_path, "vertex coordinates contain NaN or inf")
+    mesh = read_mesh(folder / "mesh.obj", what="object template mesh", keep_order=True)
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     parts = np.zeros(len(vertices), dtype=np.int8)
     parts_path = folder / "parts.json"
     if parts_path.is_file():

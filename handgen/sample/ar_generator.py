@@ -88,8 +88,10 @@ class ARMotionGenerator(TextMotionRun):
         use_cache: bool = True,
         condition=None,
         progress: bool = False,
+        truncate: bool = False,
     ) -> torch.Tensor:
-        """Raw features (B, frames, D), one sample per triplet.
+        """Raw features (B, frames, D), one sample per triplet (``truncate``: as
+        :meth:`~handgen.sample.text_motion_run.TextMotionRun.encode`).
 
         ``condition`` (:class:`~handgen.sample.ar_condition.TokenCondition`) gives the first
         motion tokens; the sample continues them (returned in the condition motion's
@@ -102,7 +104,7 @@ class ARMotionGenerator(TextMotionRun):
         self.check_frames(frames)
         sampling = TokenSampling(temperature, top_k, top_p, greedy, guidance)
         sampling.check()
-        texts = self.encode(triplets)
+        texts = self.encode(triplets, truncate)
         b = len(triplets)
         generator = torch.Generator().manual_seed(seed)
         start = None

@@ -81,16 +81,18 @@ class DiffusionMotionGenerator(TextMotionRun):
         guidance: float = 2.5,
         condition=None,
         progress: bool = False,
+        truncate: bool = False,
     ) -> torch.Tensor:
         """Raw features (B, frames, D), one sample per triplet.
 
-        Without a condition the sample is in the canonical frame (right wrist at frame 0 near
+        ``truncate``: texts over the model's token budget are cut (as in training) instead of
+        refused (:meth:`~handgen.sample.text_motion_run.TextMotionRun.encode`). Without a condition the sample is in the canonical frame (right wrist at frame 0 near
         the origin); ``frames`` beyond the clip length are generated window by window
         (long horizon). With a :class:`~handgen.sample.conditioning.MotionCondition` the sample
         is returned in the condition's own coordinates.
         """
         self.check_frames(frames)
-        texts = self.encode(triplets)
+        texts = self.encode(triplets, truncate)
         generator = torch.Generator().manual_seed(seed)
 
         def window(n: int, cond: InpaintingCondition | None) -> torch.Tensor:

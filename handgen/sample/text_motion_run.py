@@ -49,21 +49,24 @@ class TextMotionRun:
         return int(self.text_info["max_tokens"])
 
     text_budget_holder = "this model's text encoder input (text.max_tokens)"
-    refuse_long_texts = True  # False only where texts come from a data set (evaluation), which says so first
 
     def check_prompts(self, triplets: list[dict[str, str]]) -> None:
         """Raise HandgenError for a text longer than :attr:`max_text_tokens` (it would be cut)."""
-        if not self.refuse_long_texts:
-            return
         check_prompt_lengths(self.encoder.tokenizer, triplets, self.max_text_tokens, self.text_budget_holder)
 
-    def encode(self, triplets: list[dict[str, str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def encode(
+        self, triplets: list[dict[str, str]], truncate: bool = False
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Token states (B, L, H) and mask (B, L) per branch for ``{left, right, both}`` texts (empty = unconditional).
 
+        ``truncate``: cut texts over the budget as training cut them, instead of refusing them; only
+        for texts from a data set (evaluation), whose caller reports how many were cut.
+
         Raises:
-            HandgenError: a text over the model's token budget (see :meth:`check_prompts`).
+            HandgenError: without ``truncate``, a text over the model's token budget (:meth:`check_prompts`).
         """
-        self.check_prompts(triplets)
+        if not truncate:
+            self.check_prompts(triplets)
         out = {}
         for branch in BRANCHES:
             enc = self.encoder.encode([t.get(branch, "") or "" for t in triplets])

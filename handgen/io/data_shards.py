@@ -1,0 +1,121 @@
+"""DATA_DIR shards: one npz per source sequence (the clips' arrays) and its ``.json`` resume marker.
+
+Layout and shapes: :mod:`handgen.io.data_format`. A shard is written atomically, then its marker
+(the sequence's manifest rows, the source file's size/mtime, the settings, and the shard's own
+size and digest, so a later prep notices a shard damaged or replaced since).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handgen.errors import InputFileError
+from handgen.io.atomic import atomic_save_npz, atomic_write_json
+from handgen.io.data_format import (
+    ALL_ARRAYS,
+    FORMAT_VERSION,
+    OBJECT_ARRAYS,
+    SHARD_ARRAYS,
+    SHARD_DTYPES,
+    shard_relpath,
+)
+
+log = logging.getLogger(__name__)
+
+
+def validate_shard_arrays(arrays: Mapping[str, np.ndarray]) -> int:
+    """Check a shard's arrays against :data:`SHARD_ARRAYS` (+ all or none of :data:`OBJECT_ARRAYS`); returns N.
+
+    Raises:
+        ValueError: a missing, unknown or wrongly shaped array.
+    """
+    missing = set(SHARD_ARRAYS) - set(arrays)
+    if missing:
+        raise ValueError(f"shard arrays missing {sorted(missing)}")
+    unknown = set(arrays) - set(ALL_ARRAYS)
+    if unknown:
+        raise ValueError(f"unknown shard arrays {sorted(unknown)}")
+    objects = set(OBJECT_ARRAYS) & set(arrays)
+    if objects and objects != set(OBJECT_ARRAYS):
+        raise ValueError(f"object arrays come together; missing {sorted(set(OBJECT_ARRAYS) - objects)}")
+    n = int(np.asarray(arrays["start"]).shape[0])
+    t = int(np.asarray(arrays["features"]).shape[1]) if np.ndim(arrays["features"]) > 1 else -1
+    for key in arrays:
+        tail = ALL_ARRAYS[key]
+        want = (n, *(t if d == "T" else d for d in tail))
+        if tuple(np.shape(arrays[key])) != want:
+            raise ValueError(f"shard array {key} has shape {np.shape(arrays[key])}, expected {want}")
+    return n
+
+
+def write_shard(
+    data_dir: str | Path, subject: str, sequence: str, arrays: Mapping[str, np.ndarray], marker: Mapping[str, Any]
+) -> None:
+    """Write ``shards/<subject>/<sequence>.npz`` then its ``.json`` marker, both atomically.
+
+    ``marker`` must hold ``rows`` (the sequence's manifest rows); it usually also holds
+    ``source`` (file, size, mtime_ns) and ``settings`` for resuming.
+    """
+    n = validate_shard_arrays(arrays)
+    if len(marker.get("rows", ())) != n:
+        raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
+    data_dir = Path(data_dir)
+    typed = {k: np.asarray(v, dtype=SHARD_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
+    npz = data_dir / shard_relpath(subject, sequence)
+    atomic_save_npz(npz, **typed)
+    # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
+    write_shard_marker(data_dir, subject, sequence, {**marker, **shard_fingerprint(npz)})
+
+
+def shard_fingerprint(npz: Path) -> dict[str, Any]:
+    """``{"shard_size": bytes, "shard_sha256": hex}`` of a shard file."""
+    digest = hashlib.sha256()
+    with Path(npz).open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return {"shard_size": Path(npz).stat().st_size, "shard_sha256": digest.hexdigest()}
+
+
+def write_shard_marker(data_dir: str | Path, subject: str, sequence: str, marker: Mapping[str, Any]) -> None:
+    path = Path(data_dir) / shard_relpath(subject, sequence)
+    atomic_write_json(path.with_suffix(".json"), {"format_version": FORMAT_VERSION, **marker})
+
+
+def read_shard_marker(data_dir: str | Path, subject: str, sequence: str) -> dict[str, Any] | None:
+    """The ``.json`` marker of a finished shard, or None (missing, unreadable, npz gone, old format)."""
+    npz = Path(data_dir) / shard_relpath(subject, sequence)
+    try:
+        marker = json.loads(npz.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not npz.is_file() or not isinstance(marker, dict) or marker.get("format_version") != FORMAT_VERSION:
+        return None
+    if "shard_sha256" in marker and shard_fingerprint(npz) != {k: marker.get(k) for k in ("shard_size", "shard_sha256")}:
+        log.warning("%s: changed or damaged since prep wrote it (size/digest differ from its marker); converting again",
+                    npz)
+        return None
+    return marker
+
+
+def load_shard_arrays(path: Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """Arrays ``keys`` of the shard at ``path``. Raises InputFileError (missing, corrupt, arrays missing)."""
+    if not path.is_file():
+        raise InputFileError(path, "shard file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise InputFileError(path, f"shard is missing array(s) {missing}")
+            return {k: npz[k] for k in keys}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, InputFileError):
+            raise
+        raise InputFileError(path, f"corrupt shard ({exc})") from None

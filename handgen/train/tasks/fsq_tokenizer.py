@@ -18,7 +18,7 @@ from torch import nn
 
 from handgen.errors import HandgenError
 from handgen.io.data_dir import DataDir, feature_layout
-from handgen.models.motion_tokenizer import build_tokenizer, codebook_usage
+from handgen.models.motion_tokenizer import MotionTokenizer, build_tokenizer, codebook_usage
 from handgen.repr.features import SLICES, translate_features
 from handgen.repr.normalization import FeatureStats
 from handgen.train.task import TrainingTask

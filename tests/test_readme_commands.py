@@ -63,7 +63,14 @@ ENTRIES: tuple[Entry, ...] = (
           "handgen demo --out demo_out", skip="set-up + the full demo (minutes): tests/test_demo.py runs the demo"),
     Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e \".[test]\" "
           "&& python -m pytest -q --durations=20", skip=_SET_UP),
+    Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 --index-url "
+          "https://download.pytorch.org/whl/cpu && pip install -e . && handgen demo --out demo_out",
+          skip="set-up + the full demo (minutes): tests/test_demo.py runs the demo"),
     Entry("python3 -m venv .venv && . .venv/bin/activate", skip=_SET_UP),
+    Entry("pip install -e \".[app]\"", skip=_SET_UP),
+    Entry("handgen app --ckpt runs/diff --grasp-ckpt runs/prior",
+          skip="serves until Ctrl-C; tests/test_app.py serves the same page (handgen.app.page) on tiny runs and "
+               "drives it in chromium"),
     Entry("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu", skip=_SET_UP),
     Entry("pip install -e \".[test]\"", skip=_SET_UP),
     Entry("python -m pytest -q --durations=20", skip="this is the test run"),

@@ -39,6 +39,28 @@ def test_app_without_gradio_says_how_to_install(monkeypatch, tmp_path, capsys):
     assert err.count("\n") == 0 and 'pip install -e ".[app]"' in err and err.startswith("handgen app: error:")
 
 
+@pytest.fixture(scope="module")
+def tiny_generator(tiny_diffusion_run):
+    from handgen.api import MotionGenerator
+
+    return MotionGenerator(tiny_diffusion_run, device="cpu")
+
+
+def test_button_work_refuses_bad_input_in_one_line(tiny_generator, tmp_path):
+    from handgen.app.grasp_files import grasp_files
+    from handgen.app.motion_files import generate_files
+    from handgen.errors import HandgenError
+
+    generator = tiny_generator
+    with pytest.raises(HandgenError, match="at least one of the three texts"):
+        generate_files(generator, tmp_path, left=" ", right="", both="")
+    with pytest.raises(HandgenError, match="unknown sampler 'euler'"):
+        generate_files(generator, tmp_path, left="the left hand makes a fist", sampler="euler")
+    with pytest.raises(HandgenError, match="upload an object mesh"):
+        grasp_files(None, None, tmp_path, category="box")
+    assert not any(tmp_path.iterdir())  # nothing written before the input is checked
+
+
 def _browser_or_skip():
     """Playwright's sync API, or a skip (a failure under CI) naming what is missing."""
     missing = [name for name in ("gradio", "playwright") if importlib.util.find_spec(name) is None]
@@ -61,15 +83,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tiny_diffusion_run, grasp_runs, tmp_path_factory):
+def app_url(tiny_generator, grasp_runs, tmp_path_factory):
     """The app of ``handgen app --ckpt TINY_DIFFUSION --grasp-ckpt TINY_PRIOR`` served from this process."""
     sync_playwright = _browser_or_skip()
-    from handgen.api import GraspSynthesizer, MotionGenerator
+    from handgen.api import GraspSynthesizer
     from handgen.app.page import build_page, serve
 
     workdir = tmp_path_factory.mktemp("app")
-    page = build_page(MotionGenerator(tiny_diffusion_run, device="cpu"),
-                      GraspSynthesizer(grasp_runs[2], device="cpu"), workdir)
+    page = build_page(tiny_generator, GraspSynthesizer(grasp_runs[2], device="cpu"), workdir)
     url = serve(page, "127.0.0.1", _free_port(), workdir, block=False)
     yield url, sync_playwright
     page.close()
@@ -84,14 +105,18 @@ def _glb_json(data: bytes) -> dict:
     return json.loads(data[20:20 + length])
 
 
-def _canvas_changes(page, selector: str) -> bool:
-    """Whether the 3D viewer's picture changes over half a second (the animation plays)."""
+def _canvas_changes(page, selector: str, seconds: float = 8.0) -> bool:
+    """Whether the 3D viewer's picture changes within ``seconds`` (the animation plays; a loaded machine
+    renders few frames a second in software WebGL, so it polls)."""
     canvas = page.locator(f"{selector} canvas").first
     canvas.wait_for(state="visible")
-    page.wait_for_timeout(1500)  # the viewer loads the glb
+    page.wait_for_timeout(1000)  # the viewer loads the glb
     first = canvas.screenshot()
-    page.wait_for_timeout(500)
-    return canvas.screenshot() != first
+    for _ in range(int(seconds / 0.25)):
+        page.wait_for_timeout(250)
+        if canvas.screenshot() != first:
+            return True
+    return False
 
 
 def test_app_generates_and_grasps_in_a_browser(app_url, tmp_path):
@@ -106,7 +131,12 @@ def test_app_generates_and_grasps_in_a_browser(app_url, tmp_path):
         page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
         page.on("request", lambda r: requests.append(r.url))
         page.goto(url)
-        # motion tab: prompts in, Generate, a result with three downloads
+        # motion tab: no text at all is a one-line message on the page, not a stack trace
+        for box in ("left", "right", "both"):
+            page.locator(f"#{box}-text textarea").fill("")
+        page.locator("#generate").click()
+        page.get_by_text("type at least one of the three texts").first.wait_for(timeout=30_000)
+        # prompts in, Generate, a result with three downloads
         page.locator("#left-text textarea").fill("the left hand makes a fist")
         page.locator("#right-text textarea").fill("the right hand waves")
         page.locator("#both-text textarea").fill("")

@@ -47,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     generator = MotionGenerator(args.ckpt, device=device, mano_dir=args.mano_dir)
     synth = GraspSynthesizer(args.grasp_ckpt, device=device, mano_dir=args.mano_dir) if args.grasp_ckpt else None
     with tempfile.TemporaryDirectory(prefix="handgen_app_") as workdir:
+        os.environ.setdefault("GRADIO_TEMP_DIR", os.path.join(workdir, "served"))  # gone with workdir at exit
         page = build_page(generator, synth, workdir)
         url = serve(page, args.host, args.port, workdir, block=False)
         print(f"handgen app: serving {args.ckpt}{' and ' + args.grasp_ckpt if synth else ''} on {url} "

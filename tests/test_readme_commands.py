@@ -93,6 +93,10 @@ ENTRIES: tuple[Entry, ...] = (
           extra=_DIFF, replace=_FIXTURE),
     Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand waves.\" "
           "--both \"The hands move independently.\" --num 4 --seed 0 --out samples/ --render", extra=("--num", "1")),
+    Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand opens flat "
+          "with all five fingers spread.\" --both \"The hands move independently.\" --seed 0 --out hero/ --render",
+          skip="the hero GIF's command: its right text is 13 tokens, over the fixture run's text.max_tokens 12 (the "
+               "README recipe's is 128); the sample --render entry above runs the same path"),
     Entry("handgen sample --ckpt runs/diff --prompts prompts.jsonl --sampler ddim --steps 50 --guidance 2.5 "
           "--out samples_ddim/"),
     Entry("handgen sample --ckpt runs/diff --mode reaction --condition clip.npz --given left --left \"\" "

@@ -8,6 +8,7 @@ prior): upload a mesh, get grasps (glb with the object), their metrics and hold 
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from collections.abc import Callable
@@ -29,6 +30,7 @@ LEGEND = "left hand **blue**, right hand **orange**; drag to turn the view, scro
 
 def _shown_errors(work: Callable) -> Callable:
     """``work`` with handgen's one-line errors shown on the page (gr.Error) instead of a stack trace."""
+    @functools.wraps(work)
     def wrapped(*args):
         try:
             return work(*args)

@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import os
+    import signal
     import tempfile
 
     from handgen.errors import HandgenError
@@ -49,8 +50,17 @@ def _run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="handgen_app_") as workdir:
         os.environ.setdefault("GRADIO_TEMP_DIR", os.path.join(workdir, "served"))  # gone with workdir at exit
         page = build_page(generator, synth, workdir)
-        url = serve(page, args.host, args.port, workdir, block=False)
+        try:
+            url = serve(page, args.host, args.port, workdir, block=False)
+        except OSError:
+            raise HandgenError(f"cannot serve on {args.host}:{args.port} (taken by another program?): "
+                               "choose another --port") from None
         print(f"handgen app: serving {args.ckpt}{' and ' + args.grasp_ckpt if synth else ''} on {url} "
               f"(Ctrl-C stops it; files in {workdir})", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does: the files go too
         page.block_thread()  # until Ctrl-C
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (  # noqa: F401  (re-exported for older test modules)
-    REPO, SHARED, YCB_DIR, cli_in_process, run_cli, tiny_ar_overrides, tiny_diffusion_overrides, tiny_tokenizer_overrides,
+    REPO, SHARED, TINY_AE, TINY_PRIOR, YCB_DIR, cli_in_process, run_cli, tiny_ar_overrides, tiny_diffusion_overrides,
+    tiny_tokenizer_overrides,
 )
 
 
@@ -98,3 +99,17 @@ def tiny_diffusion_run(synthetic_data_dir, tmp_path_factory) -> Path:
     return run
 
 
+@pytest.fixture(scope="session")
+def grasp_runs(tmp_path_factory):
+    """(GRASP_DIR, autoencoder run, prior run) trained for seconds on a 3-object fixture."""
+    from tests.grasp_fixtures import primitive_objects, write_grasp_dir
+
+    root = tmp_path_factory.mktemp("grasp")
+    data = write_grasp_dir(root / "data", primitive_objects(0, 1), per_object=8, seed=0)
+    ae = root / "ae"
+    assert cli_in_process("train", "--config", "configs/grasp_vqvae_tiny.yaml", f"data={data}", f"output_dir={ae}",
+                          *TINY_AE) == 0
+    prior = root / "prior"
+    assert cli_in_process("train", "--config", "configs/grasp_prior_tiny.yaml", f"data={data}", f"object_encoder={ae}",
+                          f"output_dir={prior}", *TINY_PRIOR) == 0
+    return data, ae, prior

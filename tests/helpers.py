@@ -63,3 +63,10 @@ def cli_in_process(*args: str) -> int:
     from handgen.cli import main
 
     return main([str(a) for a in args])
+
+
+# seconds-sized variants of the tiny configs (coarser object SDF grids too)
+TINY_AE = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
+           "train.warmup_steps=5", "train.log_every=10", "sdf.cells=32"]
+TINY_PRIOR = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
+              "train.warmup_steps=10", "train.log_every=5", "train.lr=0.003", "sdf.cells=32"]

@@ -14,11 +14,6 @@ from handgen.errors import HandgenError
 from tests.helpers import YCB_DIR, cli_in_process
 from tests.grasp_fixtures import primitive_objects, write_grasp_dir
 
-# seconds-sized variants of the tiny configs (coarser object SDF grids too)
-TINY_AE = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
-           "train.warmup_steps=5", "train.log_every=10", "sdf.cells=32"]
-TINY_PRIOR = ["model.channels=8", "max_steps=20", "train.batch_size=4", "train.val_every=20", "train.checkpoint_every=20",
-              "train.warmup_steps=10", "train.log_every=5", "train.lr=0.003", "sdf.cells=32"]
 # a prior that learns two grasps of one box in ~30 s on one thread: Gaussian skip (the UNet learns only the residual),
 # 16 channels at every level and no residual blocks on the way down (the cheap 16^3 level), constant lr, no caption
 # dropout (the SDS test uses no CFG)
@@ -26,20 +21,6 @@ BOX_PRIOR = ["model.gaussian_skip=true", "model.channels=16", "model.mult=[1,1,1
              "model.attn_levels=[]", "max_steps=300", "train.batch_size=4", "train.lr=0.003",
              "train.lr_schedule=constant_with_warmup", "train.warmup_steps=10", "train.cond_drop_prob=0",
              "train.val_every=300", "train.checkpoint_every=300", "train.log_every=50", "sdf.cells=32"]
-
-
-@pytest.fixture(scope="session")
-def grasp_runs(tmp_path_factory):
-    """(GRASP_DIR, autoencoder run, prior run) trained for seconds on a 3-object fixture."""
-    root = tmp_path_factory.mktemp("grasp")
-    data = write_grasp_dir(root / "data", primitive_objects(0, 1), per_object=8, seed=0)
-    ae = root / "ae"
-    assert cli_in_process("train", "--config", "configs/grasp_vqvae_tiny.yaml", f"data={data}", f"output_dir={ae}",
-                          *TINY_AE) == 0
-    prior = root / "prior"
-    assert cli_in_process("train", "--config", "configs/grasp_prior_tiny.yaml", f"data={data}", f"object_encoder={ae}",
-                          f"output_dir={prior}", *TINY_PRIOR) == 0
-    return data, ae, prior
 
 
 @pytest.fixture(scope="session")

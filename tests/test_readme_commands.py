@@ -63,7 +63,14 @@ ENTRIES: tuple[Entry, ...] = (
           "handgen demo --out demo_out", skip="set-up + the full demo (minutes): tests/test_demo.py runs the demo"),
     Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e \".[test]\" "
           "&& python -m pytest -q --durations=20", skip=_SET_UP),
+    Entry("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 --index-url "
+          "https://download.pytorch.org/whl/cpu && pip install -e . && handgen demo --out demo_out",
+          skip="set-up + the full demo (minutes): tests/test_demo.py runs the demo"),
     Entry("python3 -m venv .venv && . .venv/bin/activate", skip=_SET_UP),
+    Entry("pip install -e \".[app]\"", skip=_SET_UP),
+    Entry("handgen app --ckpt runs/diff --grasp-ckpt runs/prior",
+          skip="serves until Ctrl-C; tests/test_app.py serves the same page (handgen.app.page) on tiny runs and "
+               "drives it in chromium"),
     Entry("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu", skip=_SET_UP),
     Entry("pip install -e \".[test]\"", skip=_SET_UP),
     Entry("python -m pytest -q --durations=20", skip="this is the test run"),
@@ -86,6 +93,10 @@ ENTRIES: tuple[Entry, ...] = (
           extra=_DIFF, replace=_FIXTURE),
     Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand waves.\" "
           "--both \"The hands move independently.\" --num 4 --seed 0 --out samples/ --render", extra=("--num", "1")),
+    Entry("handgen sample --ckpt runs/diff --left \"The left hand makes a fist.\" --right \"The right hand opens flat "
+          "with all five fingers spread.\" --both \"The hands move independently.\" --seed 0 --out hero/ --render",
+          skip="the hero GIF's command: its right text is 13 tokens, over the fixture run's text.max_tokens 12 (the "
+               "README recipe's is 128); the sample --render entry above runs the same path"),
     Entry("handgen sample --ckpt runs/diff --prompts prompts.jsonl --sampler ddim --steps 50 --guidance 2.5 "
           "--out samples_ddim/"),
     Entry("handgen sample --ckpt runs/diff --mode reaction --condition clip.npz --given left --left \"\" "

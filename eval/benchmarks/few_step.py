@@ -72,19 +72,6 @@ class CallCounter:
         self.handle.remove()
 
 
-def timed(call: Callable[[], object], module: torch.nn.Module, repeats: int, warm_up: bool = True) -> tuple[float, float]:
-    """(best seconds of ``repeats`` calls, ``module`` forward calls per call)."""
-    if warm_up:
-        call()
-    best = float("inf")
-    with CallCounter(module) as counter:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            best = min(best, time.perf_counter() - start)
-    return best, counter.calls / repeats
-
-
 def sampler_cases(teacher: DiffusionMotionGenerator, student: ConsistencyMotionGenerator, ddpm: bool = True):
     """(name, engine, generate keyword arguments) per sampler row; DPM-Solver++ 20 first (the reference)."""
     g = float(teacher.cfg.sample.guidance)
@@ -100,32 +87,51 @@ def time_samplers(teacher_dir, student_dir, label: str, frames: int = 60, repeat
                   ddpm: bool = True) -> tuple[list[dict], list[tuple]]:
     """Timing rows at batch 1 and the cases.
 
-    Per sampler: s/sample of ``generate`` (text encoding included), s/sample of the sampling loop
-    alone (texts encoded once; DDPM: not repeated), network calls per sample, and each speed as a
-    ratio to DPM-Solver++ 20's in this run.
+    Per sampler: s/sample of ``generate`` (text encoding included) and of the sampling loop alone
+    (texts encoded once), network calls per sample, and each speed as a ratio to DPM-Solver++ 20's.
+    The samplers take turns (``repeats`` rounds after one warm-up round, best of the rounds), so a
+    change of machine load falls on all of them; DDPM-1000 is timed once, loop only.
     """
     teacher, student = DiffusionMotionGenerator(teacher_dir), ConsistencyMotionGenerator(student_dir)
     cases = sampler_cases(teacher, student, ddpm)
     bench = f"sample {frames} frames, batch 1, {label}"
-    rows, full, loop = [], {}, {}
-    for name, engine, options in cases:
+    calls: dict[str, float] = {}
+    full: dict[str, float] = {}
+    loop: dict[str, float] = {}
+
+    def run(name: str, engine, options: dict, record: bool) -> None:
         texts = engine.encode([PROMPT])
-        slow = options.get("steps") == 1000
-        full[name], calls = timed(lambda: engine.generate([PROMPT], frames, **options), engine.model,
-                                  1 if slow else repeats, warm_up=not slow)
-        rows.append({"benchmark": bench, "case": name, "value": full[name], "unit": "s/sample"})
-        rows.append({"benchmark": bench, "case": f"{name}: network calls", "value": calls, "unit": "calls/sample"})
-        if not slow:
-            loop[name], _ = timed(lambda: engine.sample_window(texts, frames, **options), engine.model, repeats)
-            rows.append({"benchmark": bench, "case": f"{name}, sampling loop only", "value": loop[name],
-                         "unit": "s/sample"})
+        timings = (("loop", lambda: engine.sample_window(texts, frames, **options)),) if "DDPM" in name else (
+            ("full", lambda: engine.generate([PROMPT], frames, **options)),
+            ("loop", lambda: engine.sample_window(texts, frames, **options)))
+        for kind, call in timings:
+            with CallCounter(engine.model) as counter:
+                start = time.perf_counter()
+                call()
+                seconds = time.perf_counter() - start
+            if record:
+                table = full if kind == "full" else loop
+                table[name] = min(table.get(name, float("inf")), seconds)
+                calls[name] = counter.calls
+
+    for round_ in range(repeats + 1):  # round 0 warms up
+        for name, engine, options in cases:
+            if "DDPM" in name and round_ != 1:
+                continue
+            run(name, engine, options, record=round_ > 0)
+    rows = []
+    for name, _, _ in cases:
+        if name in full:
+            rows.append({"benchmark": bench, "case": name, "value": full[name], "unit": "s/sample"})
+        rows.append({"benchmark": bench, "case": f"{name}, sampling loop only", "value": loop[name], "unit": "s/sample"})
+        rows.append({"benchmark": bench, "case": f"{name}: network calls", "value": calls[name], "unit": "calls/sample"})
     reference = cases[0][0]
     for name, _, _ in cases[1:]:
-        rows.append({"benchmark": bench, "case": f"{name} speed / {REFERENCE}", "value": full[reference] / full[name],
-                     "unit": "x (same run)"})
-        if name in loop:
-            rows.append({"benchmark": bench, "case": f"{name} speed / {REFERENCE}, sampling loop only",
-                         "value": loop[reference] / loop[name], "unit": "x (same run)"})
+        if name in full:
+            rows.append({"benchmark": bench, "case": f"{name} speed / {REFERENCE}", "value": full[reference] / full[name],
+                         "unit": "x (same run)"})
+        rows.append({"benchmark": bench, "case": f"{name} speed / {REFERENCE}, sampling loop only",
+                     "value": loop[reference] / loop[name], "unit": "x (same run)"})
     return rows, cases
 
 

@@ -23,7 +23,6 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 

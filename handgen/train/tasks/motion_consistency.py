@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,6 @@ from handgen.io.run_dir import load_weights, read_json, read_run_config
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
-
-log = logging.getLogger(__name__)
 
 TEACHER_SECTIONS: tuple[str, ...] = ("model", "diffusion", "loss")  # copied whole from the teacher's config
 

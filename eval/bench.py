@@ -19,6 +19,8 @@ SECTIONS: dict[str, str] = {
     "training": "eval.benchmarks.training:bench_training",
     "grasp": "eval.benchmarks.grasp:bench_grasp",
     "sampling": "eval.benchmarks.sampling:bench_sampling",
+    "few_step": "eval.benchmarks.few_step:bench_few_step",
+    "few_step_large": "eval.benchmarks.few_step:bench_few_step_large",
 }
 
 

@@ -92,6 +92,10 @@ RULES: dict[str, Rule] = {
     "sds.guidance": NONNEG,
     "refine.steps": NONNEG_INT,
     "sdf.cells": Rule("int", 8),
+    "distill.guidance": NONNEG,
+    "distill.solver_steps": POSITIVE_INT,
+    "distill.target_ema": Rule("float", 0, 1, hi_open=True),
+    "distill.timestep_scaling": POSITIVE,
 }
 
 

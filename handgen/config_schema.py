@@ -216,6 +216,25 @@ class MotionDiffusionRun(RunBase):
 
 
 @dataclass
+class DistillSection:
+    """Consistency distillation (``motion_consistency``): see handgen/diffusion/consistency.py."""
+
+    guidance: float | None = None  # classifier-free guidance baked into the student (null: the teacher's sample.guidance)
+    solver_steps: int = 50  # DDIM grid the teacher's ODE is walked on (LCM's 50)
+    target_ema: float = 0.95  # EMA decay of the target network (LCM's 0.95)
+    timestep_scaling: float = 10.0  # LCMScheduler's boundary-condition scaling
+
+
+@dataclass
+class MotionConsistencyRun(MotionDiffusionRun):
+    """A few-step student; ``model``, ``diffusion``, ``loss`` and the text encoder are the teacher's (copied at training)."""
+
+    teacher: str | None = None
+    distill: DistillSection = field(default_factory=DistillSection)
+    sample: DiffusionSampleSection = field(default_factory=lambda: DiffusionSampleSection(sampler="lcm", steps=4))
+
+
+@dataclass
 class MotionARRun(RunBase):
     tokenizer: str | None = None
     model: ARSection = field(default_factory=ARSection)  # type: ignore[valid-type]
@@ -261,6 +280,7 @@ class GraspPriorRun(RunBase):
 
 RUN_SCHEMAS: dict[str, type] = {
     "motion_diffusion": MotionDiffusionRun,
+    "motion_consistency": MotionConsistencyRun,
     "motion_ar": MotionARRun,
     "fsq_tokenizer": FSQTokenizerRun,
     "motion_evaluator": MotionEvaluatorRun,

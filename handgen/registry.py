@@ -28,6 +28,8 @@ class ModelKind:
 MODEL_KINDS: dict[str, ModelKind] = {kind.model_type: kind for kind in (
     ModelKind("motion_diffusion", "handgen.train.tasks.motion_diffusion:MotionDiffusionTask",
               "handgen.api.motion_generator:MotionGenerator", "text-to-motion diffusion (HandX-style denoiser)"),
+    ModelKind("motion_consistency", "handgen.train.tasks.motion_consistency:MotionConsistencyTask",
+              "handgen.api.motion_generator:MotionGenerator", "few-step student distilled from a motion diffusion run"),
     ModelKind("motion_ar", "handgen.train.tasks.motion_ar:MotionARTask",
               "handgen.api.motion_generator:MotionGenerator", "text-prefix autoregressive model over FSQ tokens"),
     ModelKind("fsq_tokenizer", "handgen.train.tasks.fsq_tokenizer:FSQTokenizerTask",

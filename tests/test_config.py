@@ -85,7 +85,7 @@ def _build(cfg) -> torch.nn.Module:
     from handgen.models.object_autoencoder import ObjectAutoencoder, autoencoder_config
 
     kind = cfg.model_type
-    if kind == "motion_diffusion":
+    if kind in ("motion_diffusion", "motion_consistency"):  # a student has its teacher's architecture
         return build_denoiser(cfg, 324, 384)
     if kind == "motion_ar":
         return build_ar(cfg, 4375, 384, 4)

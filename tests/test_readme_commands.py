@@ -87,6 +87,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("handgen train --config configs/motion_diffusion_tiny.yaml data=DATA_DIR output_dir=runs/diff",
           extra=_DIFF, replace=_FIXTURE),
     Entry("python -m eval.text_contrast runs/diff", extra=("--num", "1", "--steps", "2")),
+    Entry("handgen train --config configs/motion_consistency_tiny.yaml teacher=runs/diff output_dir=runs/student",
+          skip="tests/test_consistency.py distils the session's tiny diffusion run with this config"),
+    Entry("handgen sample --ckpt runs/student --steps 2 --left \"The left hand makes a fist.\" --right \"The right "
+          "hand waves.\" --both \"The hands move independently.\" --num 4 --seed 0 --out samples_student/",
+          skip="tests/test_consistency.py runs handgen sample --ckpt STUDENT --steps 2 on its distilled student"),
     Entry("accelerate launch -m handgen.train --config configs/motion_diffusion.yaml data=DATA_DIR "
           "output_dir=runs/diff_l", skip="real-scale model; accelerate launch --cpu runs in tests/test_training_loop.py"),
     Entry("handgen train --config configs/motion_diffusion_tiny.yaml data=DATA_DIR output_dir=runs/diff resume=latest",
@@ -137,6 +142,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("handgen bench", skip="minutes of timing, not pass/fail; its table is tested in tests/test_bench_sections.py"),
     Entry("HANDGEN_BENCH_DIFFUSION_RUN=runs/diff HANDGEN_BENCH_AR_RUN=runs/ar handgen bench --only sampling",
           skip="a minute of timing (DDPM-1000, AR without cache), not pass/fail"),
+    Entry("HANDGEN_BENCH_DIFFUSION_RUN=runs/diff HANDGEN_BENCH_STUDENT_RUN=runs/student "
+          "HANDGEN_BENCH_EVALUATOR=runs/evaluator HANDGEN_BENCH_DATA=DATA_DIR handgen bench --only few_step "
+          "few_step_large", skip="minutes of timing and evaluation, not pass/fail; tests/test_consistency.py counts "
+          "the student's network calls with the bench's counter"),
     Entry("accelerate config", skip="interactive set-up of accelerate for GPUs"),
     Entry("accelerate launch -m handgen.train --config configs/motion_diffusion.yaml data=DATA_DIR "
           "output_dir=runs/diff train.mixed_precision=bf16 train.batch_size=128", skip="GPU, real scale"),

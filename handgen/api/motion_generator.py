@@ -29,6 +29,7 @@ from handgen.io.run_dir import run_model_type
 from handgen.sample.ar_condition import TokenCondition, read_token_condition
 from handgen.sample.ar_generator import ARMotionGenerator
 from handgen.sample.conditioning import MODES, MotionCondition, build_condition
+from handgen.sample.consistency_generator import ConsistencyMotionGenerator
 from handgen.sample.diffusion_generator import DiffusionMotionGenerator
 from handgen.sample.prompts import BRANCH_KEYS
 
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 DIFFUSION_OPTIONS: tuple[str, ...] = ("sampler", "steps")
 AR_OPTIONS: tuple[str, ...] = ("temperature", "top_k", "top_p", "greedy")
 AR_MODES: tuple[str, ...] = ("text", "prefix")
-ENGINES = {"motion_diffusion": DiffusionMotionGenerator, "motion_ar": ARMotionGenerator}
+ENGINES = {"motion_diffusion": DiffusionMotionGenerator, "motion_consistency": ConsistencyMotionGenerator,
+           "motion_ar": ARMotionGenerator}
 
 
 def hand_pair_for(data_meta: dict, mano_dir: str | None) -> HandPair:

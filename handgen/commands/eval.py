@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--penetration-stride", type=arg_types.nonneg_int, default=3,
                    help="every n-th frame for hand-hand penetration (default 3; 0 = skip)")
     m.add_argument("--max-clips", type=arg_types.positive_int, default=None, help="use only the first N clips of the split")
-    m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion runs")
+    m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp", "lcm"), default=None, help="diffusion runs")
     m.add_argument("--steps", type=arg_types.positive_int, default=None, help="diffusion runs: sampler steps")
     m.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance (default from the run)")
     m.add_argument("--temperature", type=arg_types.positive, default=None, help="AR runs")

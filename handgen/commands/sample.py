@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="OUT_DIR for sample_XXX.npz (+ .gif with --render)")
     p.add_argument("--overwrite", action="store_true", help="OUT_DIR is not empty: remove its sample_* files first")
     p.add_argument("--render", action="store_true", help="also write an animated GIF per sample")
-    p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp"), default=None, help="diffusion sampler (default from the config)")
+    p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp", "lcm"), default=None,
+                   help="diffusion sampler (default from the config; lcm: a consistency student's, its only one)")
     p.add_argument("--steps", type=arg_types.positive_int, default=None, help="sampler steps (default from the config)")
     p.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance scale (default from the config)")
     p.add_argument("--temperature", type=arg_types.positive, default=None, help="AR: softmax temperature (default from the config)")

@@ -1,0 +1,133 @@
+"""Training task of the few-step student: consistency distillation of a trained motion diffusion run.
+
+``cfg.teacher`` is the run dir of a ``motion_diffusion`` training (``teacher=PATH``). The
+student takes the teacher's architecture, text encoder, noise schedule and loss weights
+(they are copied into the student's config, so the run dir samples like any other), starts
+from the teacher's weights and learns ``f(x_t, t)`` of :mod:`handgen.diffusion.consistency`
+with classifier-free guidance at ``distill.guidance`` baked in: one network call per step.
+
+The EMA target network (decay ``distill.target_ema``, LCM's 0.95) lives in the task, starts
+from the teacher's weights and is not checkpointed: ``resume=latest`` restarts it from the
+resumed student's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
+                                           teacher_guided_x0, update_target)
+from handgen.diffusion.motion_loss import motion_x0_loss
+from handgen.diffusion.schedulers import diffusion_scheduler
+from handgen.errors import HandgenError
+from handgen.io.run_dir import load_weights, read_json, read_run_config
+from handgen.models.motion_denoiser import BRANCHES, build_denoiser
+from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
+from handgen.train.task import TrainingTask
+
+TEACHER_SECTIONS: tuple[str, ...] = ("model", "diffusion", "loss")  # copied whole from the teacher's config
+
+
+def adopt_teacher_config(cfg, teacher_cfg) -> None:
+    """Give ``cfg`` the teacher's architecture, noise schedule, loss weights and text encoder (in place).
+
+    ``data`` defaults to the teacher's DATA_DIR; ``text.cache_dir`` and ``text.caption_field`` stay the student's;
+    ``distill.guidance`` defaults to the teacher's ``sample.guidance`` and becomes the student's ``sample.guidance``.
+    """
+    for section in TEACHER_SECTIONS:
+        for key, value in OmegaConf.to_container(teacher_cfg[section], resolve=True).items():
+            cfg[section][key] = value
+    cfg.text.encoder = teacher_cfg.text.encoder
+    cfg.text.max_tokens = teacher_cfg.text.max_tokens
+    if not cfg.data:
+        cfg.data = teacher_cfg.data
+    if cfg.distill.guidance is None:
+        cfg.distill.guidance = float(teacher_cfg.sample.guidance)
+    cfg.sample.guidance = float(cfg.distill.guidance)
+
+
+class MotionConsistencyTask(TrainingTask):
+    model_type = "motion_consistency"
+
+    def __init__(self, cfg, run_dir: Path) -> None:
+        super().__init__(cfg, run_dir)
+        if not cfg.teacher:
+            raise HandgenError("config key 'teacher' (the run dir of a motion_diffusion training) is required; "
+                               "pass teacher=PATH")
+        teacher_cfg = read_run_config(cfg.teacher, ("motion_diffusion",))
+        adopt_teacher_config(cfg, teacher_cfg)
+        self.clips: CaptionedClips = load_captioned_clips(cfg)
+        info = read_json(Path(cfg.teacher), "model_info.json")
+        if (info["feature_dim"], info["text_dim"]) != (self.clips.feature_dim, self.clips.text_dim):
+            raise HandgenError(f"data={cfg.data} has {self.clips.feature_dim} features / text width "
+                               f"{self.clips.text_dim}; the teacher was trained on {info['feature_dim']} / {info['text_dim']}")
+        self.train_scheduler = diffusion_scheduler(cfg)
+        d = cfg.distill
+        if cfg.diffusion.num_train_timesteps % int(d.solver_steps):
+            raise HandgenError(f"distill.solver_steps={d.solver_steps} must divide diffusion.num_train_timesteps="
+                               f"{cfg.diffusion.num_train_timesteps}")
+        self.lcm = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling))
+        self.teacher = self._teacher_net()
+        self.target = copy.deepcopy(self.teacher)
+
+    def _teacher_net(self) -> nn.Module:
+        net = load_weights(build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim), self.cfg.teacher)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        return net.eval()
+
+    def build_model(self) -> nn.Module:
+        """The student: the teacher's network and weights."""
+        return load_weights(build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim),
+                            self.cfg.teacher).train()
+
+    def num_train_items(self) -> int:
+        return len(self.clips.train)
+
+    def make_batch(self, indices: np.ndarray, split: str = "train") -> dict[str, torch.Tensor]:
+        return self.clips.batch(split, indices)
+
+    def compute_loss(self, model, batch, train: bool):
+        """Consistency loss (HandX's x0 + velocity + acceleration weights) between student and EMA target."""
+        x0 = batch["x0"]  # (B, T, D) normalised
+        b, device = x0.shape[0], x0.device
+        online = model.module if hasattr(model, "module") else model
+        self.teacher.to(device)
+        self.target.to(device)
+        if train:
+            update_target(self.target, online, float(self.cfg.distill.target_ema))
+        d = self.cfg.distill
+        index = torch.randint(0, int(d.solver_steps), (b,), device=device)
+        t, t_prev = solver_grid(int(self.cfg.diffusion.num_train_timesteps), int(d.solver_steps), index)
+        x_t = self.train_scheduler.add_noise(x0, torch.randn_like(x0), t)
+        texts = {k: self.clips.text_states(batch[f"text_{k}"], device) for k in BRANCHES}
+        p_drop = float(self.cfg.train.cond_drop_prob) if train else 0.0
+        keep = {k: torch.rand(b, device=device) >= p_drop for k in BRANCHES}
+        student = consistency_output(model(x_t, t, texts, keep), x_t, t, self.lcm)
+        with torch.no_grad():
+            x0_teacher = teacher_guided_x0(self.teacher, x_t, t, texts, keep, float(d.guidance))
+            x_prev = ddim_step(x_t, x0_teacher, t, t_prev, self.train_scheduler.alphas_cumprod)
+            target = consistency_output(self.target(x_prev, t_prev, texts, keep), x_prev, t_prev, self.lcm)
+        lw = self.cfg.loss
+        return motion_x0_loss(student, target, float(lw.mse), float(lw.velocity), float(lw.acceleration))
+
+    def val_batches(self, batch_size: int) -> list[np.ndarray]:
+        n = min(len(self.clips.val), int(self.cfg.train.val_items))
+        return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+    def write_artifacts(self, run_dir: Path) -> None:
+        self.clips.write_artifacts(run_dir)
+        (run_dir / "model_info.json").write_text(json.dumps({
+            "model_type": self.model_type,
+            "feature_dim": self.clips.feature_dim,
+            "text_dim": self.clips.text_dim,
+            "clip_len": self.clips.clip_len,
+            "teacher": str(self.cfg.teacher),
+        }, indent=2) + "\n")

@@ -1,0 +1,113 @@
+"""The few-step student: consistency-distillation maths, a distilled session-fixture model, its sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eval.benchmarks.few_step import CallCounter
+from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
+                                           teacher_guided_x0)
+from handgen.diffusion.schedulers import training_scheduler
+from handgen.errors import HandgenError
+from handgen.models.motion_denoiser import BRANCHES, DenoiserConfig, MotionDenoiser
+from tests.helpers import REPO, cli_in_process
+
+
+def test_boundary_condition_and_grid():
+    lcm = consistency_scheduler(training_scheduler(), solver_steps=50, timestep_scaling=10.0)
+    x, net = torch.randn(3, 8, 5), torch.randn(3, 8, 5)
+    t0 = torch.zeros(3, dtype=torch.long)
+    assert torch.equal(consistency_output(net, x, t0, lcm), x)  # c_skip(0) = 1, c_out(0) = 0
+    far = consistency_output(net, x, torch.full((3,), 999), lcm)
+    assert torch.allclose(far, net, atol=1e-4)  # at the noise end the network's x0 is the output
+    start, prev = solver_grid(1000, 50, torch.tensor([0, 1, 49]))
+    assert start.tolist() == [19, 39, 999] and prev.tolist() == [0, 19, 979]
+    lcm.set_timesteps(4, original_inference_steps=50)
+    assert len(lcm.timesteps) == 4 and int(lcm.timesteps[0]) == 999 and set(lcm.timesteps.tolist()) <= set(range(19, 1000, 20))
+    with pytest.raises(HandgenError, match="1..50"):
+        consistency_scheduler(training_scheduler(), 50, 10.0, steps=51)
+
+
+def test_ddim_step_with_the_true_x0_stays_on_the_forward_trajectory():
+    sched = training_scheduler()
+    x0, eps = torch.randn(2, 6, 4), torch.randn(2, 6, 4)
+    t, t_prev = torch.tensor([519, 19]), torch.tensor([499, 0])
+    x_t = sched.add_noise(x0, eps, t)
+    expected = sched.add_noise(x0, eps, t_prev)
+    assert torch.allclose(ddim_step(x_t, x0, t, t_prev, sched.alphas_cumprod), expected, atol=1e-5)
+
+
+def test_teacher_guidance_is_one_batched_call_and_scale_one_is_the_conditional_pass():
+    torch.manual_seed(0)
+    net = MotionDenoiser(DenoiserConfig(feature_dim=6, text_dim=8, layers=1, width=16, heads=2, ff=32,
+                                        branch_heads=True)).eval()
+    for p in net.parameters():  # zero-initialised heads would make cond == uncond
+        torch.nn.init.normal_(p, std=0.2)
+    x, t = torch.randn(2, 5, 6), torch.tensor([10, 500])
+    texts = {k: (torch.randn(2, 3, 8), torch.ones(2, 3, dtype=torch.bool)) for k in BRANCHES}
+    keep = {k: torch.ones(2, dtype=torch.bool) for k in BRANCHES}
+    with torch.no_grad(), CallCounter(net) as counter:
+        cond = teacher_guided_x0(net, x, t, texts, keep, 1.0)
+        guided = teacher_guided_x0(net, x, t, texts, keep, 3.0)
+    assert counter.calls == 2
+    with torch.no_grad():
+        assert torch.allclose(cond, net(x, t, texts), atol=1e-5)
+        uncond = net(x, t, texts, {k: torch.zeros(2, dtype=torch.bool) for k in BRANCHES})
+    assert torch.allclose(guided, uncond + 3.0 * (cond - uncond), atol=1e-4)
+    assert not torch.allclose(guided, cond, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def student_run(tiny_diffusion_run, tmp_path_factory):
+    """Four distillation steps of the session's tiny diffusion run (in-process)."""
+    from handgen.train.loop import run_training
+
+    out = tmp_path_factory.mktemp("student") / "run"
+    return run_training(str(REPO / "configs" / "motion_consistency_tiny.yaml"), [
+        f"teacher={tiny_diffusion_run}", f"output_dir={out}", "max_steps=4", "train.batch_size=8",
+        "train.warmup_steps=0", "train.log_every=1", "train.val_items=8", "train.val_every=4",
+        "train.checkpoint_every=4"])
+
+
+def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_run, tiny_diffusion_run, tmp_path):
+    import handgen
+    from handgen.io.run_dir import read_run_config
+
+    cfg, teacher_cfg = read_run_config(student_run), read_run_config(tiny_diffusion_run)
+    assert cfg.model_type == "motion_consistency" and (student_run / "DONE").is_file()
+    assert cfg.model == teacher_cfg.model and cfg.text.max_tokens == teacher_cfg.text.max_tokens
+    assert cfg.sample.guidance == cfg.distill.guidance == teacher_cfg.sample.guidance
+    gen = handgen.load(student_run)
+    for steps in (1, 2, 4):
+        with CallCounter(gen.engine.model) as counter:
+            motion = gen.generate(left="the left hand makes a fist", right="", both="", num=3, seed=0, steps=steps)
+        assert counter.calls == steps  # guidance is distilled in: one network call per step for the whole batch
+        assert motion.joints.shape == (3, gen.clip_len, 2, 21, 3) and np.isfinite(motion.joints).all()
+    again = gen.generate(left="the left hand makes a fist", right="", both="", num=3, seed=0, steps=4)
+    assert np.array_equal(again.joints, motion.joints)
+    with pytest.raises(HandgenError, match="guidance 2.5 distilled"):
+        gen.generate(left="a fist", guidance=4.0)
+    with pytest.raises(HandgenError, match="own sampler"):
+        gen.generate(left="a fist", sampler="dpmpp")
+
+    out = tmp_path / "samples"
+    assert cli_in_process("-q", "sample", "--ckpt", student_run, "--left", "a fist", "--num", "2", "--steps", "2",
+                          "--out", out) == 0
+    assert sorted(p.name for p in out.glob("sample_*.npz")) == ["sample_000.npz", "sample_001.npz"]
+    with np.load(out / "sample_000.npz") as z:
+        assert str(z["sampler"]) == "lcm" and float(z["guidance"]) == 2.5
+
+
+def test_student_keeps_the_inpainting_modes(student_run, tmp_path):
+    import handgen
+
+    gen = handgen.load(student_run)
+    source = gen.generate(left="a fist", right="", both="", num=1, seed=3, steps=2)
+    path = source.save(tmp_path / "src")[0]
+    cond = gen.condition("reaction", path, given="left")
+    out = gen.generate(left="", right="the right hand waves", both="", condition=cond, steps=2)
+    assert np.allclose(out.joints[0, :, 0], source.joints[0, :, 0], atol=1e-3)  # the given hand is kept
+    long = gen.generate(left="a fist", right="", both="", frames=gen.clip_len + 30, steps=2)
+    assert long.joints.shape[1] == gen.clip_len + 30

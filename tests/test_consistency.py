@@ -91,6 +91,12 @@ def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_
         gen.generate(left="a fist", guidance=4.0)
     with pytest.raises(HandgenError, match="own sampler"):
         gen.generate(left="a fist", sampler="dpmpp")
+    # evaluation on a data set cuts over-long captions as training did (eval/motion_sets passes truncate=True)
+    long_text = " ".join(["the left hand slowly closes into a tight fist"] * 8)
+    with pytest.raises(HandgenError, match="tokens"):
+        gen.engine.generate([{"left": long_text, "right": "", "both": ""}], 24, steps=1)
+    cut = gen.engine.generate([{"left": long_text, "right": "", "both": ""}], 24, steps=1, truncate=True)
+    assert cut.shape[:2] == (1, 24) and torch.isfinite(cut).all()
 
     out = tmp_path / "samples"
     assert cli_in_process("-q", "sample", "--ckpt", student_run, "--left", "a fist", "--num", "2", "--steps", "2",

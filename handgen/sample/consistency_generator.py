@@ -66,8 +66,8 @@ class ConsistencyMotionGenerator(DiffusionMotionGenerator):
                                  self.device, progress)
 
     def generate(self, triplets, frames, seed=0, sampler=SAMPLER, steps=None, guidance=None, condition=None,
-                 progress=False):
+                 progress=False, truncate=False):
         """Raw features (B, frames, D), as :meth:`DiffusionMotionGenerator.generate` (sampler ``lcm`` only)."""
         self.check_options(sampler, guidance)
         return super().generate(triplets, frames, seed=seed, sampler=sampler, steps=steps, guidance=guidance,
-                                condition=condition, progress=progress)
+                                condition=condition, progress=progress, truncate=truncate)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handgen.diffusion.motion_loss import motion_x0_loss
+from handgen.diffusion.motion_loss import derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
@@ -28,6 +28,11 @@ class MotionDiffusionTask(TrainingTask):
         self.scheduler = diffusion_scheduler(cfg)
         if str(cfg.diffusion.prediction_type) != "sample":
             raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
+        self.derivative_scales = (1.0, 1.0)
+        if bool(cfg.loss.derivatives_in_data_units):
+            self.derivative_scales = derivative_scales(self.clips.train.features)
+            log.info("velocity / acceleration loss in the data's units: mean squares %.3g / %.3g",
+                     *self.derivative_scales)
 
     def build_model(self) -> nn.Module:
         return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)
@@ -49,7 +54,8 @@ class MotionDiffusionTask(TrainingTask):
         keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
-        return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration))
+        return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration),
+                              *self.derivative_scales)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         n = min(len(self.clips.val), int(self.cfg.train.val_items))

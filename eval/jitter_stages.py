@@ -12,9 +12,12 @@ of the MANO parameters decoded from the rotation channels, what ``handgen sample
 Stages (the prompts are the first ``--num`` caption triplets of the test split, cycled):
 
 - ``data``: the test clips' stored joints; ``round trip``: their features -> parameters -> FK joints.
-- ``x0@k``: the guided denoiser's x0 prediction at the k-th last DPM-Solver++-20 step (``x0@1`` is
-  what that sampler returns) and the state x_t it was predicted from.
-- one row per sampler (``name:steps``) with ``--guidance``.
+- ``dpmpp-20 even`` / ``dpmpp-20 quadratic``: DPM-Solver++ 20 steps on diffusers' evenly spaced
+  timesteps (the schedule before issue 22) and on the shipped quadratic ones, each followed by the
+  guided denoiser's x0 prediction at its k-th last step ``x0@k`` (``x0@1`` is what it returns) and
+  the state ``x_t@1`` the last one was predicted from.
+- one row per sampler (``name:steps``) through ``MotionGenerator`` with ``--guidance`` (DDPM rows on the
+  first ``--ddpm-num`` prompts: 1000 steps each).
 - ``long horizon``: 180 frames (four chained windows) with DPM-Solver++-20, and its largest
   one-frame joint step at the three seams against the data's 95th-percentile frame step.
 - ``tokenizer``: the FSQ tokenizer's encode -> decode of the test clips; ``AR``: AR samples.
@@ -76,10 +79,16 @@ def feature_row(stage: str, features: np.ndarray, hands, fps: float, note: str =
                     hm.jitter(block, fps), hm.motion_intensity(block, fps), note)
 
 
-def last_step_x0(engine, triplets, frames: int, guidance: float, seed: int, last: int = 3):
-    """The guided x0 predictions and the states x_t of the last ``last`` DPM-Solver++-20 steps (raw features)."""
+def recorded_dpmpp(engine, triplets, frames: int, guidance: float, seed: int, spacing: str, steps: int = 20):
+    """A DPM-Solver++ sample (raw features) and its (t, x_t, x0) records, last step first.
+
+    ``spacing`` "quadratic" is the shipped schedule; "even" is diffusers' evenly spaced one (the last
+    step at t = 50 of 1000 for 20 steps), the schedule before issue 22.
+    """
     texts = engine.encode(triplets)
-    scheduler = sampling_scheduler("dpmpp", engine.train_scheduler, 20)
+    scheduler = sampling_scheduler("dpmpp", engine.train_scheduler, steps)
+    if spacing == "even":
+        scheduler.set_timesteps(steps)
     record: list[tuple[int, torch.Tensor, torch.Tensor]] = []
 
     def predict(x_t, t):
@@ -88,24 +97,32 @@ def last_step_x0(engine, triplets, frames: int, guidance: float, seed: int, last
         return x0
 
     shape = (len(triplets), frames, engine.stats.mean.shape[0])
-    reverse_diffusion(predict, scheduler, engine.train_scheduler, shape, torch.Generator().manual_seed(seed))
-    return [(t, engine.denormalize(x_t), engine.denormalize(x0)) for t, x_t, x0 in record[-last:]]
+    out = reverse_diffusion(predict, scheduler, engine.train_scheduler, shape, torch.Generator().manual_seed(seed))
+    return engine.denormalize(out), [(t, engine.denormalize(x_t), engine.denormalize(x0)) for t, x_t, x0 in record[::-1]]
 
 
 def diffusion_rows(run: str, triplets, frames: int, fps: float, hands, samplers, guidance: float, seed: int,
-                   step_p95: float) -> list[StageRow]:
+                   step_p95: float, ddpm_num: int) -> list[StageRow]:
     generator = MotionGenerator(run)
     engine = generator.engine
     rows = []
-    for k, (t, x_t, x0) in enumerate(reversed(last_step_x0(engine, triplets, frames, guidance, seed)), 1):
-        rows.append(feature_row(f"x0@{k} (t={t})", x0, hands, fps))
-        rows.append(feature_row(f"  x_t@{k} (t={t})", x_t, hands, fps))
+    for spacing in ("even", "quadratic"):
+        started = time.perf_counter()
+        sample, record = recorded_dpmpp(engine, triplets, frames, guidance, seed, spacing)
+        seconds = (time.perf_counter() - started) / len(triplets)
+        rows.append(feature_row(f"dpmpp-20 {spacing}", sample, hands, fps, f"{seconds:.2f} s/sample"))
+        for k, (t, x_t, x0) in enumerate(record[:3], 1):
+            rows.append(feature_row(f"  x0@{k} (t={t})", x0, hands, fps))
+            if k == 1:
+                rows.append(feature_row(f"  x_t@{k} (t={t})", x_t, hands, fps))
     for spec in samplers:
         name, steps = spec.split(":")
+        batch = triplets[:ddpm_num] if name == "ddpm" else triplets
         started = time.perf_counter()
-        feats = engine.generate(triplets, frames, seed=seed, sampler=name, steps=int(steps), guidance=guidance)
-        seconds = (time.perf_counter() - started) / len(triplets)
-        rows.append(feature_row(f"{name}-{steps} g{guidance:g}", feats.numpy(), hands, fps, f"{seconds:.2f} s/sample"))
+        feats = engine.generate(batch, frames, seed=seed, sampler=name, steps=int(steps), guidance=guidance)
+        seconds = (time.perf_counter() - started) / len(batch)
+        rows.append(feature_row(f"{name}-{steps} g{guidance:g}", feats.numpy(), hands, fps,
+                                f"{seconds:.2f} s/sample, {len(batch)} samples"))
     long = engine.generate(triplets, 3 * frames, seed=seed, sampler="dpmpp", steps=20, guidance=guidance).numpy()
     fk = motion_set_from_features(long, hands).joints
     # windows overlap by 10 frames: the new frames start at 60, 110, 160 (seams after frames 59, 109, 159)
@@ -155,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guidance", type=float, default=2.5)
     parser.add_argument("--ar-guidance", type=float, default=2.0)
     parser.add_argument("--samplers", nargs="*", default=list(DEFAULT_SAMPLERS))
+    parser.add_argument("--ddpm-num", type=int, default=8, help="samples for DDPM rows (1000 steps each)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     clips = load_clip_set(args.data_dir, "test")
@@ -166,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [data, feature_row("round trip", motion_features(clips, hands), hands, fps)]
     if args.diffusion:
         rows += diffusion_rows(args.diffusion, triplets, frames, fps, hands, args.samplers, args.guidance, args.seed,
-                               data_frame_step_p95(args.data_dir))
+                               data_frame_step_p95(args.data_dir), args.ddpm_num)
     rows += ar_rows(args.ar, args.tokenizer, clips, triplets, frames, fps, hands, args.ar_guidance, args.seed)
     print(f"{args.data_dir}: {len(j)} test clips; {args.num} samples, seed {args.seed}, {frames} frames at {fps:g} fps")
     print(f"{'stage':<22} {'FK joints: jitter m/s^3, x data, intensity deg/s, x data':<29} | block joints (same)")

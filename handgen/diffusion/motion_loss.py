@@ -3,13 +3,17 @@
 The velocity and acceleration terms are mean squared errors of the frame-to-frame first and
 second differences of the normalised features. Measured raw, they are tiny next to the MSE:
 on the README data the mean square of the data's own velocity is 2.1e-3 and of its
-acceleration 9.2e-5 (the features are z-scored per channel, over all frames), so an x0
-prediction that trembles by 0.02 per frame (half a millimetre of fingertip at a joint block
-std of ~3 cm, 30x the data's jitter once decoded) costs 1e-4 of loss there, against ~0.1 for
-the MSE: the model is never taught to be smooth, and samples tremble (docs/motion_eval.md,
-"Jitter and intensity by stage"). With ``vel_scale`` / ``acc_scale`` set to the data's mean
-squares (:func:`derivative_scales`), each term is measured in the data's own units: 1 means
-an error as large as the data's typical velocity (acceleration).
+acceleration 9.2e-5 (the features are z-scored per channel over all frames), so an x0
+prediction that trembles by +-0.01 frame to frame costs 2.9e-4 of loss, 5.8x a smooth
+offset of the same size, against ~0.1 for the MSE: the model is never taught to be smooth
+and samples tremble (docs/motion_eval.md, "Jitter and intensity by stage").
+
+With ``loss.derivatives_in_data_units`` the training task divides BOTH terms by the data's
+mean squared velocity (:func:`derivative_scales`): a velocity error as large as the data's
+typical velocity costs 1, the same tremble ~500x its raw cost. Dividing the acceleration
+term by the data's own (25x smaller) mean squared acceleration was tried and fails: then the
+diffusion noise left at t ~ 0 (std ~0.006) costs as much as all of a clip's motion, and a
+tiny model trained so for 500 steps returned a static pose (intensity 0.08 deg/s).
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ class MotionDiffusionTask(TrainingTask):
             raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
         self.derivative_scales = (1.0, 1.0)
         if bool(cfg.loss.derivatives_in_data_units):
-            self.derivative_scales = derivative_scales(self.clips.train.features)
-            log.info("velocity / acceleration loss in the data's units: mean squares %.3g / %.3g",
-                     *self.derivative_scales)
+            vel_ms, acc_ms = derivative_scales(self.clips.train.features)
+            self.derivative_scales = (vel_ms, vel_ms)  # one scale: see handgen/diffusion/motion_loss.py
+            log.info("velocity / acceleration loss in units of the data's mean squared velocity %.3g "
+                     "(its acceleration: %.3g)", vel_ms, acc_ms)
 
     def build_model(self) -> nn.Module:
         return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)

@@ -63,7 +63,7 @@ class StageRow:
     block_intensity: float | None = None
     note: str = ""
 
-    def line(self, ref: "StageRow") -> str:
+    def line(self, ref: StageRow) -> str:
         def pair(j, i):
             if j is None:
                 return f"{'-':>8} {'':>6} {'-':>6} {'':>5}"

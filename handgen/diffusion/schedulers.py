@@ -11,7 +11,6 @@ frame: that residue was most of the samples' jitter (docs/motion_eval.md, "Jitte
 
 from __future__ import annotations
 
-import numpy as np
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
 from handgen.errors import HandgenError
@@ -39,7 +38,7 @@ def quadratic_timesteps(steps: int, num_train_timesteps: int = 1000) -> list[int
         return [num_train_timesteps - 1]
     out: list[int] = []
     for i in range(steps):
-        t = int(round((num_train_timesteps - 1) * (i / (steps - 1)) ** 2))
+        t = round((num_train_timesteps - 1) * (i / (steps - 1)) ** 2)
         out.append(max(t, out[-1] + 1) if out else t)
     return out[::-1]
 

@@ -47,6 +47,7 @@ class Rule:
 
 POSITIVE_INT, NONNEG_INT = Rule("int", 1), Rule("int", 0)
 POSITIVE, NONNEG, UNIT = Rule("float", 0, lo_open=True), Rule("float", 0), Rule("float", 0, 1)
+LOSS_SWITCHES = frozenset({"derivatives_in_data_units"})  # true/false keys of loss sections (no range)
 RULES: dict[str, Rule] = {
     "max_steps": POSITIVE_INT,
     "seed": Rule("int", 0, 2**32 - 1),
@@ -105,7 +106,7 @@ def _rule_for(key: str) -> Rule | None:
     leaf = key.rsplit(".", 1)[-1]
     if leaf.endswith("_prob") or leaf == "dropout":
         return UNIT
-    if key.startswith("loss."):
+    if key.startswith("loss.") and leaf not in LOSS_SWITCHES:
         return Rule("float", 0) if leaf != "temperature" else POSITIVE
     return None
 

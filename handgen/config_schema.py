@@ -125,6 +125,8 @@ class MotionLossSection:
     mse: float = 0.5
     velocity: float = 0.2
     acceleration: float = 0.1
+    # velocity / acceleration terms divided by the data's own mean squares (handgen/diffusion/motion_loss.py)
+    derivatives_in_data_units: bool = False
 
 
 @dataclass

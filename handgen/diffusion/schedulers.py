@@ -2,6 +2,11 @@
 
 Motion features are z-scored, so ``clip_sample`` is always off; the denoiser predicts
 x0 (``prediction_type="sample"``) unless a config says otherwise.
+
+DPM-Solver++ runs on :func:`quadratic_timesteps` (dense near t = 0, last step at t = 0). With
+diffusers' evenly spaced timesteps its last x0 is predicted from t = 50 of 1000 (20 steps), where x_t
+still carries noise of std 0.09 (cosine schedule) and a small denoiser lets part of it through frame by
+frame: that residue was most of the samples' jitter (docs/motion_eval.md, "Jitter and intensity by stage").
 """
 
 from __future__ import annotations
@@ -24,10 +29,25 @@ def training_scheduler(
     )
 
 
+def quadratic_timesteps(steps: int, num_train_timesteps: int = 1000) -> list[int]:
+    """``steps`` distinct timesteps from ``num_train_timesteps - 1`` down to 0, spaced as (i / (steps - 1))^2.
+
+    Each is at least one above the next (the low end of a long schedule is then every timestep).
+    """
+    if steps == 1:
+        return [num_train_timesteps - 1]
+    out: list[int] = []
+    for i in range(steps):
+        t = round((num_train_timesteps - 1) * (i / (steps - 1)) ** 2)
+        out.append(max(t, out[-1] + 1) if out else t)
+    return out[::-1]
+
+
 def sampling_scheduler(name: str, train_scheduler: DDPMScheduler, steps: int | None = None):
     """A sampler sharing the training noise schedule, with ``set_timesteps(steps)`` applied.
 
-    ``steps`` defaults to the training length for DDPM, 50 for DDIM and 20 for DPM-Solver++.
+    ``steps`` defaults to the training length for DDPM, 50 for DDIM and 20 for DPM-Solver++
+    (on :func:`quadratic_timesteps`; DDIM's evenly spaced steps already end at t = 0).
 
     Raises:
         HandgenError: unknown sampler name or a non-positive step count.
@@ -48,7 +68,10 @@ def sampling_scheduler(name: str, train_scheduler: DDPMScheduler, steps: int | N
         raise HandgenError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
     if steps <= 0 or steps > config.num_train_timesteps:
         raise HandgenError(f"--steps must be in 1..{config.num_train_timesteps}, got {steps}")
-    scheduler.set_timesteps(steps)
+    if name == "dpmpp":
+        scheduler.set_timesteps(timesteps=quadratic_timesteps(steps, config.num_train_timesteps))
+    else:
+        scheduler.set_timesteps(steps)
     return scheduler
 
 

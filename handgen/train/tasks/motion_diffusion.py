@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handgen.diffusion.motion_loss import motion_x0_loss
+from handgen.diffusion.motion_loss import derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
@@ -28,6 +28,12 @@ class MotionDiffusionTask(TrainingTask):
         self.scheduler = diffusion_scheduler(cfg)
         if str(cfg.diffusion.prediction_type) != "sample":
             raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
+        self.derivative_scales = (1.0, 1.0)
+        if bool(cfg.loss.derivatives_in_data_units):
+            vel_ms, acc_ms = derivative_scales(self.clips.train.features)
+            self.derivative_scales = (vel_ms, vel_ms)  # one scale: see handgen/diffusion/motion_loss.py
+            log.info("velocity / acceleration loss in units of the data's mean squared velocity %.3g "
+                     "(its acceleration: %.3g)", vel_ms, acc_ms)
 
     def build_model(self) -> nn.Module:
         return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)
@@ -49,7 +55,8 @@ class MotionDiffusionTask(TrainingTask):
         keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
-        return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration))
+        return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration),
+                              *self.derivative_scales)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         n = min(len(self.clips.val), int(self.cfg.train.val_items))

@@ -14,7 +14,9 @@ Output (the contract with the grasp prior)::
          {"id": "s01/box_use_01/000123", "source": "arctic"|"synthetic", "subject", "sequence",
           "frame": 123, "object": "box", "category": "box", "text": "grasp box with both hands",
           "articulation": 0.0, "split": "train"|"val"|"test", "shard": "shards/s01/box_use_01.npz",
-          "index": 4, "contact": {"left": 0.31, "right": 0.42}, "hand_model": "procedural"|"mano"}
+          "index": 4, "contact": {"left": 0.31, "right": 0.42}, "hand_model": "procedural"|"mano",
+          "grasp_type": "support_top"}   grasp_type: the synthetic generator's two-hand layout (its
+                                         captions.jsonl labels' ``layout``), "" without such labels
       shards/<subject>/<sequence>.npz   arrays over that sequence's N kept frames:
          frame (N,) int64
          {h}_global_orient (N,3), {h}_hand_pose (N,45) ABSOLUTE (flat-hand-mean), {h}_transl (N,3),
@@ -52,6 +54,7 @@ import torch
 
 from data_prep.arctic_objects import object_name_of, read_object_track
 from data_prep.arctic_reader import read_mano_sequence
+from data_prep.caption_segments import SIDE_FILE, read_caption_segments
 from data_prep.clip_pipeline import SequenceResult, SequenceTask, convert_all, skip_reason
 from data_prep.hand_frame import DEFINITION, apply_frame, right_hand_frame
 from data_prep.object_contact import CONTACT_DIST, sequence_contact
@@ -174,6 +177,14 @@ def _reuse(task: SequenceTask, out: Path, settings: dict[str, Any]) -> SequenceR
     return SequenceResult(task, rows=marker["rows"], reused=True)
 
 
+def grasp_type_of(segments: dict, row: dict[str, Any]) -> str:
+    """The generator's layout label of the caption segment holding ``row``'s frame ("" when none)."""
+    for segment in segments.get(f"{row['subject']}/{row['sequence']}", ()):
+        if segment.start <= row["frame"] < segment.end and isinstance(segment.labels, dict):
+            return str(segment.labels.get("layout", ""))
+    return ""
+
+
 def _source_name(src: Path) -> str:
     try:
         info = json.loads((src / "synthetic_info.json").read_text(encoding="utf-8"))
@@ -220,7 +231,9 @@ def prep_grasps(
     skipped = sorted((r.skipped for r in results if r.skipped), key=lambda s: s["file"])
     atomic_write_jsonl(out / SKIPPED, skipped)
     splits, split_rule = assign_splits(src, [t.key for t in tasks])
-    rows = sorted((dict(row, split=splits[r.task.key]) for r in results for row in r.rows), key=lambda row: row["id"])
+    segments = read_caption_segments(src / SIDE_FILE) if (src / SIDE_FILE).is_file() else {}
+    rows = sorted((dict(row, split=splits[r.task.key], grasp_type=grasp_type_of(segments, row))
+                   for r in results for row in r.rows), key=lambda row: row["id"])
     if not rows:
         raise HandgenError(f"no grasp frame kept from {src} (sequences without objects or without bimanual contact; "
                            f"see {out / SKIPPED})")
@@ -235,6 +248,7 @@ def prep_grasps(
         "split_rule": split_rule,
         "counts": {
             "frames": len(rows), "per_object": dict(sorted(Counter(r["object"] for r in rows).items())),
+            "per_grasp_type": dict(sorted(Counter(r["grasp_type"] for r in rows).items())),
             "per_split": {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")},
             "sequences": len(tasks), "sequences_with_grasps": len({r["shard"] for r in rows}),
             "skipped": len(skipped),

@@ -108,7 +108,7 @@ def test_generated_dataset_layout_captions_and_determinism(tmp_path, caplog):
     info = generate(tmp_path / "raw", num_seqs=3, seed=3, frames=60, progress=False, objects=0.5,
                     ycb_dir=tmp_path / "no_ycb")
     assert "YCB meshes not found" in caplog.text
-    assert info["objects"]["names"] == ["box", "cylinder", "sphere", "hingebox"]
+    assert info["objects"]["names"] == ["box", "cylinder", "sphere", "hingebox", "bar"]
     objects = sorted((tmp_path / "raw" / "raw_seqs").rglob("*.object.npy"))
     assert [p.name.split("_")[1:] for p in objects] == [["use", "0001.object.npy"]]  # k = 1 at 1/2
     array = np.load(objects[0])
@@ -122,7 +122,7 @@ def test_generated_dataset_layout_captions_and_determinism(tmp_path, caplog):
     labels = row["labels"]
     assert labels["object"] == name and labels["both"] == "hold_object" and len(row["captions"]) == 5
     for caption in row["captions"]:
-        assert labels["noun"] in caption["both"] or labels["layout"] == "wrap_one"
+        assert labels["noun"] in caption["both"] or labels["layout"] in ("wrap_one", "pinch_one")
         assert any(labels["noun"] in caption[s] for s in HANDS)
     again = make_object_sequence(3, 1, 60, info["objects"]["names"], None)
     np.testing.assert_array_equal(again.object_array, array)
@@ -228,9 +228,10 @@ def test_grasp_dir_follows_the_contract(raw, grasps):
     rows = [json.loads(line) for line in (grasps / "manifest.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     keys = {"id", "source", "subject", "sequence", "frame", "object", "category", "text", "articulation", "split",
-            "shard", "index", "contact", "hand_model"}
+            "shard", "index", "contact", "hand_model", "grasp_type"}
     for row in rows:
         assert set(row) == keys and row["split"] in ("train", "val", "test") and row["source"] == "arctic"
+        assert row["grasp_type"] == ""  # no captions.jsonl labels in this root
         assert row["text"] == f"grasp {row['category']} with both hands" and row["hand_model"] == "procedural"
         assert row["id"] == f"{row['subject']}/{row['sequence']}/{row['frame']:06d}"
     meta = json.loads((grasps / "meta.json").read_text())

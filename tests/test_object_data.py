@@ -260,3 +260,25 @@ def test_grasp_dir_follows_the_contract(raw, grasps):
     before = (grasps / "manifest.jsonl").read_text()
     again = prep_grasps(raw[0], grasps, stride=1, progress=False)
     assert again["run"]["frames_read"] == 0 and (grasps / "manifest.jsonl").read_text() == before
+
+
+def test_prep_grasps_hold_test_keeps_exactly_the_frames_that_hold(raw, grasps, tmp_path, monkeypatch):
+    import data_prep.prep_grasps as prep_module
+
+    class EvenFramesHold:  # a stand-in verdict: frames with an even number hold in 6 directions, odd ones in 1
+        def __init__(self, data, hands):
+            self.data = data
+
+        def __call__(self, i):
+            even = self.data.rows[i]["frame"] % 2 == 0
+            return type("Result", (), {"holds": even, "directions_held": 6 if even else 1})()
+
+    monkeypatch.setattr(prep_module, "FrameHoldTester", EvenFramesHold)
+    meta = prep_grasps(raw[0], tmp_path / "held", stride=1, progress=False, hold_test=True)
+    every = [json.loads(line) for line in (grasps / "manifest.jsonl").read_text().splitlines()]
+    kept = [json.loads(line) for line in (tmp_path / "held" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in kept] == [r["id"] for r in every if r["frame"] % 2 == 0]
+    assert all(r["holds"] is True and r["hold_directions"] == 6 for r in kept)
+    assert meta["hold_test"]["tested"] == len(every) and meta["hold_test"]["kept"] == len(kept) < len(every)
+    assert meta["counts"]["frames"] == len(kept) == sum(meta["counts"]["per_split"].values())
+    assert json.loads((tmp_path / "held" / "meta.json").read_text())["hold_test"]["dropped"] == len(every) - len(kept)

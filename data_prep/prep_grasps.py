@@ -14,7 +14,9 @@ Output (the contract with the grasp prior)::
          {"id": "s01/box_use_01/000123", "source": "arctic"|"synthetic", "subject", "sequence",
           "frame": 123, "object": "box", "category": "box", "text": "grasp box with both hands",
           "articulation": 0.0, "split": "train"|"val"|"test", "shard": "shards/s01/box_use_01.npz",
-          "index": 4, "contact": {"left": 0.31, "right": 0.42}, "hand_model": "procedural"|"mano"}
+          "index": 4, "contact": {"left": 0.31, "right": 0.42}, "hand_model": "procedural"|"mano",
+          "grasp_type": "support_top"}   grasp_type: the synthetic generator's two-hand layout (its
+                                         captions.jsonl labels' ``layout``), "" without such labels
       shards/<subject>/<sequence>.npz   arrays over that sequence's N kept frames:
          frame (N,) int64
          {h}_global_orient (N,3), {h}_hand_pose (N,45) ABSOLUTE (flat-hand-mean), {h}_transl (N,3),
@@ -32,6 +34,13 @@ Output (the contract with the grasp prior)::
       objects/<name>/object.json {"name", "category", "articulated", "axis": [0,0,-1], "pivot": [x,y,z]}
       meta.json        format version, thresholds, hand-frame definition, counts, hand_model, split rule
       skipped.jsonl    sequences not converted, with reasons
+
+With ``hold_test`` (``--hold-test``) every kept frame is also put through the hold test
+(:mod:`handgen.grasp.frame_holds`: static hands, gravity along 6 axes, the object moves < 2 cm in
+>= 5): rows gain ``holds`` and ``hold_directions``, the frames that do not hold are dropped from
+the manifest (their shard arrays stay, unreferenced) and ``meta.json`` counts them under
+``hold_test``. It costs ~1 s per frame on an idle core (the rest of ``prep grasps`` ~1 ms per
+frame) and is redone on every run (the per-sequence markers do not keep verdicts).
 
 Splits: the rule of ``prep arctic`` (:mod:`data_prep.splits`) over all sequences found. The
 category is the template's ``object.json`` ``category`` when present, else the object name.
@@ -52,12 +61,15 @@ import torch
 
 from data_prep.arctic_objects import object_name_of, read_object_track
 from data_prep.arctic_reader import read_mano_sequence
+from data_prep.caption_segments import SIDE_FILE, read_caption_segments
 from data_prep.clip_pipeline import SequenceResult, SequenceTask, convert_all, skip_reason
 from data_prep.hand_frame import DEFINITION, apply_frame, right_hand_frame
 from data_prep.object_contact import CONTACT_DIST, sequence_contact
 from data_prep.prep_arctic import ArcticReader, find_sequences, make_hands
 from data_prep.splits import assign_splits
 from handgen.errors import HandgenError, InputFileError
+from handgen.grasp.frame_holds import FrameHoldTester
+from handgen.grasp.grasp_data import GraspDataset
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS
 from handgen.io.atomic import atomic_save_npz, atomic_write_json, atomic_write_jsonl
@@ -174,6 +186,14 @@ def _reuse(task: SequenceTask, out: Path, settings: dict[str, Any]) -> SequenceR
     return SequenceResult(task, rows=marker["rows"], reused=True)
 
 
+def grasp_type_of(segments: dict, row: dict[str, Any]) -> str:
+    """The generator's layout label of the caption segment holding ``row``'s frame ("" when none)."""
+    for segment in segments.get(f"{row['subject']}/{row['sequence']}", ()):
+        if segment.start <= row["frame"] < segment.end and isinstance(segment.labels, dict):
+            return str(segment.labels.get("layout", ""))
+    return ""
+
+
 def _source_name(src: Path) -> str:
     try:
         info = json.loads((src / "synthetic_info.json").read_text(encoding="utf-8"))
@@ -185,6 +205,7 @@ def _source_name(src: Path) -> str:
 def prep_grasps(
     src: str | Path, out: str | Path, mano_dir: str | None = None, contact_dist: float = CONTACT_DIST,
     min_fraction: float = MIN_FRACTION, stride: int = 1, workers: int = 1, progress: bool = True,
+    hold_test: bool = False,
 ) -> dict[str, Any]:
     """Write GRASP_DIR ``out`` from ARCTIC_ROOT ``src``; returns meta.json's content.
 
@@ -220,7 +241,9 @@ def prep_grasps(
     skipped = sorted((r.skipped for r in results if r.skipped), key=lambda s: s["file"])
     atomic_write_jsonl(out / SKIPPED, skipped)
     splits, split_rule = assign_splits(src, [t.key for t in tasks])
-    rows = sorted((dict(row, split=splits[r.task.key]) for r in results for row in r.rows), key=lambda row: row["id"])
+    segments = read_caption_segments(src / SIDE_FILE) if (src / SIDE_FILE).is_file() else {}
+    rows = sorted((dict(row, split=splits[r.task.key], grasp_type=grasp_type_of(segments, row))
+                   for r in results for row in r.rows), key=lambda row: row["id"])
     if not rows:
         raise HandgenError(f"no grasp frame kept from {src} (sequences without objects or without bimanual contact; "
                            f"see {out / SKIPPED})")
@@ -235,6 +258,7 @@ def prep_grasps(
         "split_rule": split_rule,
         "counts": {
             "frames": len(rows), "per_object": dict(sorted(Counter(r["object"] for r in rows).items())),
+            "per_grasp_type": dict(sorted(Counter(r["grasp_type"] for r in rows).items())),
             "per_split": {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")},
             "sequences": len(tasks), "sequences_with_grasps": len({r["shard"] for r in rows}),
             "skipped": len(skipped),
@@ -245,6 +269,35 @@ def prep_grasps(
     }
     atomic_write_json(out / META, meta)
     atomic_write_jsonl(out / MANIFEST, rows)
+    if hold_test:
+        meta = keep_holding_frames(out, meta, hands, progress)
+    return meta
+
+
+def keep_holding_frames(out: Path, meta: dict[str, Any], hands: HandPair, progress: bool = True) -> dict[str, Any]:
+    """Hold-test every manifest row of GRASP_DIR ``out`` and keep the rows that hold (module docstring)."""
+    from tqdm import tqdm
+
+    data = GraspDataset(out, ("train", "val", "test"))
+    tester = FrameHoldTester(data, hands)
+    started = time.perf_counter()
+    rows = []
+    for i in tqdm(range(len(data)), desc="hold test", unit="frame", disable=not progress):
+        result = tester(i)
+        if result.holds:
+            rows.append(dict(data.rows[i], holds=True, hold_directions=result.directions_held))
+    if not rows:
+        raise HandgenError(f"no grasp frame of {out} holds in the hold test (--hold-test)")
+    rows.sort(key=lambda row: row["id"])
+    counts = meta["counts"]
+    meta["hold_test"] = {"tested": len(data), "kept": len(rows), "dropped": len(data) - len(rows),
+                         "seconds": round(time.perf_counter() - started, 1),
+                         "dropped_per_object": dict(Counter(r["object"] for r in data.rows) - Counter(r["object"] for r in rows))}
+    counts.update(frames=len(rows), per_object=dict(sorted(Counter(r["object"] for r in rows).items())),
+                  per_grasp_type=dict(sorted(Counter(r["grasp_type"] for r in rows).items())),
+                  per_split={s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")})
+    atomic_write_json(out / META, meta)
+    atomic_write_jsonl(out / MANIFEST, rows)
     return meta
 
 
@@ -253,6 +306,7 @@ def run_from_args(args) -> int:
     meta = prep_grasps(
         args.src, args.out, mano_dir=args.mano_dir, contact_dist=args.contact_dist, min_fraction=args.min_fraction,
         stride=args.stride, workers=args.workers, progress=not getattr(args, "quiet", False),
+        hold_test=getattr(args, "hold_test", False),
     )
     counts, run = meta["counts"], meta["run"]
     per_object = ", ".join(f"{k} {v}" for k, v in counts["per_object"].items())
@@ -262,4 +316,8 @@ def run_from_args(args) -> int:
         f"{run['frames_read']} frames read in {run['seconds']:.2f} s = {run['frames_per_second']:.0f} frames/s "
         f"(setup: object grids {run['setup_seconds']:.1f} s)"
     )
+    if "hold_test" in meta:
+        h = meta["hold_test"]
+        print(f"prep grasps --hold-test: {h['kept']} of {h['tested']} frames hold and are kept ({h['dropped']} dropped: "
+              f"{h['dropped_per_object'] or 'none'}) in {h['seconds']:.0f} s")
     return 0

@@ -1,7 +1,7 @@
 """Hold rate of a GRASP_DIR (the grasp prior's training frames): ``python -m eval.grasp_data_holds GRASP_DIR``.
 
 Every (or every ``--every``-th) frame of the chosen splits is put through the hold test
-(:mod:`handgen.grasp.hold_test`) in its own world frame: both hands posed from their stored
+(:mod:`handgen.grasp.frame_holds`) in its own world frame: both hands posed from their stored
 MANO parameters, the object template posed by ``object_rot`` / ``object_transl`` (and its
 articulation). Prints the hold rate overall and per object, optionally writes them as JSON
 (``--out``) with each frame's verdict (``--frames``).
@@ -16,54 +16,32 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import roma
-import torch
 
-from handgen.grasp.convex_pieces import object_pieces
+from handgen.grasp.frame_holds import FrameHoldTester
 from handgen.grasp.grasp_data import GraspDataset
-from handgen.grasp.hold_test import hold_test
 from handgen.hand.factory import make_hand_pair
-from handgen.hand.topology import HANDS
-
-
-def frame_hands(hands, arrays: dict) -> np.ndarray:
-    """Posed vertices (2, V, 3) of one frame's hands from its MANO parameters (world, metres)."""
-    out = []
-    with torch.no_grad():
-        for side in HANDS:
-            p = {f"{side}_{k}": torch.as_tensor(np.asarray(arrays[f"{side}_{k}"]), dtype=torch.float32)[None]
-                 for k in ("global_orient", "hand_pose", "transl", "betas")}
-            out.append(hands.pose(side, p).vertices[0].double().numpy())
-    return np.stack(out)
 
 
 def data_hold_rate(root: str | Path, splits: tuple[str, ...] = ("train", "val", "test"), every: int = 1,
                    mano_dir: str | None = None) -> dict:
     """Hold verdicts of the frames of GRASP_DIR ``root``: ``{"frames": [...], "rate", "per_object"}``."""
     data = GraspDataset(root, splits)
-    hands = make_hand_pair(mano_dir, flat_hand_mean=True)
-    pieces_cache: dict[tuple[str, float], list[np.ndarray]] = {}
+    tester = FrameHoldTester(data, make_hand_pair(mano_dir, flat_hand_mean=True))
     frames = []
     for i in range(0, len(data), max(1, every)):
-        f = data.frame(i)
-        row = f["row"]
-        obj = data.object(row["object"])
-        art = round(float(f["articulation"]), 1)
-        key = (obj.name, art)
-        if key not in pieces_cache:
-            pieces_cache[key] = object_pieces(obj.vertices_at(art), obj.faces)
-        rot = roma.rotvec_to_rotmat(torch.as_tensor(f["object_rot"], dtype=torch.float64)).numpy()
-        pieces = [p @ rot.T + f["object_transl"] for p in pieces_cache[key]]
-        verts = obj.vertices_at(art) @ rot.T + f["object_transl"]
-        r = hold_test(verts, obj.faces, frame_hands(hands, f), f["joints"], pieces=pieces)
-        frames.append({"id": row["id"], "object": obj.name, "holds": r.holds, "directions": r.directions_held,
+        row = data.rows[i]
+        r = tester(i)
+        frames.append({"id": row["id"], "object": row["object"], "holds": r.holds, "directions": r.directions_held,
                        "grasp_type": row.get("grasp_type", "")})
     per_object: dict[str, list[bool]] = defaultdict(list)
+    per_type: dict[str, list[bool]] = defaultdict(list)
     for fr in frames:
         per_object[fr["object"]].append(fr["holds"])
+        per_type[fr["grasp_type"] or "-"].append(fr["holds"])
     return {"grasp_dir": str(root), "frames_tested": len(frames), "every": every,
             "rate": float(np.mean([fr["holds"] for fr in frames])) if frames else None,
             "per_object": {k: {"frames": len(v), "rate": float(np.mean(v))} for k, v in sorted(per_object.items())},
+            "per_grasp_type": {k: {"frames": len(v), "rate": float(np.mean(v))} for k, v in sorted(per_type.items())},
             "frames": frames}
 
 
@@ -79,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     report["seconds"] = round(time.time() - t0, 1)
     for name, v in report["per_object"].items():
         print(f"{name:<24} {v['frames']:>5} frames  hold rate {v['rate']:.3f}")
+    for name, v in report["per_grasp_type"].items():
+        print(f"type {name:<19} {v['frames']:>5} frames  hold rate {v['rate']:.3f}")
     print(f"{'all':<24} {report['frames_tested']:>5} frames  hold rate {report['rate']:.3f}  ({report['seconds']} s)")
     if args.out:
         if not args.frames:

@@ -56,14 +56,15 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_object_data_dir(tmp_path_factory) -> Path:
     """A DATA_DIR of hand-object ``prep synthetic`` data converted by ``prep arctic``: 6 sequences of 90
-    frames, all with an object (seed 10, primitives only: box, cylinder, sphere, lidded box), 12 clips
-    that turn, tilt, open the lid and push, with one hand free in some and hands reaching for the
-    object in others. Shared: copy it before changing it."""
+    frames, all with an object (seed 3, primitives only: box, cylinder, sphere, lidded box, bar), 12 clips
+    that turn, tilt, open the lid, push, pull and carry left, in layouts lid, sides, support_top, wrap_one,
+    wrap_top and wrap_both, with one hand free in some and hands reaching for the object in others.
+    Shared: copy it before changing it."""
     from data_prep.prep_arctic import prep_arctic
     from data_prep.synthetic.generate import generate
 
     root = tmp_path_factory.mktemp("synthetic_objects")
-    generate(root / "raw", num_seqs=6, seed=10, frames=90, progress=False, objects=1.0, ycb_dir=root / "no_ycb")
+    generate(root / "raw", num_seqs=6, seed=3, frames=90, progress=False, objects=1.0, ycb_dir=root / "no_ycb")
     prep_arctic(root / "raw", root / "data", progress=False)
     return root / "data"
 

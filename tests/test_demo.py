@@ -59,6 +59,8 @@ def test_demo_fast_writes_every_stage(fast_demo):
     # issue 24: per-prompt checks on the joints, small samples marked, the hold test instead of "plausible"
     assert summary.count("follows: ") == 4 and "training clips showing each motion" in summary
     assert "Small sample: n = " in summary and "hold test: " in summary
+    # issue 21: even the fast budget's grasp (80 refinement steps from the strategy starts) holds the box
+    assert "hold test: holds the object" in summary and bool(grasp["holds"])
 
 
 def test_demo_rerun_resumes(fast_demo, capsys):

@@ -108,7 +108,7 @@ def test_generated_dataset_layout_captions_and_determinism(tmp_path, caplog):
     info = generate(tmp_path / "raw", num_seqs=3, seed=3, frames=60, progress=False, objects=0.5,
                     ycb_dir=tmp_path / "no_ycb")
     assert "YCB meshes not found" in caplog.text
-    assert info["objects"]["names"] == ["box", "cylinder", "sphere", "hingebox"]
+    assert info["objects"]["names"] == ["box", "cylinder", "sphere", "hingebox", "bar"]
     objects = sorted((tmp_path / "raw" / "raw_seqs").rglob("*.object.npy"))
     assert [p.name.split("_")[1:] for p in objects] == [["use", "0001.object.npy"]]  # k = 1 at 1/2
     array = np.load(objects[0])
@@ -122,7 +122,7 @@ def test_generated_dataset_layout_captions_and_determinism(tmp_path, caplog):
     labels = row["labels"]
     assert labels["object"] == name and labels["both"] == "hold_object" and len(row["captions"]) == 5
     for caption in row["captions"]:
-        assert labels["noun"] in caption["both"] or labels["layout"] == "wrap_one"
+        assert labels["noun"] in caption["both"] or labels["layout"] in ("wrap_one", "pinch_one")
         assert any(labels["noun"] in caption[s] for s in HANDS)
     again = make_object_sequence(3, 1, 60, info["objects"]["names"], None)
     np.testing.assert_array_equal(again.object_array, array)
@@ -228,9 +228,10 @@ def test_grasp_dir_follows_the_contract(raw, grasps):
     rows = [json.loads(line) for line in (grasps / "manifest.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     keys = {"id", "source", "subject", "sequence", "frame", "object", "category", "text", "articulation", "split",
-            "shard", "index", "contact", "hand_model"}
+            "shard", "index", "contact", "hand_model", "grasp_type"}
     for row in rows:
         assert set(row) == keys and row["split"] in ("train", "val", "test") and row["source"] == "arctic"
+        assert row["grasp_type"] == ""  # no captions.jsonl labels in this root
         assert row["text"] == f"grasp {row['category']} with both hands" and row["hand_model"] == "procedural"
         assert row["id"] == f"{row['subject']}/{row['sequence']}/{row['frame']:06d}"
     meta = json.loads((grasps / "meta.json").read_text())
@@ -259,3 +260,25 @@ def test_grasp_dir_follows_the_contract(raw, grasps):
     before = (grasps / "manifest.jsonl").read_text()
     again = prep_grasps(raw[0], grasps, stride=1, progress=False)
     assert again["run"]["frames_read"] == 0 and (grasps / "manifest.jsonl").read_text() == before
+
+
+def test_prep_grasps_hold_test_keeps_exactly_the_frames_that_hold(raw, grasps, tmp_path, monkeypatch):
+    import data_prep.prep_grasps as prep_module
+
+    class EvenFramesHold:  # a stand-in verdict: frames with an even number hold in 6 directions, odd ones in 1
+        def __init__(self, data, hands):
+            self.data = data
+
+        def __call__(self, i):
+            even = self.data.rows[i]["frame"] % 2 == 0
+            return type("Result", (), {"holds": even, "directions_held": 6 if even else 1})()
+
+    monkeypatch.setattr(prep_module, "FrameHoldTester", EvenFramesHold)
+    meta = prep_grasps(raw[0], tmp_path / "held", stride=1, progress=False, hold_test=True)
+    every = [json.loads(line) for line in (grasps / "manifest.jsonl").read_text().splitlines()]
+    kept = [json.loads(line) for line in (tmp_path / "held" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in kept] == [r["id"] for r in every if r["frame"] % 2 == 0]
+    assert all(r["holds"] is True and r["hold_directions"] == 6 for r in kept)
+    assert meta["hold_test"]["tested"] == len(every) and meta["hold_test"]["kept"] == len(kept) < len(every)
+    assert meta["counts"]["frames"] == len(kept) == sum(meta["counts"]["per_split"].values())
+    assert json.loads((tmp_path / "held" / "meta.json").read_text())["hold_test"]["dropped"] == len(every) - len(kept)

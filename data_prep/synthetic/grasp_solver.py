@@ -145,16 +145,19 @@ def _link_poser(side: str, betas: tuple[float, ...]) -> tuple[SkinnedPoints, np.
 
 def close_fingers(
     side: str, rotvec: np.ndarray, wrist: np.ndarray, open_pose: np.ndarray, betas: np.ndarray, sdf: SignedDistance,
-    steps: int = STEPS, lookahead: int = LOOKAHEAD,
+    steps: int = STEPS, lookahead: int = LOOKAHEAD, target: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, bool]]:
     """Closed pose (45,) and which fingers touch; see the module docstring.
+
+    ``target``: the pose (45,) the fingers close towards (default the fist; a pinch closes the
+    thumb and index towards the ``pinch`` primitive, :mod:`data_prep.synthetic.pinch_solver`).
 
     The steps are those of a plain loop, step by step, but evaluated ``lookahead`` at a time:
     the next steps' poses are what they will be unless a finger stops, so they are posed
     (only the finger segments' vertices, :class:`SkinnedPoints`) and measured together, and
     read one by one until a finger stops; the ones after that are measured again.
     """
-    target = finger_pose("fist", side)
+    target = finger_pose("fist", side) if target is None else np.asarray(target, dtype=np.float64)
     poser, bounds = _link_poser(side, tuple(float(b) for b in np.asarray(betas).reshape(-1)))
     progress = np.zeros(15)
     frozen = np.zeros(15, dtype=bool)

@@ -12,7 +12,7 @@ import numpy as np
 
 from data_prep.synthetic.captions import NUM_PHRASINGS, hand_caption
 from data_prep.synthetic.compose import HandLabel
-from data_prep.synthetic.object_motion import ObjectPlan, hand_roles
+from data_prep.synthetic.object_motion import ONE_HAND_LAYOUTS, ObjectPlan, hand_roles
 
 # what a holding hand does with the object: (finite phrase, gerund phrase); {o} = "the box"
 ACTION_PHRASES: dict[str, list[tuple[str, str]]] = {
@@ -45,6 +45,9 @@ GRIPS: dict[str, list[str]] = {
     "wrap": ["wraps its fingers around {o}", "grasps {o} around its side", "grips {o} firmly around its body"],
     "top": ["covers the top of {o}", "rests its palm on top of {o}", "holds {o} from above, palm down"],
     "body": ["holds {o} steady at its side", "grips the side of {o}", "keeps {o} in place from the left side"],
+    "support": ["supports {o} from below, palm up", "holds {o} up from underneath", "carries {o} on its upturned palm"],
+    "pinch": ["pinches {o} between thumb and index finger", "holds {o} in a fingertip pinch",
+              "takes {o} between its thumb and fingertips"],
     "lid": ["grips the front edge of the lid", "takes hold of the lid's front edge", "hooks its fingers over the lid"],
 }
 BOTH_PHRASES: dict[str, list[str]] = {
@@ -100,12 +103,20 @@ def holding_caption(side: str, role: str, plan: ObjectPlan, noun: str, rng: np.r
 def both_caption(plan: ObjectPlan, noun: str, rng: np.random.Generator) -> str:
     o = _noun(noun)
     roles = hand_roles(plan)
-    if plan.layout == "wrap_one":
+    if plan.layout in ONE_HAND_LAYOUTS:
         free = "right" if plan.holder == "left" else "left"
         finite, _ = _pick(rng, ACTION_PHRASES[plan.action])
         return _pick(rng, [
             f"The {plan.holder} hand holds {o} and {finite.format(o='it')} while the {free} hand stays still.",
             f"Only the {plan.holder} hand holds {o}; it {finite.format(o='it')} and the {free} hand stays still.",
+        ])
+    if plan.layout == "support_top":
+        top = next(s for s, r in roles.items() if r == "top")
+        together = _pick(rng, PLURAL_ACTIONS[plan.action]).format(o="it")
+        return _pick(rng, [
+            f"The {plan.holder} hand supports {o} from below and the {top} hand steadies it from above; "
+            f"together they {together}.",
+            f"Holding {o} between the {plan.holder} palm underneath and the {top} palm on top, both hands {together}.",
         ])
     if plan.layout == "wrap_top":
         top = next(s for s, r in roles.items() if r == "top")

@@ -5,7 +5,8 @@ generator) with a per-vertex part label, plus how it rests in front of the perso
 (``rests``: rotations from the canonical frame to an upright, person-facing pose, y up) and
 which two-hand layouts and actions suit it (:mod:`data_prep.synthetic.object_motion`).
 
-- ``box`` 20 x 12 x 14 cm, ``cylinder`` r 4.5 cm x 20 cm, ``sphere`` r 7 cm (a ball);
+- ``box`` 20 x 12 x 14 cm, ``cylinder`` r 4.5 cm x 20 cm, ``sphere`` r 7 cm (a ball), ``bar``
+  18 x 3 x 3 cm (a thin bar for precision pinches, lying left-right);
 - ``hingebox``: a 20 x 9 x 14 cm box with a 3 cm lid hinged along its back top edge. In
   ARCTIC's convention the lid (part 1) rotates about ``[0, 0, -1]`` through the canonical
   origin, so the template puts the hinge line on the canonical z axis with the box body
@@ -74,23 +75,24 @@ def _rests(*items: tuple[str, np.ndarray]) -> tuple:
 
 # layouts are drawn uniformly from these tuples (repeats weight them)
 PRIMITIVES: dict[str, ObjectSpec] = {
-    "box": ObjectSpec("box", "box", "box", ("sides", "sides", "bottom", "bottom", "wrap_one"), _MOVES,
-                      _rests(("upright", np.eye(3)))),
-    "cylinder": ObjectSpec("cylinder", "cylinder", "cylinder", ("sides", "sides", "wrap_top", "wrap_top", "wrap_one"),
+    "box": ObjectSpec("box", "box", "box", ("sides", "sides", "bottom", "support_top", "support_top", "wrap_one"),
+                      _MOVES, _rests(("upright", np.eye(3)))),
+    "cylinder": ObjectSpec("cylinder", "cylinder", "cylinder", ("sides", "wrap_top", "wrap_both", "wrap_both", "wrap_one"),
                            _MOVES, _rests(("upright", Z_UP))),
     "sphere": ObjectSpec("sphere", "ball", "ball", ("sides", "sides", "sides", "wrap_one"), _MOVES,
                          _rests(("upright", np.eye(3)))),
     "hingebox": ObjectSpec("hingebox", "box with a lid", "lidded box", ("sides", "lid", "lid"), ("open", *_MOVES),
                            _rests(("upright", _rot("y", -90.0)))),
+    "bar": ObjectSpec("bar", "bar", "bar", ("pinch", "pinch", "pinch_one"), _MOVES, _rests(("flat", np.eye(3)))),
 }
 YCB: dict[str, ObjectSpec] = {
     "crackerbox": ObjectSpec(
-        "crackerbox", "cracker box", "cracker box", ("sides", "sides", "bottom", "wrap_one"), _MOVES,
+        "crackerbox", "cracker box", "cracker box", ("sides", "sides", "bottom", "support_top", "wrap_one"), _MOVES,
         # standing, its wide face to the person; lying flat on its wide face
         _rests(("upright", _rot("y", 90.0) @ Z_UP), ("flat", np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], float))),
     ),
     "masterchefcan": ObjectSpec("masterchefcan", "coffee can", "coffee can",
-                                ("sides", "sides", "wrap_top", "wrap_top", "wrap_one"), _MOVES,
+                                ("sides", "wrap_top", "wrap_both", "support_top", "wrap_one"), _MOVES,
                                 _rests(("upright", Z_UP))),
     "tomatosoupcan": ObjectSpec("tomatosoupcan", "soup can", "soup can", ("wrap_top", "wrap_top", "wrap_one"), _MOVES,
                                 _rests(("upright", Z_UP))),
@@ -142,6 +144,8 @@ def build_template(spec: ObjectSpec, ycb_dir: Path | None) -> ObjectTemplate:
     """The canonical template (metres) of a catalogue object."""
     if spec.name == "box":
         return _box_template("box", (0.20, 0.12, 0.14), spec.category)
+    if spec.name == "bar":
+        return _box_template("bar", (0.18, 0.03, 0.03), spec.category)
     if spec.name in ("cylinder", "sphere"):
         mesh = (trimesh.creation.cylinder(radius=0.045, height=0.20, sections=48) if spec.name == "cylinder"
                 else trimesh.creation.icosphere(subdivisions=3, radius=SPHERE_RADIUS))

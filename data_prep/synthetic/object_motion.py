@@ -35,8 +35,11 @@ from data_prep.synthetic.object_scene import ObjectScene, place_object, signed_g
 from data_prep.synthetic.wrist_paths import rest_anchor, wrist_primitive
 from handgen.hand.topology import HANDS
 
-LAYOUTS: tuple[str, ...] = ("sides", "bottom", "wrap_top", "wrap_one", "lid")
-BIMANUAL_LAYOUTS: tuple[str, ...] = ("sides", "bottom", "wrap_top", "lid")
+LAYOUTS: tuple[str, ...] = ("sides", "bottom", "wrap_top", "wrap_one", "lid", "support_top", "wrap_both", "pinch",
+                             "pinch_one")
+BIMANUAL_LAYOUTS: tuple[str, ...] = ("sides", "bottom", "wrap_top", "lid", "support_top", "wrap_both", "pinch")
+ONE_HAND_LAYOUTS: tuple[str, ...] = ("wrap_one", "pinch_one")  # the other hand is free
+HOLDER_LAYOUTS: tuple[str, ...] = ("wrap_top", "support_top")  # two hands, ``holder`` names the one that carries
 ACTIONS: tuple[str, ...] = ("lift", "lower", "move_left", "move_right", "push", "pull", "turn", "tilt", "open")
 # per holding hand: the wrist label of each action (the lid hand of "open" rises)
 ACTION_WRIST = {"lift": "up", "lower": "down", "move_left": "left", "move_right": "right", "push": "forward",
@@ -60,9 +63,17 @@ class ObjectPlan:
 
 
 def hand_roles(plan: ObjectPlan) -> dict[str, str]:
-    """What each hand does: "side", "bottom", "wrap", "top", "body", "lid" or "free"."""
+    """What each hand does: "side", "bottom", "wrap", "top", "body", "lid", "support", "pinch" or "free"."""
     if plan.layout == "sides":
         return {"left": "side", "right": "side"}
+    if plan.layout == "wrap_both":
+        return {"left": "wrap", "right": "wrap"}
+    if plan.layout == "pinch":
+        return {"left": "pinch", "right": "pinch"}
+    if plan.layout == "pinch_one":
+        return {side: "pinch" if side == plan.holder else "free" for side in HANDS}
+    if plan.layout == "support_top":
+        return {side: "support" if side == plan.holder else "top" for side in HANDS}
     if plan.layout == "bottom":
         return {"left": "bottom", "right": "bottom"}
     if plan.layout == "lid":
@@ -82,7 +93,7 @@ def plan_labels(plan: ObjectPlan, noun: str, category: str) -> dict:
             out[side] = {"fingers": "relaxed", "wrist": "still", "palm": "down"}
             continue
         wrist = "up" if role == "lid" else ACTION_WRIST[plan.action]
-        palm = {"bottom": "up", "top": "down", "lid": "forward"}.get(role, "inward")
+        palm = {"bottom": "up", "support": "up", "top": "down", "lid": "forward", "pinch": "down"}.get(role, "inward")
         out[side] = {"fingers": "grasp", "wrist": wrist, "palm": palm}
     out.update(both="hold_object", object=plan.object, noun=noun, category=category, action=plan.action,
                layout=plan.layout, holder=plan.holder, roles=roles, reach=plan.reach)
@@ -95,13 +106,13 @@ def sample_object_plan(rng: np.random.Generator, obj: CatalogObject) -> ObjectPl
     moves = [a for a in obj.spec.actions if a != "open"]
     if layout == "lid":
         action, holder = "open", "both"
-    elif layout == "wrap_one":
+    elif layout in ONE_HAND_LAYOUTS:
         holder = "left" if rng.random() < 0.5 else "right"
         away = "move_right" if holder == "left" else "move_left"  # never towards the free hand
         moves = [a for a in moves if a != away]
         action = str(moves[int(rng.integers(len(moves)))])
     else:
-        holder = "both" if layout != "wrap_top" else ("left" if rng.random() < 0.5 else "right")
+        holder = "both" if layout not in HOLDER_LAYOUTS else ("left" if rng.random() < 0.5 else "right")
         action = str(moves[int(rng.integers(len(moves)))])
     angle = 0.0
     if action == "turn":
@@ -200,7 +211,7 @@ def compose_object_sequence(
     plan: ObjectPlan, obj: CatalogObject, frames: int, betas: np.ndarray, rng: np.random.Generator
 ) -> ObjectSequenceMotion:
     """Both hands' motion and the object's trajectory for ``plan``."""
-    holder = plan.holder if plan.layout == "wrap_one" else "both"
+    holder = plan.holder if plan.layout in ONE_HAND_LAYOUTS else "both"
     scene = place_object(obj, signed_grid(obj), rng, holder, raised=plan.action == "lower")
     grasps = solve_layout(plan.layout, scene, betas, rng, plan.holder)
     arrive = int(rng.integers(12, 18)) if plan.reach else 0

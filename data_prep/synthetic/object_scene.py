@@ -10,7 +10,14 @@ solved with :mod:`data_prep.synthetic.grasp_solver` against the object's signed 
 - ``wrap_top``: one hand wraps the lower half from its side, the other covers the top;
 - ``wrap_one``: one hand wraps it from its side (the other hand is free);
 - ``lid``: the left hand holds the body's side low down, the right hand grips the lid's front
-  edge (palm on the lid's front face, fingers up and curled over it).
+  edge (palm on the lid's front face, fingers up and curled over it);
+- ``support_top``: one hand (the holder) supports the object from below, palm up under its
+  middle, the other stabilises it from above, palm down on its top: contacts on opposite faces;
+- ``wrap_both``: both hands wrap the body from opposite sides, one high and one low (a bat
+  grip), fingers horizontal and curled around the front;
+- ``pinch``: each hand pinches one end of a thin object between thumb and index finger, thumb
+  behind, index in front (:mod:`data_prep.synthetic.pinch_solver`);
+- ``pinch_one``: one hand pinches the object near its middle (the other hand is free).
 
 Layout parameters are drawn from the sequence's generator; a draw whose two hands come
 within :data:`HAND_CLEARANCE` of each other is redrawn.
@@ -27,6 +34,7 @@ from scipy.spatial.transform import Rotation
 from data_prep.object_distance import DistanceGrid
 from data_prep.synthetic.grasp_solver import HandGrasp, grasp, hand_vertices
 from data_prep.synthetic.object_catalog import CatalogObject
+from data_prep.synthetic.pinch_solver import pinch_grasp
 
 HAND_CLEARANCE = 0.004  # metres between the two holding hands
 SDF_SPACING = 0.0025
@@ -106,7 +114,8 @@ def _unit(v) -> np.ndarray:
 
 
 def layout_targets(layout: str, scene: ObjectScene, rng: np.random.Generator, holder: str) -> dict[str, tuple]:
-    """Per holding hand: (finger direction, palm normal, palm target), U frame."""
+    """Per holding hand: (finger direction, palm normal, palm target), U frame; a pinching hand
+    adds a fourth item, the index-to-thumb axis, and its target is the pinch point."""
     e = scene.half
     out: dict[str, tuple] = {}
 
@@ -135,6 +144,27 @@ def layout_targets(layout: str, scene: ObjectScene, rng: np.random.Generator, ho
                     (rng.uniform(-0.2, 0.2) * e[0], e[1], rng.uniform(-0.3, 0.05) * e[2]))
     elif layout == "wrap_one":
         out[holder] = side_grip(holder, (-0.3, 0.1), (-0.2, 0.2), (-0.2, 0.4))
+    elif layout == "support_top":
+        below = holder if holder in ("left", "right") else ("left" if rng.random() < 0.5 else "right")
+        above = "right" if below == "left" else "left"
+        beta, gamma = rng.uniform(-0.3, 0.3), rng.uniform(-0.4, 0.4)
+        sign = 1.0 if below == "left" else -1.0
+        out[below] = ((-sign * np.sin(beta), 0.0, np.cos(beta)), (0.0, 1.0, 0.0),
+                      (rng.uniform(-0.15, 0.15) * e[0], -e[1], rng.uniform(-0.2, 0.1) * e[2]))
+        out[above] = ((np.sin(gamma), 0.0, np.cos(gamma)), (0.0, -1.0, 0.0),
+                      (rng.uniform(-0.15, 0.15) * e[0], e[1], rng.uniform(-0.2, 0.1) * e[2]))
+    elif layout == "wrap_both":
+        high = "left" if rng.random() < 0.5 else "right"
+        for side in ("left", "right"):
+            y_range = (0.4, 0.6) if side == high else (-0.6, -0.4)
+            out[side] = side_grip(side, y_range, (-0.1, 0.1), (-0.1, 0.1))
+    elif layout in ("pinch", "pinch_one"):
+        for side in (("left", "right") if layout == "pinch" else (holder,)):
+            sign = 1.0 if side == "left" else -1.0
+            x = sign * (e[0] - rng.uniform(0.025, 0.04)) if layout == "pinch" else rng.uniform(-0.3, 0.3) * e[0]
+            tilt = rng.uniform(0.5, 0.9)  # fingers forward and down, from above
+            out[side] = ((0.0, -np.sin(tilt), np.cos(tilt)), (0.0, -np.cos(tilt), -np.sin(tilt)), (x, 0.0, 0.0),
+                         (0.0, rng.uniform(-0.2, 0.2), -1.0))
     elif layout == "lid":
         body_lo, _ = scene.part_range_y(0)
         lid_lo, lid_hi = scene.part_range_y(1)
@@ -156,8 +186,11 @@ def solve_layout(
     for attempt in range(tries):
         targets = layout_targets(layout, scene, rng, holder)
         grasps = {
-            side: grasp(side, scene.direction(f), scene.direction(n), scene.to_world(p), betas, scene.sdf)
-            for side, (f, n, p) in targets.items()
+            side: (pinch_grasp(side, scene.direction(t[0]), scene.direction(t[1]), scene.to_world(t[2]),
+                               scene.direction(t[3]), betas, scene.sdf) if len(t) == 4
+                   else grasp(side, scene.direction(t[0]), scene.direction(t[1]), scene.to_world(t[2]), betas,
+                              scene.sdf))
+            for side, t in targets.items()
         }
         if len(grasps) < 2 or attempt == tries - 1:
             return grasps

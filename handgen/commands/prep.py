@@ -94,6 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(default 0.2)")
     grasp.add_argument("--stride", type=arg_types.positive_int, default=1, help="consider every N-th frame only (default 1)")
     grasp.add_argument("--workers", type=arg_types.workers, default=1, help="parallel worker processes (default 1)")
+    grasp.add_argument("--hold-test", action="store_true",
+                       help="also run the 6-direction hold test on every kept frame and drop the frames that do not "
+                       "hold (~1 s per frame on an idle core)")
     grasp.set_defaults(func=_run_grasps)
 
     tri = kinds.add_parser(

@@ -51,7 +51,7 @@ FULL = DemoSize("full", num_seqs=48, frames=90, diffusion_steps=500, evaluator_s
                 prior_steps=200, batch_size=32, grasp_steps=150, grasp_refine_steps=150, grasp_inits=4,
                 eval_clips=128, eval_replications=3, sample_steps=20)
 FAST = DemoSize("fast", num_seqs=8, frames=90, diffusion_steps=20, evaluator_steps=20, vqvae_steps=10,
-                prior_steps=10, batch_size=8, grasp_steps=15, grasp_refine_steps=20, grasp_inits=2,
+                prior_steps=10, batch_size=8, grasp_steps=15, grasp_refine_steps=80, grasp_inits=2,
                 eval_clips=32, eval_replications=1, sample_steps=5)
 
 # the demo's prompts: one per line of samples/text, then a reaction and a long-horizon sample (prompt 1).

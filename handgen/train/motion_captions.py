@@ -93,6 +93,18 @@ class CaptionedClips:
             json.dumps({"name": self.encoder_name, "max_tokens": self.max_tokens, "hidden_size": self.text_dim}) + "\n"
         )
 
+    def write_motion_run_files(self, run_dir: Path, model_type: str, **info) -> None:
+        """:meth:`write_artifacts` plus the ``model_info.json`` of a motion-feature model (extra ``info`` keys added)."""
+        self.write_artifacts(run_dir)
+        (run_dir / "model_info.json").write_text(json.dumps({
+            "model_type": model_type, "feature_dim": self.feature_dim, "text_dim": self.text_dim,
+            "clip_len": self.clip_len, **info}, indent=2) + "\n")
+
+    def val_batches(self, batch_size: int, limit: int) -> list[np.ndarray]:
+        """Index batches over the first ``limit`` validation clips."""
+        n = min(len(self.val), int(limit))
+        return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
 
 def _triplets(rows: list[dict], field: str) -> list[tuple[str, str, str]]:
     out = []

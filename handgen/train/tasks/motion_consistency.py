@@ -14,7 +14,6 @@ resumed student's weights.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import numpy as np
@@ -119,15 +118,7 @@ class MotionConsistencyTask(TrainingTask):
         return motion_x0_loss(student, target, float(lw.mse), float(lw.velocity), float(lw.acceleration))
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
-        n = min(len(self.clips.val), int(self.cfg.train.val_items))
-        return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+        return self.clips.val_batches(batch_size, self.cfg.train.val_items)
 
     def write_artifacts(self, run_dir: Path) -> None:
-        self.clips.write_artifacts(run_dir)
-        (run_dir / "model_info.json").write_text(json.dumps({
-            "model_type": self.model_type,
-            "feature_dim": self.clips.feature_dim,
-            "text_dim": self.clips.text_dim,
-            "clip_len": self.clips.clip_len,
-            "teacher": str(self.cfg.teacher),
-        }, indent=2) + "\n")
+        self.clips.write_motion_run_files(run_dir, self.model_type, teacher=str(self.cfg.teacher))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -59,14 +58,7 @@ class MotionDiffusionTask(TrainingTask):
                               *self.derivative_scales)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
-        n = min(len(self.clips.val), int(self.cfg.train.val_items))
-        return [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+        return self.clips.val_batches(batch_size, self.cfg.train.val_items)
 
     def write_artifacts(self, run_dir: Path) -> None:
-        self.clips.write_artifacts(run_dir)
-        (run_dir / "model_info.json").write_text(json.dumps({
-            "model_type": self.model_type,
-            "feature_dim": self.clips.feature_dim,
-            "text_dim": self.clips.text_dim,
-            "clip_len": self.clips.clip_len,
-        }, indent=2) + "\n")
+        self.clips.write_motion_run_files(run_dir, self.model_type)

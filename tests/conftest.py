@@ -54,6 +54,18 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def condition_clip(synthetic_data_dir, tmp_path_factory) -> Path:
+    """The first training clip of ``synthetic_data_dir`` written by ``handgen clip``: the motion file the
+    conditioning modes (reaction, wrist, in-between, keyframe) are given."""
+    from handgen.io.data_dir import DataDir
+
+    clip = DataDir(synthetic_data_dir).clips("train")[0]["id"]
+    path = tmp_path_factory.mktemp("condition") / "condition.npz"
+    assert cli_in_process("clip", "--data", synthetic_data_dir, "--id", clip, "--out", path) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
 def synthetic_object_data_dir(tmp_path_factory) -> Path:
     """A DATA_DIR of hand-object ``prep synthetic`` data converted by ``prep arctic``: 6 sequences of 90
     frames, all with an object (seed 3, primitives only: box, cylinder, sphere, lidded box, bar), 12 clips

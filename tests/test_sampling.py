@@ -13,15 +13,6 @@ TEXTS = ("--left", "The left hand makes a fist.", "--right", "The right hand wav
          "The hands move independently.")
 
 
-@pytest.fixture(scope="module")
-def condition_file(synthetic_data_dir, tmp_path_factory):
-    data = DataDir(synthetic_data_dir)
-    clip = data.clips("train")[0]["id"]
-    path = tmp_path_factory.mktemp("cond") / "condition.npz"
-    assert cli_in_process("clip", "--data", synthetic_data_dir, "--id", clip, "--out", path) == 0
-    return path
-
-
 def _sample(run, out, *extra):
     assert cli_in_process("sample", "--ckpt", run, *TEXTS, "--out", out, "--steps", "8", *extra) == 0
     return [load_motion(p) for p in sorted(out.glob("sample_*.npz"))]
@@ -54,9 +45,9 @@ def test_empty_texts_are_unconditional(tiny_diffusion_run, tmp_path):
     ("inbetween", ()),
     ("keyframe", ("--frames-given", "0,25,59")),
 ])
-def test_conditioning_modes_reproduce_the_given_part(tiny_diffusion_run, condition_file, tmp_path, mode, extra):
-    cond_motion, cond = load_motion(condition_file)
-    (motion, out), = _sample(tiny_diffusion_run, tmp_path / mode, "--mode", mode, "--condition", condition_file,
+def test_conditioning_modes_reproduce_the_given_part(tiny_diffusion_run, condition_clip, tmp_path, mode, extra):
+    cond_motion, cond = load_motion(condition_clip)
+    (motion, out), = _sample(tiny_diffusion_run, tmp_path / mode, "--mode", mode, "--condition", condition_clip,
                              *extra)
     joints, given = out["joints"], cond["joints"]
     if mode == "reaction":
@@ -109,14 +100,14 @@ def test_long_horizon_seams_within_data_motion(synthetic_data_dir, tmp_path):
         assert step[seam - 1] <= data_steps.max(), f"jump of {step[seam - 1]:.4f} m at frame {seam}"
 
 
-def test_bad_input_is_a_one_line_error(tiny_diffusion_run, condition_file, tmp_path, capsys):
+def test_bad_input_is_a_one_line_error(tiny_diffusion_run, condition_clip, tmp_path, capsys):
     out = tmp_path / "never"
     cases = [
         (["--ckpt", tiny_diffusion_run, *TEXTS, "--frames", "4"], "--frames"),
         (["--ckpt", tiny_diffusion_run, *TEXTS, "--mode", "reaction", "--given", "left", "--condition",
-          condition_file, "--frames", "40"], "has 60 frames"),
+          condition_clip, "--frames", "40"], "has 60 frames"),
         (["--ckpt", tiny_diffusion_run, *TEXTS, "--mode", "inbetween"], "--condition"),
-        (["--ckpt", tiny_diffusion_run, *TEXTS, "--mode", "keyframe", "--condition", condition_file,
+        (["--ckpt", tiny_diffusion_run, *TEXTS, "--mode", "keyframe", "--condition", condition_clip,
           "--frames-given", "0,99"], "outside"),
         (["--ckpt", tiny_diffusion_run], "--left"),
     ]

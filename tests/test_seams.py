@@ -13,8 +13,6 @@ import torch
 
 from eval.seam_jumps import boundary_jumps, data_frame_step_p95
 from handgen.diffusion.inpainting import InpaintingCondition, seam_correction
-from handgen.io.data_dir import DataDir
-from tests.helpers import cli_in_process
 
 
 def test_seam_correction_fades_a_residual_linearly():
@@ -52,15 +50,6 @@ def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
     assert steps.abs().max() <= 1.0 / 5 + 1e-6  # a fifth of the mismatch per frame, never a jump
     pasted = InpaintingCondition(known, mask, blend_frames=0).finish(sample.clone())
     assert (pasted[0, 5, 0] - pasted[0, 4, 0]).abs() == 1.0  # the old behaviour: the whole step at once
-
-
-@pytest.fixture(scope="module")
-def condition_clip(synthetic_data_dir, tmp_path_factory):
-    data = DataDir(synthetic_data_dir)
-    clip = data.clips("train")[0]["id"]
-    path = tmp_path_factory.mktemp("seam_cond") / "condition.npz"
-    assert cli_in_process("clip", "--data", synthetic_data_dir, "--id", clip, "--out", path) == 0
-    return path
 
 
 @pytest.mark.parametrize("mode", ["keyframe", "inbetween", "long"])

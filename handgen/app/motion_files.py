@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handgen.api.motion_generator import MotionGenerator
+from handgen.diffusion.schedulers import SAMPLERS
 from handgen.errors import HandgenError
-
-SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpmpp")
 
 
 @dataclass(frozen=True)

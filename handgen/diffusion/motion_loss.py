@@ -20,13 +20,28 @@ at 0.12x the data's intensity, so the shipped configs leave the switch off (docs
 
 from __future__ import annotations
 
+import logging
+
 import torch
+
+log = logging.getLogger(__name__)
 
 
 def derivative_scales(x0: torch.Tensor) -> tuple[float, float]:
     """Mean squares of the first and second time differences of clips (N, T, D) (normalised features)."""
     vel = x0.diff(dim=1)
     return float(vel.pow(2).mean()), float(vel.diff(dim=1).pow(2).mean())
+
+
+def loss_derivative_scales(in_data_units: bool, train_features: torch.Tensor) -> tuple[float, float]:
+    """``(vel_scale, acc_scale)`` for :func:`motion_x0_loss`: (1, 1), or with ``loss.derivatives_in_data_units``
+    the training clips' (N, T, D) mean squared velocity for both terms (see the module docstring)."""
+    if not in_data_units:
+        return 1.0, 1.0
+    vel_ms, acc_ms = derivative_scales(train_features)
+    log.info("velocity / acceleration loss in units of the data's mean squared velocity %.3g (its acceleration: %.3g)",
+             vel_ms, acc_ms)
+    return vel_ms, vel_ms
 
 
 def motion_x0_loss(

@@ -23,7 +23,7 @@ from torch import nn
 
 from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
                                            teacher_guided_x0, update_target)
-from handgen.diffusion.motion_loss import motion_x0_loss
+from handgen.diffusion.motion_loss import loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.errors import HandgenError
 from handgen.io.run_dir import load_weights, read_json, read_run_config
@@ -63,6 +63,9 @@ class MotionConsistencyTask(TrainingTask):
         teacher_cfg = read_run_config(cfg.teacher, ("motion_diffusion",))
         adopt_teacher_config(cfg, teacher_cfg)
         self.clips: CaptionedClips = load_captioned_clips(cfg)
+        # the teacher's loss section, derivative units included (adopt_teacher_config copied it)
+        self.derivative_scales = loss_derivative_scales(bool(cfg.loss.derivatives_in_data_units),
+                                                        self.clips.train.features)
         info = read_json(Path(cfg.teacher), "model_info.json")
         if (info["feature_dim"], info["text_dim"]) != (self.clips.feature_dim, self.clips.text_dim):
             raise HandgenError(f"data={cfg.data} has {self.clips.feature_dim} features / text width "
@@ -115,7 +118,8 @@ class MotionConsistencyTask(TrainingTask):
             x_prev = ddim_step(x_t, x0_teacher, t, t_prev, self.train_scheduler.alphas_cumprod)
             target = consistency_output(self.target(x_prev, t_prev, texts, keep), x_prev, t_prev, self.lcm)
         lw = self.cfg.loss
-        return motion_x0_loss(student, target, float(lw.mse), float(lw.velocity), float(lw.acceleration))
+        return motion_x0_loss(student, target, float(lw.mse), float(lw.velocity), float(lw.acceleration),
+                              *self.derivative_scales)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         return self.clips.val_batches(batch_size, self.cfg.train.val_items)

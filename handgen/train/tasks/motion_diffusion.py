@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from handgen.diffusion.motion_loss import derivative_scales, motion_x0_loss
+from handgen.diffusion.motion_loss import loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
-
-log = logging.getLogger(__name__)
 
 
 class MotionDiffusionTask(TrainingTask):
@@ -27,12 +24,8 @@ class MotionDiffusionTask(TrainingTask):
         self.scheduler = diffusion_scheduler(cfg)
         if str(cfg.diffusion.prediction_type) != "sample":
             raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
-        self.derivative_scales = (1.0, 1.0)
-        if bool(cfg.loss.derivatives_in_data_units):
-            vel_ms, acc_ms = derivative_scales(self.clips.train.features)
-            self.derivative_scales = (vel_ms, vel_ms)  # one scale: see handgen/diffusion/motion_loss.py
-            log.info("velocity / acceleration loss in units of the data's mean squared velocity %.3g "
-                     "(its acceleration: %.3g)", vel_ms, acc_ms)
+        self.derivative_scales = loss_derivative_scales(bool(cfg.loss.derivatives_in_data_units),
+                                                        self.clips.train.features)
 
     def build_model(self) -> nn.Module:
         return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)

@@ -283,6 +283,19 @@ def test_handgen_grasp_rejects_millimetre_mesh(grasp_runs, tmp_path, capsys):
     assert "--scale 0.001" in capsys.readouterr().err
 
 
+def test_handgen_grasp_steps_zero_is_sds_off_and_refused_for_sampling(grasp_runs, tmp_path, capsys):
+    """``--steps 0`` (the benchmark's SDS-off ablation) skips SDS on a mesh; sampling the prior refuses it."""
+    _, _, prior = grasp_runs
+    out = tmp_path / "off"
+    assert cli_in_process("grasp", "--ckpt", prior, "--mesh", _can_mesh(tmp_path), "--category", "can", "--out", out,
+                          "--steps", "0", "--inits", "1", "--refine-steps", "2", "--no-render") == 0
+    assert json.loads((out / "summary.json").read_text())["sds_steps"] == 0
+    capsys.readouterr()
+    assert cli_in_process("grasp", "--ckpt", prior, "--sample-prior", "--category", "box", "--out", tmp_path / "s",
+                          "--steps", "0") == 1
+    assert "at least 1 DDIM step" in capsys.readouterr().err
+
+
 def test_handgen_grasp_sample_prior(grasp_runs, tmp_path):
     _, _, prior = grasp_runs
     out = tmp_path / "s"

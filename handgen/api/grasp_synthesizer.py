@@ -106,6 +106,8 @@ class GraspSynthesizer:
                refine_steps: int | None = None, seed: int = 0, progress: bool = False) -> list[Grasp]:
         """``num`` grasps with their objects sampled from the prior (right-hand frame)."""
         _check_counts(num, steps, None, refine_steps)
+        if steps == 0:
+            raise HandgenError("--steps 0 turns SDS off, which needs --mesh; sampling the prior needs at least 1 DDIM step")
         smp = self.cfg.sample
         steps = int(steps if steps is not None else smp.steps)
         refine_cfg = self._refine(refine_steps)

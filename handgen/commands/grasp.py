@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="OUT_DIR to write")
     parser.add_argument("--overwrite", action="store_true", help="OUT_DIR is not empty: remove its grasp_* files and summary.json first")
     parser.add_argument("--num", type=arg_types.int_in(1, 256), default=1, help="grasps to write (default 1)")
-    parser.add_argument("--steps", type=arg_types.positive_int, default=None, help="SDS iterations (default: the run's sds.steps; sampling: DDIM steps)")
+    parser.add_argument("--steps", type=arg_types.nonneg_int, default=None,
+                        help="SDS iterations (default: the run's sds.steps; 0: SDS off, the starts go straight to "
+                             "refinement, the benchmark's ablation); with --sample-prior: DDIM steps (>= 1)")
     parser.add_argument("--inits", type=arg_types.positive_int, default=None, help="random initialisations optimised together (default: the run's sds.inits)")
     parser.add_argument("--refine-steps", type=arg_types.nonneg_int, default=None, help="contact refinement iterations (default: the run's refine.steps)")
     parser.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance scale (default: the run's)")

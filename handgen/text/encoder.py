@@ -91,20 +91,29 @@ class TextEncoder(torch.nn.Module):
 
     @torch.no_grad()
     def encode(self, texts: list[str], batch_size: int = 64) -> TextStates:
-        """Token states of ``texts``; an empty string gives an all-False mask."""
+        """Token states (N, max_tokens, H) and mask (N, max_tokens) of ``texts``; an empty string gives an all-False mask.
+
+        Each chunk of ``batch_size`` texts runs the encoder padded only to its longest text (cut at
+        ``max_tokens``), then states and mask are padded up to ``max_tokens``; states are zero
+        wherever the mask is False, so a text's states do not depend on the texts encoded with it
+        (the real tokens' states equal max-length padding's up to float rounding: attention masks
+        the padding).
+        """
         device = next(self.model.parameters()).device
         states, masks = [], []
         for i in range(0, len(texts), batch_size):
             chunk = list(texts[i : i + batch_size])
             batch = self.tokenizer(
-                chunk, padding="max_length", truncation=True, max_length=self.max_tokens, return_tensors="pt"
+                chunk, padding="longest", truncation=True, max_length=self.max_tokens, return_tensors="pt"
             ).to(device)
             out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-            mask = batch["attention_mask"].bool()
+            mask = batch["attention_mask"].bool()  # (n, longest)
             empty = torch.tensor([not t.strip() for t in chunk], device=device)
             mask[empty] = False
-            states.append(out.last_hidden_state.float())
-            masks.append(mask)
+            chunk_states = out.last_hidden_state.float() * mask[..., None]  # (n, longest, H)
+            pad = self.max_tokens - mask.shape[1]
+            states.append(torch.nn.functional.pad(chunk_states, (0, 0, 0, pad)))
+            masks.append(torch.nn.functional.pad(mask, (0, pad), value=False))
         if not states:
             return TextStates(torch.zeros(0, self.max_tokens, self.hidden_size), torch.zeros(0, self.max_tokens, dtype=torch.bool))
         return TextStates(torch.cat(states), torch.cat(masks))

@@ -1,4 +1,5 @@
-"""TextEncoder.encode pads each chunk to its longest text: same states and mask as max-length padding."""
+"""TextEncoder.encode pads each chunk to its longest text (distinct non-empty texts only): same states and mask as
+max-length padding."""
 
 from __future__ import annotations
 
@@ -34,10 +35,13 @@ def test_longest_padding_matches_max_length_padding(encoder):
                                                    with_kwargs=True)
     try:
         enc = encoder.encode(TEXTS)
-        encoder.encode(["wave", ""])
+        repeated = encoder.encode(["wave", "", "wave", "wave"])
     finally:
         hook.remove()
-    assert seen == [(len(TEXTS), MAX_TOKENS), (2, 3)]  # the network runs on the longest text of each call only
+    # the network runs on each distinct non-empty text once, padded to the longest of the call only
+    assert seen == [(3, MAX_TOKENS), (1, 3)]
+    assert repeated.mask.sum(1).tolist() == [3, 0, 3, 3]
+    assert torch.equal(repeated.states[0], repeated.states[3]) and not repeated.states[1].any()
     states, mask = max_length_reference(encoder, TEXTS)
     assert enc.states.shape == (len(TEXTS), MAX_TOKENS, encoder.hidden_size)
     assert enc.mask.shape == (len(TEXTS), MAX_TOKENS)

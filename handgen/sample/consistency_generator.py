@@ -55,7 +55,8 @@ class ConsistencyMotionGenerator(DiffusionMotionGenerator):
         self.check_options(sampler, guidance)
         d = self.cfg.distill
         steps = int(self.cfg.sample.steps) if steps is None else int(steps)
-        scheduler = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), steps)
+        scheduler = self.schedulers.get((SAMPLER, steps), lambda: consistency_scheduler(
+            self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), steps))
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
         def predict(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

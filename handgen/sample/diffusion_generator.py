@@ -10,7 +10,7 @@ import torch
 from handgen.diffusion.guidance import guided_x0
 from handgen.diffusion.inpainting import InpaintingCondition
 from handgen.diffusion.sampling_loop import reverse_diffusion
-from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler
+from handgen.diffusion.schedulers import SchedulerCache, diffusion_scheduler, sampling_scheduler
 from handgen.errors import HandgenError
 from handgen.io.run_dir import load_weights
 from handgen.models.motion_denoiser import build_denoiser
@@ -35,6 +35,7 @@ class DiffusionMotionGenerator(TextMotionRun):
                                   self.run_dir)
         self.model.to(self.device)
         self.train_scheduler = diffusion_scheduler(self.cfg)
+        self.schedulers = SchedulerCache()  # sampling schedulers by (sampler, steps), copied per sample
 
     def check_frames(self, frames: int) -> None:
         if frames < MIN_FRAMES:
@@ -55,7 +56,7 @@ class DiffusionMotionGenerator(TextMotionRun):
         """One window of normalised features (B, frames, D)."""
         self.check_frames(frames)
         batch = texts["left"][0].shape[0]
-        scheduler = sampling_scheduler(sampler, self.train_scheduler, steps)
+        scheduler = self.schedulers.get((sampler, steps), lambda: sampling_scheduler(sampler, self.train_scheduler, steps))
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
         def predict(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -91,23 +91,31 @@ class TextEncoder(torch.nn.Module):
 
     @torch.no_grad()
     def encode(self, texts: list[str], batch_size: int = 64) -> TextStates:
-        """Token states of ``texts``; an empty string gives an all-False mask."""
+        """Token states (N, max_tokens, H) and mask (N, max_tokens) of ``texts``; an empty string gives an all-False mask.
+
+        The network runs once per distinct non-empty text, ``batch_size`` texts at a time, each chunk
+        padded only to its longest text (cut at ``max_tokens``); states and mask are then padded up to
+        ``max_tokens``. States are zero wherever the mask is False (padding, empty texts), so a text's
+        states do not depend on the texts encoded with it; at the real tokens they equal max-length
+        padding's up to float rounding (attention masks the padding).
+        """
         device = next(self.model.parameters()).device
-        states, masks = [], []
-        for i in range(0, len(texts), batch_size):
-            chunk = list(texts[i : i + batch_size])
+        distinct = list(dict.fromkeys(t for t in texts if t.strip()))  # first-seen order
+        states = torch.zeros(len(distinct) + 1, self.max_tokens, self.hidden_size, device=device)  # last row: empty
+        mask = torch.zeros(len(distinct) + 1, self.max_tokens, dtype=torch.bool, device=device)
+        for i in range(0, len(distinct), batch_size):
+            chunk = distinct[i : i + batch_size]
             batch = self.tokenizer(
-                chunk, padding="max_length", truncation=True, max_length=self.max_tokens, return_tensors="pt"
+                chunk, padding="longest", truncation=True, max_length=self.max_tokens, return_tensors="pt"
             ).to(device)
             out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-            mask = batch["attention_mask"].bool()
-            empty = torch.tensor([not t.strip() for t in chunk], device=device)
-            mask[empty] = False
-            states.append(out.last_hidden_state.float())
-            masks.append(mask)
-        if not states:
-            return TextStates(torch.zeros(0, self.max_tokens, self.hidden_size), torch.zeros(0, self.max_tokens, dtype=torch.bool))
-        return TextStates(torch.cat(states), torch.cat(masks))
+            real = batch["attention_mask"].bool()  # (n, longest)
+            rows = slice(i, i + len(chunk))
+            states[rows, : real.shape[1]] = out.last_hidden_state.float() * real[..., None]
+            mask[rows, : real.shape[1]] = real
+        row = {t: k for k, t in enumerate(distinct)}
+        index = torch.tensor([row.get(t, len(distinct)) for t in texts], dtype=torch.long, device=device)
+        return TextStates(states[index], mask[index])
 
 
 def load_text_encoder(name: str = DEFAULT_ENCODER, max_tokens: int = 32) -> TextEncoder:

@@ -39,7 +39,7 @@ PROMPTS = [
 ]
 # keys whose values are timings, sizes of the machine or paths, not figures
 VOLATILE = re.compile(r"(second|_s$|time|elapsed|per_s|date|path|dir|src|mesh$|results|ckpt|evaluator$|data$|"
-                      r"host|torch|version|threads|cores)", re.I)
+                      r"host|torch|version|threads|cores)", re.IGNORECASE)
 
 
 def array_digest(arrays: dict[str, np.ndarray]) -> dict:
@@ -129,9 +129,7 @@ def flatten_numbers(value, prefix: str = "") -> dict[str, float]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             out.update(flatten_numbers(v, f"{prefix}[{i}]"))
-    elif isinstance(value, bool):
-        out[prefix] = float(value)
-    elif isinstance(value, (int, float)):
+    elif isinstance(value, (bool, int, float)):
         out[prefix] = float(value)
     return out
 
@@ -166,7 +164,7 @@ class Pipeline:
     def python(self, *args) -> str:
         cmd = [sys.executable, *map(str, args)]
         started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=self.work, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=self.work, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - started
         self.log.append({"cmd": " ".join(cmd[1:]), "seconds": round(seconds, 1), "rc": proc.returncode})
         print(f"[{seconds:6.1f} s] {' '.join(cmd[1:])[:160]}", flush=True)

@@ -38,8 +38,9 @@ PROMPTS = [
     {"left": "The left hand stays relaxed.", "right": "The right hand makes a fist.", "both": ""},
 ]
 # keys whose values are timings, sizes of the machine or paths, not figures
-VOLATILE = re.compile(r"(second|_s$|time|elapsed|per_s|date|path|dir|src|mesh$|results|ckpt|evaluator$|data$|"
-                      r"host|torch|version|threads|cores)", re.IGNORECASE)
+VOLATILE = re.compile(r"(seconds|^s_|_s$|wall|elapsed|per_s|date|timestamp|^time|_time|path|_dir$|^dir$|^src$|"
+                      r"^mesh$|^results$|^ckpt$|^evaluator$|^data$|^out$|host|torch|version|threads|cores)",
+                      re.IGNORECASE)
 
 
 def array_digest(arrays: dict[str, np.ndarray]) -> dict:
@@ -192,75 +193,100 @@ print("JSON" + json.dumps({"left_fist": list(result.left_fist), "right_fist": li
 """
 
 
-def reproduce(work: Path, ycb_dir: str, steps: int = 30) -> dict:
-    """Run the stages in ``work`` (emptied first); the numbers of each stage."""
+def run_stages(work: Path, ycb_dir: str, steps: int = 30) -> list[dict]:
+    """Run the commands in ``work`` (emptied first); the command log. Raises on the first failing command."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     p = Pipeline(work)
-    out: dict[str, dict] = {}
-    handgen_file = p.python("-c", "import handgen; print(handgen.__file__)").strip()
-    configs = Path(handgen_file).resolve().parents[1] / "configs"  # the checkout under test's configs/
-    out["environment"] = {"python": sys.version.split()[0], "numpy": np.__version__, "handgen": handgen_file}
+    try:
+        handgen_file = p.python("-c", "import handgen; print(handgen.__file__)").strip()
+        (work / "handgen_file.txt").write_text(handgen_file)
+        configs = Path(handgen_file).resolve().parents[1] / "configs"  # the checkout under test's configs/
 
-    p.handgen("prep", "synthetic", "--out", "raw", "--num-seqs", 20, "--frames", 120, "--seed", 0, "--objects", 1.0,
-              "--ycb-dir", ycb_dir)
-    out["prep_synthetic"] = folder_digest(work / "raw")
-    p.handgen("prep", "arctic", "--src", "raw", "--out", "data")
-    p.handgen("caption", "--data", "data", "--captioner", "rules")
-    out["prep_arctic_caption"] = folder_digest(work / "data")
+        p.handgen("prep", "synthetic", "--out", "raw", "--num-seqs", 20, "--frames", 120, "--seed", 0,
+                  "--objects", 1.0, "--ycb-dir", ycb_dir)
+        p.handgen("prep", "arctic", "--src", "raw", "--out", "data")
+        p.handgen("caption", "--data", "data", "--captioner", "rules")
 
-    common = [f"max_steps={steps}", "train.log_every=10", f"train.val_every={steps}", f"train.checkpoint_every={steps}",
-              "train.warmup_steps=5", "train.batch_size=8", "train.val_items=16"]
-    p.handgen("train", "--config", configs / "motion_diffusion_tiny.yaml", "data=data", "output_dir=runs/diff", *common)
-    p.handgen("train", "--config", configs / "evaluator_tiny.yaml", "data=data", "output_dir=runs/evaluator", *common)
-    for name in ("diff", "evaluator"):
-        run = work / "runs" / name
-        out[f"train_{name}"] = {"log": last_log_row(run), "config": run_config(run),
-                                "weights": array_digest(safetensors_arrays(run / "model.safetensors"))}
+        common = [f"max_steps={steps}", "train.log_every=10", f"train.val_every={steps}",
+                  f"train.checkpoint_every={steps}", "train.warmup_steps=5", "train.batch_size=8", "train.val_items=16"]
+        p.handgen("train", "--config", configs / "motion_diffusion_tiny.yaml", "data=data", "output_dir=runs/diff",
+                  *common)
+        p.handgen("train", "--config", configs / "evaluator_tiny.yaml", "data=data", "output_dir=runs/evaluator",
+                  *common)
 
-    prompts = work / "prompts.jsonl"
-    prompts.write_text("".join(json.dumps(t) + "\n" for t in PROMPTS))
-    p.handgen("sample", "--ckpt", "runs/diff", "--prompts", prompts, "--seed", 0, "--out", "samples")
-    samples = {}
-    for path in sorted((work / "samples").glob("sample_*.npz")):
-        with np.load(path) as z:
-            joints = z["joints"].astype(np.float64)  # (T, 2, 21, 3)
+        prompts = work / "prompts.jsonl"
+        prompts.write_text("".join(json.dumps(t) + "\n" for t in PROMPTS))
+        p.handgen("sample", "--ckpt", "runs/diff", "--prompts", prompts, "--seed", 0, "--out", "samples")
+        p.handgen("eval", "motion", "--ckpt", "runs/diff", "--data", "data", "--evaluator", "runs/evaluator",
+                  "--out", "motion_report.json", "--max-clips", 8, "--replications", 1, "--mm-texts", 2,
+                  "--mm-samples", 2, "--batch-size", 8, "--rprecision-batch", 4, "--penetration-stride", 10,
+                  "--steps", 10)
+        stdout = p.python("-c", CONTRAST, "runs/diff")
+        (work / "text_contrast.json").write_text(stdout.split("JSON", 1)[1])
+
+        p.handgen("prep", "grasps", "--src", "raw", "--out", "grasp_data", "--stride", 3)
+        tiny = ["model.channels=8", "sdf.cells=32", "train.batch_size=4", "train.log_every=5", "train.val_every=10",
+                "train.checkpoint_every=10", "train.warmup_steps=3", "max_steps=10"]
+        p.handgen("train", "--config", configs / "grasp_vqvae_tiny.yaml", "data=grasp_data", "output_dir=runs/ae",
+                  *tiny)
+        p.handgen("train", "--config", configs / "grasp_prior_tiny.yaml", "data=grasp_data",
+                  "object_encoder=runs/ae", "output_dir=runs/prior", *tiny)
+        p.handgen("grasp", "--ckpt", "runs/prior", "--mesh", box_mesh(work / "box.obj"), "--category", "box",
+                  "--out", "grasps", "--num", 2, "--steps", 12, "--inits", 2, "--refine-steps", 20, "--seed", 0,
+                  "--threads", 1, "--no-render")
+        p.handgen("eval", "grasp", "--results", "grasps", "--out", "grasp_report.json", "--sim-seconds", 0.25)
+    finally:
+        (work / "commands.json").write_text(json.dumps(p.log, indent=1))
+    return p.log
+
+
+def collect(work: Path) -> dict:
+    """The numbers of every stage whose output is in ``work`` (a stage that did not run is missing)."""
+    def run_numbers(run: Path) -> dict:
+        return {"log": last_log_row(run), "config": run_config(run),
+                "weights": array_digest(safetensors_arrays(run / "model.safetensors"))}
+
+    def sample_numbers(folder: Path) -> dict:
+        samples = {}
+        for path in sorted(folder.glob("sample_*.npz")):
+            with np.load(path) as z:
+                joints = z["joints"].astype(np.float64)  # (T, 2, 21, 3) metres
             samples[path.name] = {"sum": float(joints.sum()), "abs_max": float(np.abs(joints).max()),
                                   **array_digest({"joints": joints})}
-    out["sample"] = samples
+        return samples
 
-    p.handgen("eval", "motion", "--ckpt", "runs/diff", "--data", "data", "--evaluator", "runs/evaluator",
-              "--out", "motion_report.json", "--max-clips", 8, "--replications", 1, "--mm-texts", 2, "--mm-samples", 2,
-              "--batch-size", 8, "--rprecision-batch", 4, "--penetration-stride", 10, "--steps", 10)
-    out["eval_motion"] = flatten_numbers(json.loads((work / "motion_report.json").read_text()))
+    def grasp_numbers(folder: Path) -> dict:
+        grasps = {path.name: array_digest(load_arrays(path)) for path in sorted(folder.glob("grasp_*.npz"))}
+        grasps["summary"] = flatten_numbers(json.loads((folder / "summary.json").read_text()))
+        return grasps
 
-    stdout = p.python("-c", CONTRAST, "runs/diff")
-    out["text_contrast"] = flatten_numbers(json.loads(stdout.split("JSON", 1)[1]))
-
-    p.handgen("prep", "grasps", "--src", "raw", "--out", "grasp_data", "--stride", 3)
-    out["prep_grasps"] = folder_digest(work / "grasp_data")
-    tiny = ["model.channels=8", "sdf.cells=32", "train.batch_size=4", "train.log_every=5", "train.val_every=10",
-            "train.checkpoint_every=10", "train.warmup_steps=3", "max_steps=10"]
-    p.handgen("train", "--config", configs / "grasp_vqvae_tiny.yaml", "data=grasp_data", "output_dir=runs/ae", *tiny)
-    p.handgen("train", "--config", configs / "grasp_prior_tiny.yaml", "data=grasp_data", "object_encoder=runs/ae",
-              "output_dir=runs/prior", *tiny)
-    for name in ("ae", "prior"):
-        run = work / "runs" / name
-        out[f"train_{name}"] = {"log": last_log_row(run), "config": run_config(run),
-                                "weights": array_digest(safetensors_arrays(run / "model.safetensors"))}
-
-    p.handgen("grasp", "--ckpt", "runs/prior", "--mesh", box_mesh(work / "box.obj"), "--category", "box",
-              "--out", "grasps", "--num", 2, "--steps", 12, "--inits", 2, "--refine-steps", 20, "--seed", 0,
-              "--threads", 1, "--no-render")
-    grasps = {}
-    for path in sorted((work / "grasps").glob("grasp_*.npz")):
-        grasps[path.name] = array_digest(load_arrays(path))
-    grasps["summary"] = flatten_numbers(json.loads((work / "grasps" / "summary.json").read_text()))
-    out["grasp"] = grasps
-    p.handgen("eval", "grasp", "--results", "grasps", "--out", "grasp_report.json", "--sim-seconds", 0.25)
-    out["eval_grasp"] = flatten_numbers(json.loads((work / "grasp_report.json").read_text()))
-    out["commands"] = {"log": p.log}
+    stages = {
+        "prep_synthetic": lambda: folder_digest(work / "raw"),
+        "prep_arctic_caption": lambda: folder_digest(work / "data"),
+        "train_diff": lambda: run_numbers(work / "runs" / "diff"),
+        "train_evaluator": lambda: run_numbers(work / "runs" / "evaluator"),
+        "sample": lambda: sample_numbers(work / "samples"),
+        "eval_motion": lambda: flatten_numbers(json.loads((work / "motion_report.json").read_text())),
+        "text_contrast": lambda: flatten_numbers(json.loads((work / "text_contrast.json").read_text())),
+        "prep_grasps": lambda: folder_digest(work / "grasp_data"),
+        "train_ae": lambda: run_numbers(work / "runs" / "ae"),
+        "train_prior": lambda: run_numbers(work / "runs" / "prior"),
+        "grasp": lambda: grasp_numbers(work / "grasps"),
+        "eval_grasp": lambda: flatten_numbers(json.loads((work / "grasp_report.json").read_text())),
+    }
+    out: dict[str, dict] = {}
+    for stage, numbers in stages.items():
+        try:
+            out[stage] = numbers()
+        except (OSError, KeyError, IndexError, ValueError) as exc:
+            out[stage] = {"missing": f"{type(exc).__name__}: {exc}"}
+    handgen_file = work / "handgen_file.txt"
+    out["environment"] = {"python": sys.version.split()[0], "numpy": np.__version__,
+                          "handgen": handgen_file.read_text() if handgen_file.exists() else None}
+    commands = work / "commands.json"
+    out["commands"] = {"log": json.loads(commands.read_text()) if commands.exists() else []}
     return out
 
 
@@ -285,7 +311,7 @@ def compare(a: dict, b: dict) -> dict[str, dict]:
     """Per stage: the largest relative difference of its numbers, unequal hashes/strings, keys on one side only."""
     report = {}
     for stage in sorted(set(a) | set(b)):
-        if stage in ("commands", "environment"):
+        if stage in ("commands", "environment", "failure"):
             continue
         la, lb = dict(leaves(a.get(stage, {}))), dict(leaves(b.get(stage, {})))
         worst, worst_key, changed = 0.0, None, []
@@ -309,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="JSON to write")
     parser.add_argument("--steps", type=int, default=30, help="training steps of the motion models (default 30)")
     parser.add_argument("--ycb-dir", default=os.environ.get("HANDGEN_YCB_DIR", "../shared/data/ycb"))
+    parser.add_argument("--collect-only", action="store_true", help="re-read the numbers of an existing --work folder")
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two outputs instead")
     args = parser.parse_args(argv)
     if args.compare:
@@ -317,10 +344,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (args.work and args.out):
         parser.error("--work and --out are required (or --compare A B)")
-    numbers = reproduce(Path(args.work).resolve(), str(Path(args.ycb_dir).resolve()), args.steps)
+    work = Path(args.work).resolve()
+    failure = None
+    if not args.collect_only:
+        try:
+            run_stages(work, str(Path(args.ycb_dir).resolve()), args.steps)
+        except RuntimeError as exc:  # write what the stages before it produced
+            failure = str(exc)
+            print(failure, file=sys.stderr)
+    numbers = collect(work)
+    numbers["failure"] = {"message": failure}
     Path(args.out).write_text(json.dumps(numbers, indent=1, sort_keys=True))
     print(f"wrote {args.out}")
-    return 0
+    return 1 if failure else 0
 
 
 if __name__ == "__main__":

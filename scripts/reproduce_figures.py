@@ -193,8 +193,12 @@ print("JSON" + json.dumps({"left_fist": list(result.left_fist), "right_fist": li
 """
 
 
-def run_stages(work: Path, ycb_dir: str, steps: int = 30) -> list[dict]:
-    """Run the commands in ``work`` (emptied first); the command log. Raises on the first failing command."""
+def run_stages(work: Path, ycb_dir: str, steps: int = 30, raw_from: Path | None = None) -> list[dict]:
+    """Run the commands in ``work`` (emptied first); the command log. Raises on the first failing command.
+
+    ``raw_from``: copy this ``prep synthetic`` output instead of running it (to tell a later stage's change
+    from a change of the synthetic data).
+    """
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -204,8 +208,12 @@ def run_stages(work: Path, ycb_dir: str, steps: int = 30) -> list[dict]:
         (work / "handgen_file.txt").write_text(handgen_file)
         configs = Path(handgen_file).resolve().parents[1] / "configs"  # the checkout under test's configs/
 
-        p.handgen("prep", "synthetic", "--out", "raw", "--num-seqs", 20, "--frames", 120, "--seed", 0,
-                  "--objects", 1.0, "--ycb-dir", ycb_dir)
+        if raw_from is None:
+            p.handgen("prep", "synthetic", "--out", "raw", "--num-seqs", 20, "--frames", 120, "--seed", 0,
+                      "--objects", 1.0, "--ycb-dir", ycb_dir)
+        else:
+            shutil.copytree(raw_from, work / "raw")
+            p.log.append({"cmd": f"copy {raw_from} raw", "seconds": 0.0, "rc": 0})
         p.handgen("prep", "arctic", "--src", "raw", "--out", "data")
         p.handgen("caption", "--data", "data", "--captioner", "rules")
 
@@ -335,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="JSON to write")
     parser.add_argument("--steps", type=int, default=30, help="training steps of the motion models (default 30)")
     parser.add_argument("--ycb-dir", default=os.environ.get("HANDGEN_YCB_DIR", "../shared/data/ycb"))
+    parser.add_argument("--raw-from", help="copy this prep synthetic output (RAW_DIR) instead of making it")
     parser.add_argument("--collect-only", action="store_true", help="re-read the numbers of an existing --work folder")
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two outputs instead")
     args = parser.parse_args(argv)
@@ -348,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     failure = None
     if not args.collect_only:
         try:
-            run_stages(work, str(Path(args.ycb_dir).resolve()), args.steps)
+            run_stages(work, str(Path(args.ycb_dir).resolve()), args.steps,
+                       Path(args.raw_from).resolve() if args.raw_from else None)
         except RuntimeError as exc:  # write what the stages before it produced
             failure = str(exc)
             print(failure, file=sys.stderr)

@@ -5,9 +5,9 @@
 
 The stages are the README's commands, run as subprocesses of this interpreter (so ``PYTHONPATH`` picks the
 handgen checkout under test; this script imports no handgen module and runs on any commit since ccb2b8b):
-``prep synthetic`` (16 sequences, seed 0, all with objects) -> ``prep arctic`` -> ``caption --captioner
+``prep synthetic`` (20 sequences of 120 frames, seed 0, all with objects) -> ``prep arctic`` -> ``caption --captioner
 rules`` -> ``train`` the tiny diffusion and evaluator configs (30 steps) -> ``sample`` (seed 0, two prompts)
--> ``eval motion`` (8 test clips) -> the fist contrast of ``eval.text_contrast`` (2 samples per prompt) ->
+-> ``eval motion`` (the test split: 6 clips) -> the fist contrast of ``eval.text_contrast`` (2 samples per prompt) ->
 ``prep grasps`` -> tiny grasp autoencoder and prior (10 steps, 32^3 grids) -> ``grasp`` on a 16 x 8 x 5 cm
 box (seed 0, few steps) -> ``eval grasp``. Recorded per stage: content hashes of the written arrays
 (exact, and rounded to 1e-6), the resolved training configs, the last training-log row, the sampled

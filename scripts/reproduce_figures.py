@@ -38,9 +38,8 @@ PROMPTS = [
     {"left": "The left hand stays relaxed.", "right": "The right hand makes a fist.", "both": ""},
 ]
 # keys whose values are timings, sizes of the machine or paths, not figures
-VOLATILE = re.compile(r"(seconds|^s_|_s$|wall|elapsed|per_s|date|timestamp|^time|_time|path|_dir$|^dir$|^src$|"
-                      r"^mesh$|^results$|^ckpt$|^evaluator$|^data$|^out$|host|torch|version|threads|cores)",
-                      re.IGNORECASE)
+VOLATILE = re.compile(r"(seconds|^wall|elapsed|samples_per_s|^date$|timestamp|path|^run_dir$|^src$|^mesh$|^file$|"
+                      r"^results$|^ckpt$|^evaluator$|^data$|^out$|host|torch_version|threads|cores)", re.IGNORECASE)
 
 
 def array_digest(arrays: dict[str, np.ndarray]) -> dict:
@@ -120,8 +119,8 @@ def strip_volatile(value):
     return value
 
 
-def flatten_numbers(value, prefix: str = "") -> dict[str, float]:
-    """Every numeric leaf of a JSON value, keyed by its path; timings and paths left out."""
+def flatten_numbers(value, prefix: str = "") -> dict[str, float | str]:
+    """Every number (and string) of a JSON value, keyed by its path; timings and paths left out."""
     out = {}
     if isinstance(value, dict):
         for k, v in value.items():
@@ -132,6 +131,8 @@ def flatten_numbers(value, prefix: str = "") -> dict[str, float]:
             out.update(flatten_numbers(v, f"{prefix}[{i}]"))
     elif isinstance(value, (bool, int, float)):
         out[prefix] = float(value)
+    elif isinstance(value, str):
+        out[prefix] = value
     return out
 
 

@@ -38,10 +38,12 @@ def test_pickled_prep_arrays_are_digested_by_content(reproduce, tmp_path):
 
 
 def test_timings_and_paths_are_not_figures(reproduce):
-    report = {"FID": 0.34, "seconds_per_sample": 0.2, "wall_s": 3.0, "ckpt": "runs/diff",
-              "replications": [{"R_precision": [0.5, 0.8]}], "holds": True}
-    assert reproduce.flatten_numbers(report) == {"FID": 0.34, "replications[0].R_precision[0]": 0.5,
-                                                 "replications[0].R_precision[1]": 0.8, "holds": 1.0}
+    report = {"FID": 0.34, "seconds_per_sample": 0.2, "seconds": 3.0, "ckpt": "runs/diff", "contact_duration_s": 0.5,
+              "replications": [{"R_precision": [0.5, 0.8]}], "holds": True, "sampler": "dpmpp"}
+    assert reproduce.flatten_numbers(report) == {"FID": 0.34, "contact_duration_s": 0.5,
+                                                 "replications[0].R_precision[0]": 0.5,
+                                                 "replications[0].R_precision[1]": 0.8, "holds": 1.0,
+                                                 "sampler": "dpmpp"}
 
 
 def test_compare_names_the_largest_difference_per_stage(reproduce):

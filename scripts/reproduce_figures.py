@@ -37,15 +37,16 @@ PROMPTS = [
     {"left": "The left hand makes a fist.", "right": "The right hand waves.", "both": "The hands move independently."},
     {"left": "The left hand stays relaxed.", "right": "The right hand makes a fist.", "both": ""},
 ]
-# keys whose values are timings, sizes of the machine or paths, not figures
-VOLATILE = re.compile(r"(seconds|^wall|elapsed|samples_per_s|^date$|timestamp|path|^run_dir$|^src$|^mesh$|^file$|"
+# keys whose values are timings, file times, the machine or paths, not figures (side_files: [path, size, mtime];
+# the files themselves are hashed in their own stage)
+VOLATILE = re.compile(r"(seconds|per_second|mtime|side_files|^wall|elapsed|samples_per_s|^date$|timestamp|path|^run_dir$|^src$|^mesh$|^file$|"
                       r"^results$|^ckpt$|^evaluator$|^data$|^out$|host|torch_version|threads|cores)", re.IGNORECASE)
 
 
 def array_digest(arrays: dict[str, np.ndarray]) -> dict:
-    """Exact and 1e-6-rounded hashes of named arrays (numeric ones also summed)."""
+    """Exact and 1e-6-rounded hashes of named arrays (numeric ones also summed); timings and paths left out."""
     exact, rounded, total = hashlib.sha256(), hashlib.sha256(), 0.0
-    for key in sorted(arrays):
+    for key in sorted(k for k in arrays if not VOLATILE.search(k.rsplit("/", 1)[-1])):
         a = np.asarray(arrays[key])
         header = f"{key}:{a.dtype.str}:{a.shape}".encode()
         exact.update(header)

@@ -1,6 +1,7 @@
 """Run every pipeline stage behind docs/ figures on a small input and write their numbers to one JSON.
 
     PYTHONPATH=TREE python scripts/reproduce_figures.py --work DIR --out numbers.json
+    PYTHONPATH=TREE python scripts/reproduce_figures.py --work DIR --out numbers.json --ar   # + FSQ/AR stages
     python scripts/reproduce_figures.py --compare a.json b.json     # largest relative difference per stage
 
 The stages are the README's commands, run as subprocesses of this interpreter (so ``PYTHONPATH`` picks the
@@ -9,7 +10,8 @@ handgen checkout under test; this script imports no handgen module and runs on a
 rules`` -> ``train`` the tiny diffusion and evaluator configs (30 steps) -> ``sample`` (seed 0, two prompts)
 -> ``eval motion`` (the test split: 6 clips) -> the fist contrast of ``eval.text_contrast`` (2 samples per prompt) ->
 ``prep grasps`` -> tiny grasp autoencoder and prior (10 steps, 32^3 grids) -> ``grasp`` on a 16 x 8 x 5 cm
-box (seed 0, few steps) -> ``eval grasp``. Recorded per stage: content hashes of the written arrays
+box (seed 0, few steps) -> ``eval grasp``; with ``--ar`` afterwards, on the same DATA_DIR: the tiny FSQ
+tokenizer and AR configs (10 steps each) -> ``sample`` -> the AR's fist contrast. Recorded per stage: content hashes of the written arrays
 (exact, and rounded to 1e-6), the resolved training configs, the last training-log row, the sampled
 joints (sum, abs-max, hash), every number of the eval reports. Timings and paths are left out.
 Used for issue 19's check that the restructure (392eca0) changed no figure: see the comparison in the
@@ -189,7 +191,7 @@ def box_mesh(path: Path) -> Path:
 CONTRAST = """
 import json, sys
 from eval.text_contrast import run_contrast
-result, _ = run_contrast(sys.argv[1], num=2, frames=60, seed=1, steps=10)
+result, _ = run_contrast(sys.argv[1], num=2, frames=60, seed=1, **json.loads(sys.argv[2]))
 print("JSON" + json.dumps({"left_fist": list(result.left_fist), "right_fist": list(result.right_fist),
                            "contrast": result.contrast}))
 """
@@ -233,7 +235,7 @@ def run_stages(work: Path, ycb_dir: str, steps: int = 30, raw_from: Path | None 
                   "--out", "motion_report.json", "--max-clips", 8, "--replications", 1, "--mm-texts", 2,
                   "--mm-samples", 2, "--batch-size", 8, "--rprecision-batch", 4, "--penetration-stride", 10,
                   "--steps", 10)
-        stdout = p.python("-c", CONTRAST, "runs/diff")
+        stdout = p.python("-c", CONTRAST, "runs/diff", json.dumps({"steps": 10}))
         (work / "text_contrast.json").write_text(stdout.split("JSON", 1)[1])
 
         p.handgen("prep", "grasps", "--src", "raw", "--out", "grasp_data", "--stride", 3)
@@ -249,6 +251,24 @@ def run_stages(work: Path, ycb_dir: str, steps: int = 30, raw_from: Path | None 
         p.handgen("eval", "grasp", "--results", "grasps", "--out", "grasp_report.json", "--sim-seconds", 0.25)
     finally:
         (work / "commands.json").write_text(json.dumps(p.log, indent=1))
+    return p.log
+
+
+def run_ar_stages(work: Path, steps: int = 10) -> list[dict]:
+    """The FSQ tokenizer + AR stages on ``work``'s existing DATA_DIR (``work/data``); the command log."""
+    p = Pipeline(work)
+    try:
+        configs = Path((work / "handgen_file.txt").read_text()).resolve().parents[1] / "configs"
+        common = [f"max_steps={steps}", "train.log_every=5", f"train.val_every={steps}",
+                  f"train.checkpoint_every={steps}", "train.warmup_steps=3", "train.batch_size=8", "train.val_items=16"]
+        p.handgen("train", "--config", configs / "fsq_tiny.yaml", "data=data", "output_dir=runs/fsq", *common)
+        p.handgen("train", "--config", configs / "motion_ar_tiny.yaml", "tokenizer=runs/fsq", "output_dir=runs/ar",
+                  *common)
+        p.handgen("sample", "--ckpt", "runs/ar", "--prompts", work / "prompts.jsonl", "--seed", 0, "--out", "samples_ar")
+        stdout = p.python("-c", CONTRAST, "runs/ar", json.dumps({"guidance": 2.0}))
+        (work / "text_contrast_ar.json").write_text(stdout.split("JSON", 1)[1])
+    finally:
+        (work / "commands_ar.json").write_text(json.dumps(p.log, indent=1))
     return p.log
 
 
@@ -285,6 +305,10 @@ def collect(work: Path) -> dict:
         "train_prior": lambda: run_numbers(work / "runs" / "prior"),
         "grasp": lambda: grasp_numbers(work / "grasps"),
         "eval_grasp": lambda: flatten_numbers(json.loads((work / "grasp_report.json").read_text())),
+        "train_fsq": lambda: run_numbers(work / "runs" / "fsq"),
+        "train_ar": lambda: run_numbers(work / "runs" / "ar"),
+        "sample_ar": lambda: sample_numbers(work / "samples_ar"),
+        "text_contrast_ar": lambda: flatten_numbers(json.loads((work / "text_contrast_ar.json").read_text())),
     }
     out: dict[str, dict] = {}
     for stage, numbers in stages.items():
@@ -346,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30, help="training steps of the motion models (default 30)")
     parser.add_argument("--ycb-dir", default=os.environ.get("HANDGEN_YCB_DIR", "../shared/data/ycb"))
     parser.add_argument("--raw-from", help="copy this prep synthetic output (RAW_DIR) instead of making it")
+    parser.add_argument("--ar", action="store_true",
+                        help="add the FSQ tokenizer + AR stages (10 steps each) to an existing --work folder")
     parser.add_argument("--collect-only", action="store_true", help="re-read the numbers of an existing --work folder")
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two outputs instead")
     args = parser.parse_args(argv)
@@ -357,7 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--work and --out are required (or --compare A B)")
     work = Path(args.work).resolve()
     failure = None
-    if not args.collect_only:
+    if args.ar:
+        try:
+            run_ar_stages(work)
+        except RuntimeError as exc:
+            failure = str(exc)
+            print(failure, file=sys.stderr)
+    elif not args.collect_only:
         try:
             run_stages(work, str(Path(args.ycb_dir).resolve()), args.steps,
                        Path(args.raw_from).resolve() if args.raw_from else None)

@@ -23,10 +23,10 @@ import numpy as np
 from eval.grasp_diversity import grasp_diversity
 from handgen.errors import HandgenError, InputFileError
 from handgen.geometry.mesh_distance import MeshDistance
-from handgen.geometry.mesh_file import read_mesh
 from handgen.grasp.convex_pieces import object_pieces
 from handgen.grasp.grasp_metrics import grasp_metrics, object_voxels
 from handgen.grasp.hold_test import GRAVITY, direction_vector, hold_test
+from handgen.grasp.mesh_input import load_object_mesh
 from handgen.hand.factory import make_hand_pair
 from handgen.hand.topology import HANDS
 
@@ -69,9 +69,10 @@ def _scalar(arrays: dict[str, np.ndarray], key: str, default=None):
 
 
 def load_object(path: str | Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (V, 3) (times ``scale``) and faces of a mesh file. Raises InputFileError."""
-    mesh = read_mesh(path, float(scale), what="object mesh")
-    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    """Vertices (V, 3) (times ``scale``) and faces of a mesh file, repaired exactly as ``handgen grasp`` repairs
+    it (inverted normals flipped, winding made consistent ...), so both score the same surface. Raises InputFileError."""
+    mesh = load_object_mesh(path, float(scale), what="object mesh")
+    return mesh.vertices, mesh.faces
 
 
 def _hand_vertices(hands, arrays: dict[str, np.ndarray]) -> np.ndarray:

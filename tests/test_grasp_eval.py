@@ -123,6 +123,27 @@ def test_eval_grasp_command(hand_pair, tmp_path, capsys):
         assert held["tip_contact_right"] == pytest.approx(0.6) and held["vertex_contact_left"] == pytest.approx(0.1)
 
 
+def test_eval_grasp_scores_an_inverted_mesh_as_handgen_grasp_repairs_it(hand_pair, tmp_path, capsys):
+    """A mesh with inward-facing triangles (``handgen grasp`` flips them) gives the same penetration as the fixed one."""
+    import trimesh
+
+    results = write_grasp_dir(tmp_path, hand_pair, [0.003])
+    reports = {}
+    for name, flip in (("outward", False), ("inverted", True)):
+        box = trimesh.creation.box((BOX, BOX, BOX))
+        if flip:
+            box.invert()
+        box.export(tmp_path / f"{name}.obj")
+        reports[name] = tmp_path / f"{name}.json"
+        assert cli_in_process("eval", "grasp", "--results", results, "--out", reports[name],
+                              "--mesh", tmp_path / f"{name}.obj") == 0
+    rows = {name: json.loads(path.read_text())["grasps"][0] for name, path in reports.items()}
+    if json.loads(reports["outward"].read_text())["metrics_source"] == "recomputed":
+        assert rows["outward"]["penetration_depth_mm"] > 0.5
+        assert rows["inverted"]["penetration_depth_mm"] == pytest.approx(rows["outward"]["penetration_depth_mm"], abs=1e-6)
+    assert rows["inverted"]["hold_directions"] == rows["outward"]["hold_directions"] == 6.0
+
+
 def test_eval_grasp_errors(hand_pair, tmp_path, capsys):
     out = tmp_path / "r.json"
     empty = tmp_path / "empty"

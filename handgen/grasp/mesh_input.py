@@ -87,8 +87,9 @@ def simplify_to_budget(mesh, face_budget: int, path: Path, fixes: list[str]):
     return simple
 
 
-def load_object_mesh(path: str | Path, scale: float = 1.0, face_budget: int = FACE_BUDGET) -> ObjectMesh:
-    """Read, scale, validate and repair an object mesh (see the module docstring).
+def load_object_mesh(path: str | Path, scale: float = 1.0, face_budget: int = FACE_BUDGET,
+                     what: str = "mesh file") -> ObjectMesh:
+    """Read, scale, validate and repair an object mesh (see the module docstring); ``what`` names it in errors.
 
     Raises:
         InputFileError: the file is missing, unparsable, empty, not finite, implausibly
@@ -96,7 +97,7 @@ def load_object_mesh(path: str | Path, scale: float = 1.0, face_budget: int = FA
         HandgenError: ``scale`` is not a positive finite number.
     """
     path = Path(path)
-    mesh = read_mesh(path, scale)
+    mesh = read_mesh(path, scale, what=what)
     fixes: list[str] = []
     n_before = len(mesh.vertices)
     mesh.merge_vertices(merge_tex=True, merge_norm=True)

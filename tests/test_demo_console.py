@@ -10,9 +10,10 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from handgen.demo.follows import Check, coverage, follows_line, measure
+from handgen.demo.follows import Check, coverage, followed, follows_line, measure
+from handgen.demo.plan import PROMPTS
 from handgen.demo.stages import Stage, run_stages
-from handgen.demo.summary import hold_line, small_sample_note
+from handgen.demo.summary import follows_lines, hold_line, small_sample_note
 from handgen.demo.ticker import latest_bar
 from handgen.repr.motion import BimanualMotion
 
@@ -63,8 +64,33 @@ def test_follow_checks_measure_the_joints(hand_pair):
     assert measure(relaxed, Check("both", "apart"))[0] and not measure(closer, Check("both", "apart"))[0]
     waving = _joints(hand_pair, swing=0.5)
     assert measure(waving, Check("right", "wave"))[0] and not measure(relaxed, Check("right", "wave"))[0]
-    line = follows_line(fist, (Check("right", "fist"), Check("both", "approach")))
-    assert line.startswith("right fist yes (curl ") and re.search(r", approach no \(wrists (\d+) -> \1 cm\)$", line)
+    line = follows_line([fist, relaxed, fist], (Check("right", "fist"), Check("both", "approach")))
+    assert re.fullmatch(r"right fist 2/3 no \(curl (1\.\d\d), 0\.\d\d, \1 rad\), "
+                        r"approach 0/3 no \(wrists (\d+) -> \2 cm; wrists \2 -> \2 cm; wrists \2 -> \2 cm\)", line)
+    assert follows_line([fist], (Check("right", "fist"),)).startswith("right fist 1/1 yes (curl 1.")
+
+
+def test_a_prompt_is_followed_by_a_clear_majority_of_its_samples():
+    assert followed(1, 1) and followed(2, 2) and followed(3, 4) and followed(4, 4)
+    assert not followed(0, 1) and not followed(1, 2) and not followed(2, 4) and not followed(0, 0)
+
+
+def test_summary_groups_the_samples_by_prompt(tmp_path, hand_pair):
+    """Each prompt's samples are found by their texts and measured together; other samples are left out."""
+    text = tmp_path / "samples" / "text"
+    text.mkdir(parents=True)
+    open_fist = _joints(hand_pair, curl=0.0)
+    open_fist[:, 1] = _joints(hand_pair, curl=1.4)[:, 1]  # left open and still, right fist: prompt 0
+    closer = _joints(hand_pair, gap=(0.4, 0.2))  # prompt 2
+    files = [(PROMPTS[0], open_fist), (PROMPTS[0], open_fist), (PROMPTS[2], closer), (PROMPTS[2], open_fist),
+             ({"left": "other", "right": "", "both": ""}, closer)]
+    for i, (prompt, joints) in enumerate(files):
+        np.savez(text / f"sample_{i:03d}.npz", joints=joints, **{f"text_{k}": v for k, v in prompt.items()})
+    lines = follows_lines(tmp_path)
+    assert len(lines) == 2
+    assert lines[0].startswith("- `samples/text/sample_000.npz` and 1 more (the left hand stays open")
+    assert "follows: left open 2/2 yes (curl 0." in lines[0] and "right fist 2/2 yes (curl 1." in lines[0]
+    assert lines[1].startswith("- `samples/text/sample_002.npz` and 1 more") and "follows: approach 1/2 no (" in lines[1]
 
 
 def test_coverage_counts_training_clips_per_motion(tmp_path):
@@ -75,8 +101,9 @@ def test_coverage_counts_training_clips_per_motion(tmp_path):
             {"split": "test", "gt_labels": {"left": {"fingers": "fist"}, "right": {}, "both": "approach"}}]
     (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     counts = coverage(tmp_path, (Check("left", "fist"), Check("right", "wave"), Check("both", "approach"),
-                                 Check("right", "fist"), Check("left", "open")))
-    assert counts == {"left fist": 1, "right wave": 1, "approach": 1, "right fist": 1, "left open": 1}
+                                 Check("right", "fist"), Check("left", "open"), Check("right", "open")))
+    # relaxed fingers (curl 0.68 rad in the data) are not "open" (<= 0.6 rad)
+    assert counts == {"left fist": 1, "right wave": 1, "approach": 1, "right fist": 1, "left open": 1, "right open": 0}
 
 
 def test_small_samples_and_the_hold_test_are_worded_as_such():
@@ -95,9 +122,10 @@ def test_data_plan_seed_shows_every_prompted_motion():
     from handgen.demo.plan import ALL_CHECKS, FULL, PROMPT_CHECKS, PROMPTS
 
     assert len(PROMPT_CHECKS) == len(PROMPTS)
-    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS)
-    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= 3
-    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) == counts
+    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS, FULL.min_count, objects=FULL.objects)
+    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= FULL.min_count >= 20
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS, FULL.objects) == counts
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) != counts  # the object fraction changes the labels
     # a set too small to show everything gets the seed with the best smallest count
     _, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
     assert min(small.values()) == max(min(label_counts(s, 4, ALL_CHECKS).values()) for s in range(5))

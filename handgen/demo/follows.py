@@ -1,7 +1,7 @@
 """Does a demo sample do what its text says? Checks measured on the joints, and the data's coverage.
 
-Each demo prompt lists what it asks for as checks (``fist`` / ``open`` / ``wave`` / ``still`` of
-one hand, ``approach`` / ``apart`` of both). Every check is measured on the sample's keypoints
+Each demo prompt lists what it asks for as checks (``fist`` / ``open`` / ``point`` / ``pinch`` /
+``wave`` / ``still`` of one hand, ``approach`` / ``apart`` of both). Every check is measured on the sample's keypoints
 (T, 2, 21, 3) metres, as ``eval.text_following`` measures the fist contrast, and printed with
 its numbers so a reader can judge the threshold. One sample per prompt is a coin flip for a weak
 model, so the demo samples each prompt several times and a prompt is followed when a clear
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.text_following import mean_curl
+from handgen.analysis.fingers import finger_curl, flexion
 
 HAND_INDEX = {"left": 0, "right": 1}
 FIST_CURL_RAD = 0.9  # mean curl of index..pinky over the second half at or above: a fist
@@ -29,7 +30,8 @@ OPEN_CURL_RAD = 0.6  # at or below: open fingers (open 0.04-0.06 rad in the data
 WAVE_SWING_M = 0.03  # back-and-forth swing of the middle fingertip about the wrist, metres
 STILL_TRAVEL_M = 0.05  # wrist displacement from its first position, metres
 APPROACH_M = 0.05  # the wrists end at least this much closer than they start, metres
-MIDDLE_TIP, WRIST = 12, 0
+PINCH_GAP_M = 0.015  # thumb tip to index tip over the second half at or below: a pinch (data 0.5-0.9 cm, relaxed 2.7+)
+MIDDLE_TIP, WRIST, THUMB_TIP, INDEX_TIP = 12, 0, 4, 8
 FOLLOW_SHARE = 0.75  # a prompt's check is followed when at least this share of its samples pass it
 
 
@@ -38,7 +40,7 @@ class Check:
     """One thing a prompt asks for: ``kind`` of ``hand`` ("left", "right" or "both")."""
 
     hand: str
-    kind: str  # fist | open | wave | still | approach | apart
+    kind: str  # fist | open | point | pinch | wave | still | approach | apart
 
     @property
     def label(self) -> str:
@@ -64,6 +66,17 @@ def measure(joints: np.ndarray, check: Check) -> tuple[bool, str]:
         curl = float(mean_curl(joints[None])[0, HAND_INDEX[check.hand]])
         ok = curl >= FIST_CURL_RAD if check.kind == "fist" else curl <= OPEN_CURL_RAD
         return ok, f"curl {curl:.2f} rad"
+    if check.kind == "point":  # the index straight, the other long fingers curled (data: 0.02-0.09 / 1.59-1.65 rad)
+        h = HAND_INDEX[check.hand]
+        second_half = joints[len(joints) // 2 :, h]
+        curl = finger_curl(flexion(second_half, h)).mean(axis=0)  # (5,) thumb..pinky
+        index, others = float(curl[1]), float(curl[2:].mean())
+        return index <= OPEN_CURL_RAD and others >= FIST_CURL_RAD, f"index {index:.2f} / others {others:.2f} rad"
+    if check.kind == "pinch":
+        h = HAND_INDEX[check.hand]
+        second_half = joints[len(joints) // 2 :, h]
+        gap = float(np.linalg.norm(second_half[:, THUMB_TIP] - second_half[:, INDEX_TIP], axis=-1).mean())
+        return gap <= PINCH_GAP_M, f"thumb-index tips {100 * gap:.1f} cm"
     if check.kind == "wave":
         swing, reversals = _swing(joints, HAND_INDEX[check.hand])
         return swing >= WAVE_SWING_M and reversals >= 2, f"swing {100 * swing:.1f} cm, {reversals} reversals"
@@ -117,10 +130,8 @@ def label_matches(labels: dict, check: Check) -> bool:
         relation = labels.get("both", "")
         return relation == "approach" if check.kind == "approach" else relation in ("none", "separate")
     hand = labels.get(check.hand) or {}
-    if check.kind == "fist":
-        return hand.get("fingers") == "fist"
-    if check.kind == "open":  # relaxed fingers curl 0.68 rad in the data: not open (<= 0.6)
-        return hand.get("fingers") == "open"
+    if check.kind in ("fist", "open", "point", "pinch"):  # relaxed fingers (curl 0.68 rad) are not "open"
+        return hand.get("fingers") == check.kind
     return hand.get("wrist") == check.kind
 
 

@@ -44,12 +44,14 @@ def test_running_stage_shows_its_bar_and_log_on_the_console(tmp_path, capsys):
     assert "it/s" in log.read_text()  # the bar itself went to the log
 
 
-def _joints(hand_pair, frames=30, curl=0.0, gap=(0.4, 0.4), swing=0.0) -> np.ndarray:
+def _joints(hand_pair, frames=30, curl=0.0, gap=(0.4, 0.4), swing=0.0, index_curl=None) -> np.ndarray:
     t = np.linspace(0.0, 1.0, frames)
     go = np.zeros((frames, 2, 3))
     go[:, :, 2] = swing * np.sin(2 * np.pi * 3 * t)[:, None]  # rocks about the forward axis: a wave
     pose = np.zeros((frames, 2, 45))
     pose[:, :, 2::3] = curl
+    if index_curl is not None:  # MANO's first three joints are the index finger's
+        pose[:, :, 2:9:3] = index_curl
     half = np.linspace(gap[0], gap[1], frames) / 2
     transl = np.stack([np.stack([half, 0 * t, 0 * t + 0.3], 1), np.stack([-half, 0 * t, 0 * t + 0.3], 1)], 1)
     return BimanualMotion(go, pose, transl, np.zeros((2, 10))).joints(hand_pair)
@@ -64,6 +66,12 @@ def test_follow_checks_measure_the_joints(hand_pair):
     assert measure(relaxed, Check("both", "apart"))[0] and not measure(closer, Check("both", "apart"))[0]
     waving = _joints(hand_pair, swing=0.5)
     assert measure(waving, Check("right", "wave"))[0] and not measure(relaxed, Check("right", "wave"))[0]
+    pointing = _joints(hand_pair, curl=1.4, index_curl=0.0)
+    assert measure(pointing, Check("right", "point"))[0]  # the helper's curl bends the right hand's fingers
+    assert not measure(fist, Check("right", "point"))[0] and not measure(relaxed, Check("right", "point"))[0]
+    pinching = relaxed.copy()
+    pinching[:, 1, 4] = pinching[:, 1, 8] + 0.005  # right thumb tip 5 mm from the index tip
+    assert measure(pinching, Check("right", "pinch"))[0] and not measure(pinching, Check("left", "pinch"))[0]
     line = follows_line([fist, relaxed, fist], (Check("right", "fist"), Check("both", "approach")))
     assert re.fullmatch(r"right fist 2/3 no \(curl (1\.\d\d), 0\.\d\d, \1 rad\), "
                         r"approach 0/3 no \(wrists (\d+) -> \2 cm; wrists \2 -> \2 cm; wrists \2 -> \2 cm\)", line)
@@ -79,18 +87,19 @@ def test_summary_groups_the_samples_by_prompt(tmp_path, hand_pair):
     """Each prompt's samples are found by their texts and measured together; other samples are left out."""
     text = tmp_path / "samples" / "text"
     text.mkdir(parents=True)
-    open_fist = _joints(hand_pair, curl=0.0)
-    open_fist[:, 1] = _joints(hand_pair, curl=1.4)[:, 1]  # left open and still, right fist: prompt 0
-    closer = _joints(hand_pair, gap=(0.4, 0.2))  # prompt 2
-    files = [(PROMPTS[0], open_fist), (PROMPTS[0], open_fist), (PROMPTS[2], closer), (PROMPTS[2], open_fist),
-             ({"left": "other", "right": "", "both": ""}, closer)]
+    relaxed, fist = _joints(hand_pair, curl=0.0), _joints(hand_pair, curl=1.4)
+    open_fist = relaxed.copy()
+    open_fist[:, 1] = fist[:, 1]  # left open and still, right fist: prompt 0
+    files = [(PROMPTS[0], open_fist), (PROMPTS[0], open_fist), (PROMPTS[2], open_fist), (PROMPTS[2], relaxed),
+             ({"left": "other", "right": "", "both": ""}, open_fist)]
     for i, (prompt, joints) in enumerate(files):
         np.savez(text / f"sample_{i:03d}.npz", joints=joints, **{f"text_{k}": v for k, v in prompt.items()})
     lines = follows_lines(tmp_path)
     assert len(lines) == 2
-    assert lines[0].startswith("- `samples/text/sample_000.npz` and 1 more (the left hand stays open")
-    assert "follows: left open 2/2 yes (curl 0." in lines[0] and "right fist 2/2 yes (curl 1." in lines[0]
-    assert lines[1].startswith("- `samples/text/sample_002.npz` and 1 more") and "follows: approach 1/2 no (" in lines[1]
+    assert lines[0].startswith("- `samples/text/sample_000.npz` and 1 more (The left hand opens wide")
+    assert "follows: left open 2/2 yes (curl 0." in lines[0] and "right fist 2/2 yes (curl 1.41, 1.41 rad)" in lines[0]
+    assert lines[1].startswith("- `samples/text/sample_002.npz` and 1 more")
+    assert "right fist 1/2 no (curl 1.41, 0.00 rad)" in lines[1]
 
 
 def test_coverage_counts_training_clips_per_motion(tmp_path):

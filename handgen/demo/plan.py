@@ -65,9 +65,10 @@ FAST = DemoSize("fast", num_seqs=8, objects=1 / 3, min_count=1, samples_per_prom
 
 # the demo's prompts (samples/text holds samples_per_prompt of each, prompt by prompt), then a reaction and a
 # long-horizon sample (prompt 1), worded as the data's captions word them. Each asks for finger shapes per hand,
-# which the 500-step model learns. Not a wave, nor the hands moving towards each other: the README's 1500-step
-# model learns neither (a "wave" swings the fingertip 1.1 cm, the data's waves 9 cm; "the hands move toward
-# each other" changes the wrists' gap by +1 to -5 cm, the data's by -20 cm; README, "handgen demo").
+# which the 500-step model learns. Not a wave, a pinch, nor the hands moving towards each other: neither this
+# model nor the README's 1500-step one learns them (a "wave" swings the fingertip 0.9-1.2 cm, the data's waves
+# 4.6-15.7 cm; on "the hands move toward each other" the wrists' gap changes by -5 to +4 cm, the data's closes
+# by 8-21 cm; README, "handgen demo").
 PROMPTS = (
     {"left": "The left hand opens wide with the fingers spread and stays still.",
      "right": "The right hand closes into a fist.", "both": "The hands move independently."},

@@ -7,8 +7,9 @@ its numbers so a reader can judge the threshold. One sample per prompt is a coin
 model, so the demo samples each prompt several times and a prompt is followed when a clear
 majority (:data:`FOLLOW_SHARE`) of its samples pass: "right fist 4/4 yes (curl 1.31, ... rad)".
 On the synthetic data itself every check passes on every clip whose labels show its motion
-(the README's 256 sequences, hand-only clips: fist 110/110 and open 222/222 on both hands, left still
-32/32, right wave 18/18, approach 34/34; relaxed fingers curl 0.67-0.70 rad and are not "open").
+(the README's 256 sequences, hand-only clips: fist 110/110, open 222/222, point 140/140 and pinch 108/108
+on both hands, left still 32/32, right wave 18/18, approach 34/34; relaxed fingers curl 0.67-0.70 rad and
+are not "open").
 ``coverage`` counts the training clips whose ground-truth labels show each checked motion: a
 model cannot be expected to follow a text the data never showed it.
 """

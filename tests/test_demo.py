@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -36,9 +37,11 @@ def test_demo_fast_writes_every_stage(fast_demo):
     for name in ("motion_diffusion", "evaluator", "grasp_vqvae", "grasp_prior"):
         run = out / "runs" / name
         assert (run / "config.yaml").exists() and (run / "model.safetensors").stat().st_size > 0, name
-    # samples: two prompts, a reaction and a long-horizon motion, with GIFs
+    # samples: three prompts twice each (a GIF of each prompt's first), a reaction and a long-horizon motion
     text = out / "samples" / "text"
-    assert sorted(p.name for p in text.glob("*.npz")) == ["sample_000.npz", "sample_001.npz", "sample_002.npz"]
+    assert sorted(p.name for p in text.glob("*.npz")) == [f"sample_{i:03d}.npz" for i in range(6)]
+    assert sorted(p.name for p in text.glob("*.gif")) == ["sample_000.gif", "sample_002.gif", "sample_004.gif"]
+    assert str(np.load(text / "sample_003.npz")["text_left"]) == str(np.load(text / "sample_002.npz")["text_left"])
     long = np.load(out / "samples" / "long_horizon" / "sample_000.npz")
     assert long["joints"].shape == (120, 2, 21, 3) and np.isfinite(long["joints"]).all()
     given = np.load(text / "sample_000.npz")["joints"][:, 0]
@@ -58,6 +61,8 @@ def test_demo_fast_writes_every_stage(fast_demo):
     assert "| total |" in summary and "grasp_000.npz" in summary
     # issue 24: per-prompt checks on the joints, small samples marked, the hold test instead of "plausible"
     assert summary.count("follows: ") == 4 and "training clips showing each motion" in summary
+    assert summary.count(" and 1 more (") == 4  # every prompt measured on its 2 samples
+    assert re.search(r"follows: left open [012]/2 (yes|no) \(curl -?\d\.\d\d, -?\d\.\d\d rad\)", summary)
     assert "Small sample: n = " in summary and "hold test: " in summary
     # issue 21: even the fast budget's grasp (80 refinement steps from the strategy starts) holds the box
     assert "hold test: holds the object" in summary and bool(grasp["holds"])

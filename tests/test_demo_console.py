@@ -10,9 +10,10 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from handgen.demo.follows import Check, coverage, follows_line, measure
+from handgen.demo.follows import Check, coverage, followed, follows_line, measure
+from handgen.demo.plan import PROMPTS
 from handgen.demo.stages import Stage, run_stages
-from handgen.demo.summary import hold_line, small_sample_note
+from handgen.demo.summary import follows_lines, hold_line, small_sample_note
 from handgen.demo.ticker import latest_bar
 from handgen.repr.motion import BimanualMotion
 
@@ -43,12 +44,14 @@ def test_running_stage_shows_its_bar_and_log_on_the_console(tmp_path, capsys):
     assert "it/s" in log.read_text()  # the bar itself went to the log
 
 
-def _joints(hand_pair, frames=30, curl=0.0, gap=(0.4, 0.4), swing=0.0) -> np.ndarray:
+def _joints(hand_pair, frames=30, curl=0.0, gap=(0.4, 0.4), swing=0.0, index_curl=None) -> np.ndarray:
     t = np.linspace(0.0, 1.0, frames)
     go = np.zeros((frames, 2, 3))
     go[:, :, 2] = swing * np.sin(2 * np.pi * 3 * t)[:, None]  # rocks about the forward axis: a wave
     pose = np.zeros((frames, 2, 45))
     pose[:, :, 2::3] = curl
+    if index_curl is not None:  # MANO's first three joints are the index finger's
+        pose[:, :, 2:9:3] = index_curl
     half = np.linspace(gap[0], gap[1], frames) / 2
     transl = np.stack([np.stack([half, 0 * t, 0 * t + 0.3], 1), np.stack([-half, 0 * t, 0 * t + 0.3], 1)], 1)
     return BimanualMotion(go, pose, transl, np.zeros((2, 10))).joints(hand_pair)
@@ -63,8 +66,40 @@ def test_follow_checks_measure_the_joints(hand_pair):
     assert measure(relaxed, Check("both", "apart"))[0] and not measure(closer, Check("both", "apart"))[0]
     waving = _joints(hand_pair, swing=0.5)
     assert measure(waving, Check("right", "wave"))[0] and not measure(relaxed, Check("right", "wave"))[0]
-    line = follows_line(fist, (Check("right", "fist"), Check("both", "approach")))
-    assert line.startswith("right fist yes (curl ") and re.search(r", approach no \(wrists (\d+) -> \1 cm\)$", line)
+    pointing = _joints(hand_pair, curl=1.4, index_curl=0.0)
+    assert measure(pointing, Check("right", "point"))[0]  # the helper's curl bends the right hand's fingers
+    assert not measure(fist, Check("right", "point"))[0] and not measure(relaxed, Check("right", "point"))[0]
+    pinching = relaxed.copy()
+    pinching[:, 1, 4] = pinching[:, 1, 8] + 0.005  # right thumb tip 5 mm from the index tip
+    assert measure(pinching, Check("right", "pinch"))[0] and not measure(pinching, Check("left", "pinch"))[0]
+    line = follows_line([fist, relaxed, fist], (Check("right", "fist"), Check("both", "approach")))
+    assert re.fullmatch(r"right fist 2/3 no \(curl (1\.\d\d), 0\.\d\d, \1 rad\), "
+                        r"approach 0/3 no \(wrists (\d+) -> \2 cm; wrists \2 -> \2 cm; wrists \2 -> \2 cm\)", line)
+    assert follows_line([fist], (Check("right", "fist"),)).startswith("right fist 1/1 yes (curl 1.")
+
+
+def test_a_prompt_is_followed_by_a_clear_majority_of_its_samples():
+    assert followed(1, 1) and followed(2, 2) and followed(3, 4) and followed(4, 4)
+    assert not followed(0, 1) and not followed(1, 2) and not followed(2, 4) and not followed(0, 0)
+
+
+def test_summary_groups_the_samples_by_prompt(tmp_path, hand_pair):
+    """Each prompt's samples are found by their texts and measured together; other samples are left out."""
+    text = tmp_path / "samples" / "text"
+    text.mkdir(parents=True)
+    relaxed, fist = _joints(hand_pair, curl=0.0), _joints(hand_pair, curl=1.4)
+    open_fist = relaxed.copy()
+    open_fist[:, 1] = fist[:, 1]  # left open and still, right fist: prompt 0
+    files = [(PROMPTS[0], open_fist), (PROMPTS[0], open_fist), (PROMPTS[2], open_fist), (PROMPTS[2], relaxed),
+             ({"left": "other", "right": "", "both": ""}, open_fist)]
+    for i, (prompt, joints) in enumerate(files):
+        np.savez(text / f"sample_{i:03d}.npz", joints=joints, **{f"text_{k}": v for k, v in prompt.items()})
+    lines = follows_lines(tmp_path)
+    assert len(lines) == 2
+    assert lines[0].startswith("- `samples/text/sample_000.npz` and 1 more (The left hand opens wide")
+    assert "follows: left open 2/2 yes (curl 0." in lines[0] and "right fist 2/2 yes (curl 1.41, 1.41 rad)" in lines[0]
+    assert lines[1].startswith("- `samples/text/sample_002.npz` and 1 more")
+    assert "right fist 1/2 no (curl 1.41, 0.00 rad)" in lines[1]
 
 
 def test_coverage_counts_training_clips_per_motion(tmp_path):
@@ -75,8 +110,9 @@ def test_coverage_counts_training_clips_per_motion(tmp_path):
             {"split": "test", "gt_labels": {"left": {"fingers": "fist"}, "right": {}, "both": "approach"}}]
     (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     counts = coverage(tmp_path, (Check("left", "fist"), Check("right", "wave"), Check("both", "approach"),
-                                 Check("right", "fist"), Check("left", "open")))
-    assert counts == {"left fist": 1, "right wave": 1, "approach": 1, "right fist": 1, "left open": 1}
+                                 Check("right", "fist"), Check("left", "open"), Check("right", "open")))
+    # relaxed fingers (curl 0.68 rad in the data) are not "open" (<= 0.6 rad)
+    assert counts == {"left fist": 1, "right wave": 1, "approach": 1, "right fist": 1, "left open": 1, "right open": 0}
 
 
 def test_small_samples_and_the_hold_test_are_worded_as_such():
@@ -95,9 +131,10 @@ def test_data_plan_seed_shows_every_prompted_motion():
     from handgen.demo.plan import ALL_CHECKS, FULL, PROMPT_CHECKS, PROMPTS
 
     assert len(PROMPT_CHECKS) == len(PROMPTS)
-    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS)
-    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= 3
-    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) == counts
+    seed, counts = covering_seed(FULL.num_seqs, ALL_CHECKS, FULL.min_count, objects=FULL.objects)
+    assert set(counts) == {c.label for c in ALL_CHECKS} and min(counts.values()) >= FULL.min_count >= 20
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS, FULL.objects) == counts
+    assert label_counts(seed, FULL.num_seqs, ALL_CHECKS) != counts  # the object fraction changes the labels
     # a set too small to show everything gets the seed with the best smallest count
     _, small = covering_seed(4, ALL_CHECKS, seeds=range(5))
     assert min(small.values()) == max(min(label_counts(s, 4, ALL_CHECKS).values()) for s in range(5))

@@ -58,7 +58,7 @@ def run_demo(out: str | Path, fast: bool = False, ycb_dir: str | Path | None = N
     size = FAST if fast else FULL
     mesh, category, folder = grasp_target(ycb_dir, out)
     print(f"handgen demo ({size.name}) -> {out}")
-    seed, counts = covering_seed(size.num_seqs, ALL_CHECKS)
+    seed, counts = covering_seed(size.num_seqs, ALL_CHECKS, size.min_count, objects=size.objects)
     shown = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"data plan: synthetic seed {seed}, {size.num_seqs} sequences; hand-only sequences showing each prompted "
           f"motion: {shown}{'' if min(counts.values()) else ' (some never: expect the samples to miss them)'}")

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from handgen.demo.follows import coverage, follows_line
+import numpy as np
+
+from handgen.demo.follows import FOLLOW_SHARE, coverage, follows_line
 from handgen.demo.plan import ALL_CHECKS, PROMPT_CHECKS, PROMPTS
 from handgen.demo.stages import StageResult
 
@@ -61,21 +63,37 @@ def hold_line(report: dict[str, Any]) -> str:
             f"holding is >= 5 directions with the object moving < {HOLD_MM:.0f} mm; free fall is {FREE_FALL_MM:.0f} mm)")
 
 
-def follows_lines(out: Path) -> list[str]:
-    """Per sampled prompt: what the text asks for, measured on the sample, and the data's coverage of it."""
-    import numpy as np
+def _prompt_index(texts: dict[str, str]) -> int | None:
+    """Which of :data:`PROMPTS` a sample's texts are (None: none of them)."""
+    for index, prompt in enumerate(PROMPTS):
+        if all(texts.get(k, "") == prompt[k] for k in ("left", "right", "both")):
+            return index
+    return None
 
-    lines = []
-    samples = [(out / "samples" / "text" / f"sample_{i:03d}.npz", i) for i in range(len(PROMPTS))]
-    samples.append((out / "samples" / "long_horizon" / "sample_000.npz", 1))
-    for path, index in samples:
-        if not path.exists():
-            continue
+
+def _samples_by_prompt(folder: Path) -> dict[int, list[tuple[Path, np.ndarray]]]:
+    """``{prompt index: [(sample path, joints (T, 2, 21, 3))...]}`` of a samples folder, in file order."""
+    grouped: dict[int, list[tuple[Path, np.ndarray]]] = {}
+    for path in sorted(folder.glob("sample_*.npz")):
         with np.load(path) as npz:
+            texts = {k: str(npz[f"text_{k}"]) if f"text_{k}" in npz.files else "" for k in ("left", "right", "both")}
             joints = npz["joints"]
-        prompt = PROMPTS[index]
-        lines.append(f"- `{path.relative_to(out)}` ({prompt['left']}; {prompt['right']}; {prompt['both']}): "
-                     f"follows: {follows_line(joints, PROMPT_CHECKS[index])}")
+        index = _prompt_index(texts)
+        if index is not None:
+            grouped.setdefault(index, []).append((path, joints))
+    return grouped
+
+
+def follows_lines(out: Path) -> list[str]:
+    """Per sampled prompt: what the text asks for, measured on each of its samples, and the data's coverage."""
+    lines = []
+    for folder in (out / "samples" / "text", out / "samples" / "long_horizon"):
+        for index, samples in sorted(_samples_by_prompt(folder).items()):
+            prompt = PROMPTS[index]
+            first = samples[0][0].relative_to(out)
+            shown = f"`{first}`" + (f" and {len(samples) - 1} more" if len(samples) > 1 else "")
+            lines.append(f"- {shown} ({prompt['left']}; {prompt['right']}; {prompt['both']}): follows: "
+                         f"{follows_line([joints for _, joints in samples], PROMPT_CHECKS[index])}")
     manifest = out / "data" / "manifest.jsonl"
     if lines and manifest.exists():
         counts = coverage(out / "data", ALL_CHECKS)
@@ -106,7 +124,9 @@ def demo_summary(out: Path, results: list[StageResult]) -> str:
         lines += motion_table(motion)
     follows = follows_lines(out)
     if follows:
-        lines += ["", "## Does each sample do what its text says? (measured on its joints)", ""] + follows
+        rule = (f"A prompt's check says yes when at least {FOLLOW_SHARE:.0%} of its samples pass it; "
+                "each sample's figure is in the brackets.")
+        lines += ["", "## Does each sample do what its text says? (measured on its joints)", "", rule, ""] + follows
     grasp = _read(out / "reports" / "grasp.json")
     if grasp:
         lines += ["", "## Grasp", "", hold_line(grasp), ""] + grasp_table(grasp)

@@ -118,7 +118,8 @@ def test_coverage_counts_training_clips_per_motion(tmp_path):
 def test_small_samples_and_the_hold_test_are_worded_as_such():
     small = {"clips": 10, "protocol": {"r_precision_batch": 10}}
     assert "n = 10 test clips" in small_sample_note(small)[0] and "not a comparison" in small_sample_note(small)[0]
-    assert small_sample_note({"clips": 64, "protocol": {"r_precision_batch": 32}}) == []
+    full = small_sample_note({"clips": 64, "protocol": {"r_precision_batch": 32}, "replications": 3})
+    assert full[0].startswith("n = 64 test clips") and "Small sample" not in full[0]
     fell = hold_line({"grasps": [{"holds": 0.0, "hold_directions": 1.0, "simulation_displacement_mm": 4825.0}]})
     assert "does NOT hold" in fell and "1 of 6 directions" in fell and "plausible" not in fell
     held = hold_line({"grasps": [{"holds": 1.0, "hold_directions": 6.0, "simulation_displacement_mm": 3.0}]})

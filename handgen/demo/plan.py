@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How big each stage is; ``FULL`` fits 20 minutes and ``FAST`` 5 minutes on 2 CPU cores.
+    """How big each stage is; ``FULL`` takes ~14 minutes and ``FAST`` ~1 minute on 2 idle CPU cores.
 
     ``objects`` is ``prep synthetic --objects``: FULL keeps the 16 hand-object sequences of 48 at 1/3
     (the grasp data) and makes the rest hands-only; ``min_count`` is what the data plan asks of each

@@ -18,11 +18,15 @@ FREE_FALL_MM = 4905.0
 
 
 def _number(value: Any) -> str:
-    if isinstance(value, dict):  # {"mean": m, "ci95": c} from replicated metrics
+    """``0.7396`` or, for a replicated metric ({"mean": m, "ci95": c, "n": k} with k > 1), ``0.7396 ± 0.05``."""
+    ci = None
+    if isinstance(value, dict):
+        ci = value.get("ci95") if int(value.get("n", 1) or 1) > 1 else None
         value = value.get("mean")
-    if isinstance(value, (int, float)):
-        return f"{value:.4g}"
-    return "-"
+    if not isinstance(value, (int, float)):
+        return "-"
+    shown = isinstance(ci, (int, float)) and ci > 1e-9 * max(1.0, abs(value))  # not float noise of a constant
+    return f"{value:.4g} ± {ci:.2g}" if shown else f"{value:.4g}"
 
 
 def motion_table(report: dict[str, Any]) -> list[str]:
@@ -44,7 +48,11 @@ def small_sample_note(report: dict[str, Any]) -> list[str]:
     batch = int(protocol.get("r_precision_batch", PROTOCOL_BATCH))
     clips = int(report.get("clips", 0))
     if batch >= PROTOCOL_BATCH and clips >= PROTOCOL_BATCH:
-        return []
+        reps = int(report.get("replications", 1))
+        return [f"n = {clips} test clips (R-Precision in batches of {batch}), {reps} replication(s); ± is the 95% "
+                "interval over replications. The evaluator is the demo's own tiny one (stage 5): its R-Precision on "
+                "the real clips is what it can rank at all, so a model row above the real one says the evaluator is "
+                "weak, not that the model beats the data.", ""]
     note = (f"**Small sample: n = {clips} test clips, R-Precision in batches of {batch}, below the protocol's "
             f"batch of {PROTOCOL_BATCH}.** These figures show the pipeline running, not how good the model is; "
             "the rows are not a comparison (read the ± intervals in `motion.json`).")

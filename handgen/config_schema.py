@@ -130,8 +130,6 @@ class MotionLossSection:
     derivative_scale: float = 0.0
     # old switch, kept so older run dirs load: true means derivative_scale 1 (motion_loss.derivative_scale_exponent)
     derivatives_in_data_units: bool = False
-    # experimental (docs/motion_eval.md): velocity / acceleration errors weighted by alpha_bar_t of each clip's timestep
-    derivatives_weighted_by_signal: bool = False
 
 
 @dataclass

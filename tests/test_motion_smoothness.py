@@ -18,7 +18,6 @@ from handgen.diffusion.motion_loss import (
 )
 from handgen.diffusion.schedulers import quadratic_timesteps, sampling_scheduler, training_scheduler
 from handgen.errors import HandgenError
-from handgen.models.motion_denoiser import DenoiserConfig, MotionDenoiser
 from handgen.repr.features import FEATURE_DIM, SLICES
 
 
@@ -115,28 +114,3 @@ def test_block_joints_reads_the_joint_blocks():
     f[..., SLICES["right.joints"]] = np.arange(63)
     j = block_joints(f)
     assert j.shape == (2, 3, 2, 21, 3) and (j[:, :, 0] == 0).all() and j[0, 0, 1, 20, 2] == 62
-
-
-def test_derivative_weights_scale_each_clips_derivative_terms():
-    # loss.derivatives_weighted_by_signal passes alpha_bar_t per clip: weight 0 drops a clip's derivative terms
-    x0 = torch.zeros(2, 6, 1)
-    tremble = 0.01 * torch.tensor([(-1.0) ** t for t in range(6)]).reshape(1, 6, 1).expand(2, 6, 1)
-    plain, parts = motion_x0_loss(tremble, x0)
-    same, _ = motion_x0_loss(tremble, x0, derivative_weights=torch.ones(2))
-    half, half_parts = motion_x0_loss(tremble, x0, derivative_weights=torch.tensor([1.0, 0.0]))
-    assert float(same) == pytest.approx(float(plain))
-    assert half_parts["vel"] == pytest.approx(parts["vel"] / 2) and half_parts["acc"] == pytest.approx(parts["acc"] / 2)
-    assert float(half) == pytest.approx(0.5 * 1e-4 + 0.2 * 2e-4 + 0.1 * 8e-4, rel=1e-4)
-    with pytest.raises(HandgenError, match="derivatives_weighted_by_signal"):
-        load_config("configs/motion_diffusion_tiny.yaml", ["loss.derivatives_weighted_by_signal=0.3"])
-
-
-def test_input_skip_starts_as_half_the_input_and_is_off_as_shipped():
-    texts = {k: (torch.randn(2, 3, 8), torch.ones(2, 3, dtype=torch.bool)) for k in ("left", "right", "both")}
-    x_t, t = torch.randn(2, 5, 10), torch.tensor([0, 999])
-    skip = MotionDenoiser(DenoiserConfig(feature_dim=10, text_dim=8, branch_heads=True, input_skip=True)).eval()
-    assert torch.allclose(skip(x_t, t, texts), 0.5 * x_t)  # zero-initialised heads and gate: sigmoid(0) x_t
-    plain = MotionDenoiser(DenoiserConfig(feature_dim=10, text_dim=8, branch_heads=True)).eval()
-    assert torch.allclose(plain(x_t, t, texts), torch.zeros_like(x_t)) and plain.skip_gate is None
-    assert not any(k.startswith("skip_gate") for k in plain.state_dict())  # older run dirs still load
-    assert load_config("configs/motion_diffusion_tiny.yaml").model.get("input_skip", False) is False

@@ -67,21 +67,15 @@ def loss_derivative_scales(exponent: float, train_features: torch.Tensor) -> tup
 
 def motion_x0_loss(
     x0_pred: torch.Tensor, x0: torch.Tensor, w_mse: float = 0.5, w_vel: float = 0.2, w_acc: float = 0.1,
-    vel_scale: float = 1.0, acc_scale: float = 1.0, derivative_weights: torch.Tensor | None = None,
+    vel_scale: float = 1.0, acc_scale: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """HandX's weighted loss on normalised features (B, T, D); returns (loss, parts).
 
     ``vel_scale`` / ``acc_scale`` divide the velocity / acceleration terms (1: raw differences).
-    ``derivative_weights`` (B,) multiply each clip's velocity and acceleration errors (e.g. the signal
-    fraction alpha_bar_t of its timestep, ``loss.derivatives_weighted_by_signal``); None: all 1.
     """
     mse = torch.mean((x0_pred - x0) ** 2)
     vel_p, vel = x0_pred.diff(dim=1), x0.diff(dim=1)
-    vel_err = ((vel_p - vel) ** 2).mean(dim=(1, 2))  # (B,)
-    acc_err = ((vel_p.diff(dim=1) - vel.diff(dim=1)) ** 2).mean(dim=(1, 2))  # (B,)
-    if derivative_weights is not None:
-        vel_err, acc_err = vel_err * derivative_weights, acc_err * derivative_weights
-    vel_loss = vel_err.mean() / vel_scale
-    acc_loss = acc_err.mean() / acc_scale
+    vel_loss = torch.mean((vel_p - vel) ** 2) / vel_scale
+    acc_loss = torch.mean((vel_p.diff(dim=1) - vel.diff(dim=1)) ** 2) / acc_scale
     loss = w_mse * mse + w_vel * vel_loss + w_acc * acc_loss
     return loss, {"mse": mse.item(), "vel": vel_loss.item(), "acc": acc_loss.item()}

@@ -50,7 +50,6 @@ class DenoiserConfig:
     dropout: float = 0.1
     max_frames: int = 512
     branch_heads: bool = False
-    input_skip: bool = False  # experimental: x0 = gate(t) * x_t + network, a learned per-channel skip of the input
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -88,12 +87,6 @@ class MotionDenoiser(nn.Module):
             )
             for head in self.branch_heads:
                 nn.init.zeros_(head[1].weight)
-        # input skip (experimental, docs/motion_eval.md): the tiny denoiser ignores a nearly clean x_t (its x0 MSE
-        # at t = 0 equals that at t = 400); gate(t) in (0, 1) per channel lets it copy the input where x_t is clean
-        self.skip_gate = nn.Linear(width, config.feature_dim) if config.input_skip else None
-        if self.skip_gate is not None:
-            nn.init.zeros_(self.skip_gate.weight)
-            nn.init.zeros_(self.skip_gate.bias)
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -155,8 +148,6 @@ class MotionDenoiser(nn.Module):
         if self.branch_heads is not None:
             for head, branch_out in zip(self.branch_heads, (left, right, both)):
                 x0 = x0 + head(branch_out)
-        if self.skip_gate is not None:
-            x0 = x0 + torch.sigmoid(self.skip_gate(t_token))[:, None] * x_t  # (B, 1, D) * (B, T, D)
         return x0
 
 
@@ -166,5 +157,5 @@ def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
     return MotionDenoiser(DenoiserConfig(
         feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
         width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
-        max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads), input_skip=bool(m.get("input_skip", False)),
+        max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
     ))

@@ -47,10 +47,8 @@ class MotionDiffusionTask(TrainingTask):
         keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
-        # experimental: derivative terms weighted by the clip's signal fraction alpha_bar_t (1 near t = 0, ~0 at t = 999)
-        signal = self.scheduler.alphas_cumprod.to(x0.device)[t] if lw.get("derivatives_weighted_by_signal") else None
         return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration),
-                              *self.derivative_scales, derivative_weights=signal)
+                              *self.derivative_scales)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         return self.clips.val_batches(batch_size, self.cfg.train.val_items)

@@ -50,7 +50,6 @@ class DenoiserConfig:
     dropout: float = 0.1
     max_frames: int = 512
     branch_heads: bool = False
-    schedule_skip: int = 0  # experimental: T > 0: x0 = sqrt(abar_t) x_t + sqrt(1 - abar_t) network, cosine schedule of T steps
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -88,13 +87,6 @@ class MotionDenoiser(nn.Module):
             )
             for head in self.branch_heads:
                 nn.init.zeros_(head[1].weight)
-        if not config.schedule_skip:
-            self.skip_abar = None
-        else:
-            steps = config.schedule_skip  # squaredcos_cap_v2 (diffusers' betas_for_alpha_bar), abar: (T,)
-            ab = torch.cos((torch.arange(steps + 1, dtype=torch.float64) / steps + 0.008) / 1.008 * torch.pi / 2) ** 2
-            betas = (1 - ab[1:] / ab[:-1]).clamp(max=0.999)
-            self.register_buffer("skip_abar", torch.cumprod(1 - betas, 0).float(), persistent=False)
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -156,9 +148,6 @@ class MotionDenoiser(nn.Module):
         if self.branch_heads is not None:
             for head, branch_out in zip(self.branch_heads, (left, right, both)):
                 x0 = x0 + head(branch_out)
-        if self.skip_abar is not None:
-            abar = self.skip_abar[timesteps][:, None, None]  # (B, 1, 1)
-            x0 = abar.sqrt() * x_t + (1 - abar).sqrt() * x0
         return x0
 
 
@@ -169,5 +158,4 @@ def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
         feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
         width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
         max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
-        schedule_skip=int(m.get("schedule_skip") or 0),
     ))

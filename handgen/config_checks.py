@@ -97,6 +97,7 @@ RULES: dict[str, Rule] = {
     "distill.solver_steps": POSITIVE_INT,
     "distill.target_ema": Rule("float", 0, 1, hi_open=True),
     "distill.timestep_scaling": POSITIVE,
+    "loss.derivative_scale": UNIT,
 }
 
 

@@ -125,7 +125,10 @@ class MotionLossSection:
     mse: float = 0.5
     velocity: float = 0.2
     acceleration: float = 0.1
-    # velocity / acceleration terms divided by the data's own mean squares (handgen/diffusion/motion_loss.py)
+    # s in [0, 1]: velocity and acceleration terms divided by (the data's mean squared velocity) ** s;
+    # 0 raw differences (HandX), 1 the data's velocity units (handgen/diffusion/motion_loss.py)
+    derivative_scale: float = 0.0
+    # old switch, kept so older run dirs load: true means derivative_scale 1 (motion_loss.derivative_scale_exponent)
     derivatives_in_data_units: bool = False
 
 

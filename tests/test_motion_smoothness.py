@@ -10,7 +10,12 @@ import torch
 
 from eval.jitter_stages import block_joints
 from handgen.config import load_config
-from handgen.diffusion.motion_loss import derivative_scales, motion_x0_loss
+from handgen.diffusion.motion_loss import (
+    derivative_scale_exponent,
+    derivative_scales,
+    loss_derivative_scales,
+    motion_x0_loss,
+)
 from handgen.diffusion.schedulers import quadratic_timesteps, sampling_scheduler, training_scheduler
 from handgen.errors import HandgenError
 from handgen.repr.features import FEATURE_DIM, SLICES
@@ -55,13 +60,40 @@ def test_a_static_pose_costs_more_than_copying_a_nearly_clean_input():
     assert with_acc_units[0] > with_acc_units[1]  # the collapse: the static pose wins
 
 
-def test_derivative_units_switch_is_a_checked_config_key():
-    for name in ("motion_diffusion.yaml", "motion_diffusion_tiny.yaml"):  # off as shipped (docs/motion_eval.md)
-        assert load_config(f"configs/{name}").loss.derivatives_in_data_units is False
-    on = load_config("configs/motion_diffusion_tiny.yaml", ["loss.derivatives_in_data_units=true"])
-    assert on.loss.derivatives_in_data_units is True
+@pytest.mark.parametrize("exponent, penalty", [(0.0, 5.8), (0.5, 105.7), (1.0, 2286.7)])
+def test_derivative_scale_sets_what_a_tremble_costs(exponent, penalty):
+    # loss.derivative_scale = s divides both terms by (the data's mean squared velocity) ** s; the README
+    # data's is 2.1e-3 (a 4-frame clip 0, 0.0458, 0.0917, 0.1375: constant velocity sqrt(2.1e-3))
+    data = (torch.arange(4.0) * 2.1e-3**0.5).reshape(1, 4, 1)
+    vel_scale, acc_scale = loss_derivative_scales(exponent, data)
+    assert vel_scale == acc_scale == pytest.approx(2.1e-3**exponent, rel=1e-5)
+    x0 = torch.linspace(0, 1, 8).reshape(1, 8, 1)
+    e = 0.01
+    tremble = x0 + e * torch.tensor([(-1.0) ** t for t in range(8)]).reshape(1, 8, 1)
+    offset = x0 + e  # same MSE, smooth: costs 0.5 e^2 whatever s is
+    cost = [float(motion_x0_loss(p, x0, 0.5, 0.2, 0.1, vel_scale, acc_scale)[0]) for p in (tremble, offset)]
+    assert cost[1] == pytest.approx(0.5 * e**2, rel=1e-3)
+    # tremble / offset = 1 + (0.2 * 4 + 0.1 * 16) / (0.5 * 2.1e-3 ** s): 5.8x raw, 106x at s = 0.5, 2287x at s = 1
+    assert cost[0] / cost[1] == pytest.approx(penalty, rel=2e-3)
+
+
+def test_derivative_scale_is_a_checked_config_key():
+    for name in ("motion_diffusion.yaml", "motion_diffusion_tiny.yaml"):  # raw as shipped (docs/motion_eval.md)
+        assert derivative_scale_exponent(load_config(f"configs/{name}").loss) == 0.0
+    half = load_config("configs/motion_diffusion_tiny.yaml", ["loss.derivative_scale=0.5"])
+    assert half.loss.derivative_scale == 0.5 and derivative_scale_exponent(half.loss) == 0.5
+    for bad in ("1.5", "-0.1", "nan", "abc"):
+        with pytest.raises(HandgenError, match="loss.derivative_scale"):
+            load_config("configs/motion_diffusion_tiny.yaml", [f"loss.derivative_scale={bad}"])
+    # the old switch still reads (run dirs trained before the exponent), as s = 1; with a contradicting s it fails
+    old = load_config("configs/motion_diffusion_tiny.yaml", ["loss.derivatives_in_data_units=true"])
+    assert derivative_scale_exponent(old.loss) == 1.0
     with pytest.raises(HandgenError, match="derivatives_in_data_units"):
         load_config("configs/motion_diffusion_tiny.yaml", ["loss.derivatives_in_data_units=0.5"])
+    both = load_config("configs/motion_diffusion_tiny.yaml",
+                       ["loss.derivatives_in_data_units=true", "loss.derivative_scale=0.5"])
+    with pytest.raises(HandgenError, match="loss.derivative_scale=0.5"):
+        derivative_scale_exponent(both.loss)
 
 
 def test_quadratic_timesteps_end_at_zero():

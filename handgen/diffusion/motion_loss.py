@@ -8,14 +8,16 @@ prediction that trembles by +-0.01 frame to frame costs 2.9e-4 of loss, 5.8x a s
 offset of the same size, against ~0.1 for the MSE: the model is never taught to be smooth
 and samples tremble (docs/motion_eval.md, "Jitter and intensity by stage").
 
-With ``loss.derivatives_in_data_units`` the training task divides BOTH terms by the data's
-mean squared velocity (:func:`derivative_scales`): a velocity error as large as the data's
-typical velocity costs 1, the same tremble ~500x its raw cost. Dividing the acceleration
-term by the data's own (25x smaller) mean squared acceleration was tried and fails: then the
-diffusion noise left at t ~ 0 (std ~0.006) costs as much as all of a clip's motion, and a
-tiny model trained so for 500 steps returned a static pose (intensity 0.08 deg/s). With the
-velocity scale the README recipe at 500 steps is smooth (jitter 0.8x the data's) but still moves
-at 0.12x the data's intensity, so the shipped configs leave the switch off (docs/motion_eval.md).
+``loss.derivative_scale`` (s, between 0 and 1) divides BOTH terms by (the data's mean squared
+velocity) ** s (:func:`loss_derivative_scales`): s = 0 keeps HandX's raw differences, s = 1 measures
+them in the data's velocity units (a velocity error as large as the data's typical velocity costs 1,
+the same tremble ~500x its raw cost), s = 0.5 is the geometric mean of the two (~22x). Dividing the
+acceleration term by the data's own (25x smaller) mean squared acceleration was tried and fails: then
+the diffusion noise left at t ~ 0 (std ~0.006) costs as much as all of a clip's motion, and a tiny model
+trained so for 500 steps returned a static pose (intensity 0.08 deg/s). With s = 1 the README recipe at
+500 steps is smooth (jitter 0.8x the data's) but moves at 0.12x the data's intensity; the settings tried
+in between and the shipped value are in docs/motion_eval.md ("Jitter and intensity by stage").
+The old switch ``loss.derivatives_in_data_units: true`` still reads as s = 1.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import logging
 
 import torch
+
+from handgen.errors import HandgenError
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +37,32 @@ def derivative_scales(x0: torch.Tensor) -> tuple[float, float]:
     return float(vel.pow(2).mean()), float(vel.diff(dim=1).pow(2).mean())
 
 
-def loss_derivative_scales(in_data_units: bool, train_features: torch.Tensor) -> tuple[float, float]:
-    """``(vel_scale, acc_scale)`` for :func:`motion_x0_loss`: (1, 1), or with ``loss.derivatives_in_data_units``
-    the training clips' (N, T, D) mean squared velocity for both terms (see the module docstring)."""
-    if not in_data_units:
+def derivative_scale_exponent(loss_cfg) -> float:
+    """The exponent s of a config's ``loss`` section: ``derivative_scale``, or 1 for the old switch
+    ``derivatives_in_data_units: true``.
+
+    Raises:
+        HandgenError: the old switch on together with a ``derivative_scale`` other than 0 or 1.
+    """
+    s = float(loss_cfg.get("derivative_scale", 0.0) or 0.0)
+    if bool(loss_cfg.get("derivatives_in_data_units", False)):
+        if s not in (0.0, 1.0):
+            raise HandgenError(f"loss.derivatives_in_data_units=true (the old switch, = loss.derivative_scale=1) "
+                               f"contradicts loss.derivative_scale={s:g}: set only loss.derivative_scale")
+        return 1.0
+    return s
+
+
+def loss_derivative_scales(exponent: float, train_features: torch.Tensor) -> tuple[float, float]:
+    """``(vel_scale, acc_scale)`` for :func:`motion_x0_loss`: both (the training clips' (N, T, D) mean squared
+    velocity) ** ``exponent`` (``loss.derivative_scale``; 0: (1, 1), raw differences)."""
+    if exponent == 0.0:
         return 1.0, 1.0
     vel_ms, acc_ms = derivative_scales(train_features)
-    log.info("velocity / acceleration loss in units of the data's mean squared velocity %.3g (its acceleration: %.3g)",
-             vel_ms, acc_ms)
-    return vel_ms, vel_ms
+    scale = vel_ms**exponent
+    log.info("velocity / acceleration loss divided by %.3g = (the data's mean squared velocity %.3g) ** %g "
+             "(its acceleration: %.3g)", scale, vel_ms, exponent, acc_ms)
+    return scale, scale
 
 
 def motion_x0_loss(

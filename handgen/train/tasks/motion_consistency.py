@@ -23,7 +23,7 @@ from torch import nn
 
 from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
                                            teacher_guided_x0, update_target)
-from handgen.diffusion.motion_loss import loss_derivative_scales, motion_x0_loss
+from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.errors import HandgenError
 from handgen.io.run_dir import load_weights, read_json, read_run_config
@@ -64,7 +64,7 @@ class MotionConsistencyTask(TrainingTask):
         adopt_teacher_config(cfg, teacher_cfg)
         self.clips: CaptionedClips = load_captioned_clips(cfg)
         # the teacher's loss section, derivative units included (adopt_teacher_config copied it)
-        self.derivative_scales = loss_derivative_scales(bool(cfg.loss.derivatives_in_data_units),
+        self.derivative_scales = loss_derivative_scales(derivative_scale_exponent(cfg.loss),
                                                         self.clips.train.features)
         info = read_json(Path(cfg.teacher), "model_info.json")
         if (info["feature_dim"], info["text_dim"]) != (self.clips.feature_dim, self.clips.text_dim):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handgen.diffusion.motion_loss import loss_derivative_scales, motion_x0_loss
+from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
@@ -24,7 +24,7 @@ class MotionDiffusionTask(TrainingTask):
         self.scheduler = diffusion_scheduler(cfg)
         if str(cfg.diffusion.prediction_type) != "sample":
             raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
-        self.derivative_scales = loss_derivative_scales(bool(cfg.loss.derivatives_in_data_units),
+        self.derivative_scales = loss_derivative_scales(derivative_scale_exponent(cfg.loss),
                                                         self.clips.train.features)
 
     def build_model(self) -> nn.Module:

@@ -23,10 +23,14 @@ The old switch ``loss.derivatives_in_data_units: true`` still reads as s = 1.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
 
 from handgen.errors import HandgenError
+
+if TYPE_CHECKING:
+    from handgen.config_schema import MotionLossSection
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +41,15 @@ def derivative_scales(x0: torch.Tensor) -> tuple[float, float]:
     return float(vel.pow(2).mean()), float(vel.diff(dim=1).pow(2).mean())
 
 
-def derivative_scale_exponent(loss_cfg) -> float:
+def derivative_scale_exponent(loss_cfg: MotionLossSection) -> float:
     """The exponent s of a config's ``loss`` section: ``derivative_scale``, or 1 for the old switch
     ``derivatives_in_data_units: true``.
 
     Raises:
         HandgenError: the old switch on together with a ``derivative_scale`` other than 0 or 1.
     """
-    s = float(loss_cfg.get("derivative_scale", 0.0) or 0.0)
-    if bool(loss_cfg.get("derivatives_in_data_units", False)):
+    s = float(loss_cfg.derivative_scale)
+    if bool(loss_cfg.derivatives_in_data_units):
         if s not in (0.0, 1.0):
             raise HandgenError(f"loss.derivatives_in_data_units=true (the old switch, = loss.derivative_scale=1) "
                                f"contradicts loss.derivative_scale={s:g}: set only loss.derivative_scale")

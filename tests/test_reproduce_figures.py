@@ -1,8 +1,12 @@
-"""scripts/reproduce_figures.py: the digests and the comparison behind issue 19's before/after check."""
+"""scripts/reproduce_figures.py and its scripts/figure_numbers.py: the digests and the comparison behind issue 19's
+before/after check."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +16,7 @@ from tests.helpers import REPO
 
 @pytest.fixture(scope="module")
 def reproduce():
-    spec = importlib.util.spec_from_file_location("reproduce_figures", REPO / "scripts" / "reproduce_figures.py")
+    spec = importlib.util.spec_from_file_location("figure_numbers", REPO / "scripts" / "figure_numbers.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -55,3 +59,13 @@ def test_compare_names_the_largest_difference_per_stage(reproduce):
     assert report["eval_motion"]["only_in_second"] == ["new"]
     assert report["prep"]["unequal_values"] == ["s01.npz.sha256"]
     assert "commands" not in report
+
+
+def test_the_script_compares_two_outputs(tmp_path):
+    """The script runs as documented (it imports figure_numbers from its own folder) and prints the comparison."""
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"eval_motion": {"FID": 0.300}}))
+    b.write_text(json.dumps({"eval_motion": {"FID": 0.303}}))
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "reproduce_figures.py"), "--compare", str(a), str(b)],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["eval_motion"]["at"] == "FID"

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.text_following import mean_curl
 from handgen.analysis.fingers import finger_curl, flexion
 
 HAND_INDEX = {"left": 0, "right": 1}
@@ -60,23 +59,26 @@ def _swing(joints: np.ndarray, h: int) -> tuple[float, int]:
     return float(lateral.max() - lateral.min()), reversals
 
 
+def _second_half(joints: np.ndarray, h: int) -> np.ndarray:
+    """Hand ``h``'s joints (T // 2, 21, 3) over the second half of a sample: the pose a text asks for is held there."""
+    return joints[len(joints) // 2 :, h]
+
+
 def measure(joints: np.ndarray, check: Check) -> tuple[bool, str]:
     """(passes, the measured figure as text) of ``check`` on one sample's joints (T, 2, 21, 3) metres."""
     joints = np.asarray(joints, dtype=np.float64)
-    if check.kind in ("fist", "open"):
-        curl = float(mean_curl(joints[None])[0, HAND_INDEX[check.hand]])
-        ok = curl >= FIST_CURL_RAD if check.kind == "fist" else curl <= OPEN_CURL_RAD
-        return ok, f"curl {curl:.2f} rad"
-    if check.kind == "point":  # the index straight, the other long fingers curled (data: 0.02-0.09 / 1.59-1.65 rad)
+    if check.kind in ("fist", "open", "point"):
         h = HAND_INDEX[check.hand]
-        second_half = joints[len(joints) // 2 :, h]
-        curl = finger_curl(flexion(second_half, h)).mean(axis=0)  # (5,) thumb..pinky
-        index, others = float(curl[1]), float(curl[2:].mean())
-        return index <= OPEN_CURL_RAD and others >= FIST_CURL_RAD, f"index {index:.2f} / others {others:.2f} rad"
+        curl = finger_curl(flexion(_second_half(joints, h), h)).mean(axis=0)  # (5,) thumb..pinky, radians
+        if check.kind == "point":  # the index straight, the other long fingers curled (data: 0.02-0.09 / 1.59-1.65 rad)
+            index, others = float(curl[1]), float(curl[2:].mean())
+            return index <= OPEN_CURL_RAD and others >= FIST_CURL_RAD, f"index {index:.2f} / others {others:.2f} rad"
+        fingers = float(curl[1:].mean())  # index..pinky, as eval.text_following.mean_curl
+        ok = fingers >= FIST_CURL_RAD if check.kind == "fist" else fingers <= OPEN_CURL_RAD
+        return ok, f"curl {fingers:.2f} rad"
     if check.kind == "pinch":
-        h = HAND_INDEX[check.hand]
-        second_half = joints[len(joints) // 2 :, h]
-        gap = float(np.linalg.norm(second_half[:, THUMB_TIP] - second_half[:, INDEX_TIP], axis=-1).mean())
+        tips = _second_half(joints, HAND_INDEX[check.hand])
+        gap = float(np.linalg.norm(tips[:, THUMB_TIP] - tips[:, INDEX_TIP], axis=-1).mean())
         return gap <= PINCH_GAP_M, f"thumb-index tips {100 * gap:.1f} cm"
     if check.kind == "wave":
         swing, reversals = _swing(joints, HAND_INDEX[check.hand])

@@ -69,12 +69,30 @@ class ObjectDistance:
 
     def distance(self, points: np.ndarray, articulation: np.ndarray, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
         """Distance (F, N) of world points (F, N, 3) to the object posed per frame (metres)."""
+        return self._per_part(points, articulation, rot, transl, lambda grid, p: grid(p), np.minimum, np.inf)
+
+    def lower_bound(
+        self, points: np.ndarray, articulation: np.ndarray, rot: np.ndarray, transl: np.ndarray
+    ) -> np.ndarray:
+        """A lower bound (F, N) of :meth:`distance` that makes no grid voxel exact (DistanceGrid.lower_bound)."""
+        return self._per_part(points, articulation, rot, transl, lambda grid, p: grid.lower_bound(p), np.minimum,
+                              np.inf)
+
+    def below(
+        self, points: np.ndarray, articulation: np.ndarray, rot: np.ndarray, transl: np.ndarray, threshold: float
+    ) -> np.ndarray:
+        """``distance(...) < threshold`` (F, N) bool, exact; only voxels near such points are made exact."""
+        return self._per_part(points, articulation, rot, transl, lambda grid, p: grid.below(p, threshold),
+                              np.logical_or, False)
+
+    def _per_part(self, points, articulation, rot, transl, query, combine, empty) -> np.ndarray:
+        """``combine`` of ``query(grid, points in the grid's frame)`` over the bottom and top parts."""
         canonical = world_to_canonical(points, rot, transl)
-        out = np.full(points.shape[:-1], np.inf)
+        out = np.full(points.shape[:-1], empty)
         if self.bottom is not None:
-            out = np.minimum(out, self.bottom(canonical))
+            out = combine(out, query(self.bottom, canonical))
         if self.top is not None:
-            out = np.minimum(out, self.top(canonical_to_top_part(self.template, canonical, articulation)))
+            out = combine(out, query(self.top, canonical_to_top_part(self.template, canonical, articulation)))
         return out
 
     @property
@@ -100,7 +118,7 @@ def hand_contact(
     ``articulation`` (F,), ``rot`` (F,3), ``transl`` (F,3) metres pose the object per frame.
     """
     points = np.concatenate([vertices, tips], axis=1)
-    near = distance.distance(points, articulation, rot, transl) < contact_dist
+    near = distance.below(points, articulation, rot, transl, contact_dist)
     v = vertices.shape[1]
     return near[:, :v].mean(axis=1).astype(np.float32), near[:, v:]
 
@@ -168,7 +186,8 @@ def sequence_contact(
         with torch.no_grad():
             joints = hands.joints(params).double().numpy()  # (n,2,21,3)
         skeleton = bone_points(joints)  # (n,2,S,3)
-        nearest = distance.distance(skeleton.reshape(len(idx), -1, 3), *pose).reshape(len(idx), 2, -1).min(axis=2)
+        # a lower bound of the skeleton's distance suffices here (and makes no grid voxel exact)
+        nearest = distance.lower_bound(skeleton.reshape(len(idx), -1, 3), *pose).reshape(len(idx), 2, -1).min(axis=2)
         for h, side in enumerate(HANDS):
             near = nearest[:, h] <= contact_dist + flesh_radius(hands, side) + distance.spacing
             if not near.any():

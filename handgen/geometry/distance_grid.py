@@ -76,6 +76,7 @@ class _ExactBand:
     inside: np.ndarray | None  # (b,) bool, signed grids only
     starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
     pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
+    _reach_pending: np.ndarray | None = None  # (bricks,) bool, see reaches_pending; None = to recompute
 
     @classmethod
     def build(cls, triangles, touched, touched_faces, shape, index, nearest, close, inside) -> "_ExactBand":
@@ -98,9 +99,28 @@ class _ExactBand:
         if len(bricks) > 1:
             bricks = np.unique(bricks)
         self.pending[bricks] = False
+        self._reach_pending = None
         lengths = self.starts[bricks + 1] - self.starts[bricks]
         offsets = np.repeat(self.starts[bricks] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
         return offsets + np.arange(int(lengths.sum()))
+
+
+    def reaches_pending(self, keys: np.ndarray) -> np.ndarray:
+        """Whether the 8 corners around points whose lower corner is in brick ``keys`` (n,) may be pending.
+
+        A point's corners lie in its lower corner's brick or the next one along each axis.
+        """
+        if self._reach_pending is None:
+            counts = tuple(-(-np.asarray(self.shape) // BRICK))
+            pending = self.pending.reshape(counts)
+            reach = pending.copy()
+            for di in (0, 1):
+                for dj in (0, 1):
+                    for dk in (0, 1):
+                        if di or dj or dk:
+                            reach[: counts[0] - di, : counts[1] - dj, : counts[2] - dk] |= pending[di:, dj:, dk:]
+            self._reach_pending = reach.reshape(-1)
+        return self._reach_pending[keys]
 
 
 def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -151,6 +171,7 @@ class DistanceGrid:
         # large triangles are split (same surface) so that a voxel's few nearest faces include the closest one
         vertices, faces = trimesh.remesh.subdivide_to_size(vertices, faces, max_edge=2.0 * spacing, max_iter=12)
         triangles = vertices[faces]
+        longest_edge = float(np.linalg.norm(triangles - np.roll(triangles, 1, axis=1), axis=2).max())
 
         touched_flat, touched_faces = _voxel_faces(triangles, origin, spacing, shape, seed)
         touched = np.zeros(int(np.prod(shape)), dtype=bool)
@@ -159,9 +180,15 @@ class DistanceGrid:
         edt = edt.reshape(-1)
         values = np.minimum(edt, cap)
         band_idx = np.flatnonzero(edt < band + spacing)
+        # until exact, a band voxel holds a lower bound of its exact value (what lower_bound and below read):
+        # some face corner lies within longest_edge/sqrt(3) of the nearest surface point and within
+        # spacing*sqrt(3)/2 of a touched voxel's centre, so the surface is at least edt minus both away
+        slack = longest_edge / np.sqrt(3.0) + spacing * np.sqrt(3.0) / 2.0 + 1e-6
+        values[band_idx] = np.clip(edt[band_idx] - slack, 0.0, cap)
         inside = parity_inside(triangles, origin, spacing, shape, _RAY_JITTER).reshape(-1) if signed else None
         if signed:
             values = np.where(inside, -values, values)
+            values[band_idx[inside[band_idx]]] = -cap  # the least an inside voxel's exact value can be
         exact = _ExactBand.build(
             triangles, touched_flat, touched_faces, shape, band_idx,
             np.ravel_multi_index(nearest.reshape(3, -1)[:, band_idx], shape), edt[band_idx] < 2.5 * spacing,
@@ -210,21 +237,55 @@ class DistanceGrid:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.values.shape)  # type: ignore[return-value]
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
+    def _coords(self, points: np.ndarray) -> tuple[tuple[int, ...], list[np.ndarray], np.ndarray]:
+        """Leading shape, fractional voxel coordinates (n,) x 3 and the inside mask (n,) of points (..., 3)."""
         points = np.asarray(points, dtype=np.float64)
-        lead = points.shape[:-1]
         flat = points.reshape(-1, 3)
         inv = 1.0 / self.spacing
         coords = [(flat[:, k] - self.origin[k]) * inv for k in range(3)]  # contiguous per axis
         inside = np.ones(len(flat), dtype=bool)
         for k, c in enumerate(coords):
             inside &= (c >= 0.0) & (c <= self.values.shape[k] - 1)
+        return points.shape[:-1], coords, inside
+
+    def lower_bound(self, points: np.ndarray) -> np.ndarray:
+        """A lower bound (...) of :meth:`__call__` at points (..., 3), making nothing exact (equal for an eager grid).
+
+        It interpolates the current values: a lazy grid's band voxels not yet exact hold a lower bound of
+        their exact value, and interpolation (non-negative weights, monotone rounding) keeps the order.
+        """
+        lead, coords, inside = self._coords(points)
+        out = np.full(len(inside), self.cap, dtype=np.float64)
+        out[inside] = _trilinear(self.values, *(c[inside] for c in coords))
+        return out.reshape(lead)
+
+    def below(self, points: np.ndarray, threshold: float) -> np.ndarray:
+        """``self(points) < threshold`` (bool (...) at points (..., 3)), bit for bit, making exact only the voxels
+        around points whose :meth:`lower_bound` is below ``threshold``."""
+        lead, coords, inside = self._coords(points)
+        out = np.full(len(inside), self.cap < threshold)
+        if not inside.any():
+            return out.reshape(lead)
+        coords = [c[inside] for c in coords] if not inside.all() else coords
+        value = _trilinear(self.values, *coords)
+        if self._band is not None:
+            maybe = np.flatnonzero(value < threshold)
+            stale = maybe[self._band.reaches_pending(_lower_brick(self.values.shape, *(c[maybe] for c in coords)))]
+            if len(stale):
+                stale_coords = [c[stale] for c in coords]
+                self._resolve(_corner_bricks(self.values.shape, *stale_coords))
+                value[stale] = _trilinear(self.values, *stale_coords)
+        out[inside] = value < threshold
+        return out.reshape(lead)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
+        lead, coords, inside = self._coords(points)
         if self._band is not None:
             self._resolve(_corner_bricks(self.values.shape, *(c[inside] for c in coords)))
         if inside.all():
             return _trilinear(self.values, *coords).reshape(lead)
-        out = np.full(len(flat), self.cap, dtype=np.float64)
+        out = np.full(len(inside), self.cap, dtype=np.float64)
         if inside.any():
             out[inside] = _trilinear(self.values, *(c[inside] for c in coords))
         return out.reshape(lead)
@@ -316,6 +377,12 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
             faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
+
+
+def _lower_brick(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Brick (n,) of the lower corner :func:`_trilinear` reads for fractional coordinates (n,) each."""
+    i, j, k = (np.minimum(c.astype(np.int64), n - 2) for c, n in zip((x, y, z), shape))
+    return _brick_keys(shape, i, j, k)
 
 
 def _corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Layout and shapes: :mod:`handgen.io.data_format`. A shard is written atomically, then its marker
 (the sequence's manifest rows, the source file's size/mtime, the settings, and the shard's own
-size and digest, so a later prep notices a shard damaged or replaced since).
+size and digest, so a later prep notices a shard damaged or replaced since). Neither is fsynced
+(``handgen.io.atomic``, ``durable=False``): a shard or marker that a power loss kept from the disk
+fails that check and is converted again by the next ``prep``; the index files are fsynced.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def write_shard(
     data_dir = Path(data_dir)
     typed = {k: np.asarray(v, dtype=SHARD_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
     npz = data_dir / shard_relpath(subject, sequence)
-    atomic_save_npz(npz, **typed)
+    atomic_save_npz(npz, durable=False, **typed)
     # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
     write_shard_marker(data_dir, subject, sequence, {**marker, **shard_fingerprint(npz)})
 
@@ -86,7 +88,7 @@ def shard_fingerprint(npz: Path) -> dict[str, Any]:
 
 def write_shard_marker(data_dir: str | Path, subject: str, sequence: str, marker: Mapping[str, Any]) -> None:
     path = Path(data_dir) / shard_relpath(subject, sequence)
-    atomic_write_json(path.with_suffix(".json"), {"format_version": FORMAT_VERSION, **marker})
+    atomic_write_json(path.with_suffix(".json"), {"format_version": FORMAT_VERSION, **marker}, durable=False)
 
 
 def read_shard_marker(data_dir: str | Path, subject: str, sequence: str) -> dict[str, Any] | None:

@@ -95,6 +95,31 @@ def test_the_lid_opens_with_the_right_hand_on_it(raw, hand_pair):
     assert np.abs(lid - lid[:1]).max() < 1e-4
 
 
+def test_fast_contact_is_the_brute_force_contact_bit_for_bit(raw, hand_pair):
+    """sequence_contact (lazy grids made exact only where a label depends on them, a lower-bound screen, the
+    skeleton pre-test) = every vertex of every frame looked up in fully exact grids, on a lifted box, an opening
+    lid (its top part) and hands that leave the box (frames the pre-test skips)."""
+    root, _ = raw
+    exact_grids: dict[str, ObjectDistance] = {}
+    for key, name in (("s01/box_use_0001", "box"), ("s02/hingebox_use_0002", "hingebox"), ("s05/box_use_0005", "box")):
+        motion, valid, track = _sequence(root, key, hand_pair)
+        template = load_template(template_folder(root, name))
+        fast = ObjectDistance.build(template)
+        contact, tips = sequence_contact(motion, valid, hand_pair, track, fast)
+        if name not in exact_grids:
+            exact_grids[name] = ObjectDistance.build(template)
+            for grid in exact_grids[name].grids:
+                grid.materialize()
+        exact = exact_grids[name]
+        assert any(not np.array_equal(g.values, e.values) for g, e in zip(fast.grids, exact.grids))  # still lazy
+        verts, tip_points = posed_hands(motion, hand_pair)  # (F,2,V,3), (F,2,5,3)
+        pose, f = (track.articulation, track.rot, track.transl), motion.num_frames
+        near = exact.distance(verts.reshape(f, -1, 3), *pose).reshape(f, 2, -1) < 0.01
+        np.testing.assert_array_equal(contact, near.mean(axis=2).astype(np.float32))
+        np.testing.assert_array_equal(tips, exact.distance(tip_points.reshape(f, -1, 3), *pose).reshape(f, 2, 5) < 0.01)
+        assert contact.max() > 0.2 and (contact == 0).any() == key.endswith("0005")  # holding; hands away in 0005
+
+
 def test_object_sequences_are_spread_over_the_dataset():
     assert [k for k in range(12) if is_object_sequence(k, 1 / 3)] == [2, 5, 8, 11]
     assert not any(is_object_sequence(k, 0.0) for k in range(10))

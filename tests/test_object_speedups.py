@@ -37,6 +37,25 @@ def test_lazy_grid_gives_the_eager_grids_values_bit_for_bit():
     np.testing.assert_allclose(eager(points)[near], (radius - 0.05)[near], atol=1.5e-3)  # signed sphere distance
 
 
+def test_lower_bound_and_below_read_a_lazy_grid_without_making_all_of_it_exact():
+    mesh = trimesh.creation.icosphere(subdivisions=2, radius=0.05)
+    points = np.random.default_rng(3).uniform(-0.08, 0.08, size=(2000, 3))  # some beyond the grid
+    for signed in (False, True):
+        kwargs = dict(spacing=0.004, band=0.01, cap=0.03, signed=signed)
+        eager = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, **kwargs)
+        lazy = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, lazy=True, **kwargs)
+        exact = eager(points)
+        before = lazy.values.copy()
+        bound = lazy.lower_bound(points)
+        np.testing.assert_array_equal(lazy.values, before)  # made nothing exact
+        assert (bound <= exact).all() and (bound < exact - 1e-3).any()  # a bound, not the value
+        for threshold in (0.004, 0.008, -0.003):
+            np.testing.assert_array_equal(lazy.below(points, threshold), exact < threshold)
+        assert not np.array_equal(lazy.values, eager.values)  # voxels no answer depended on are still pending
+        np.testing.assert_array_equal(lazy(points), exact)
+        np.testing.assert_array_equal(lazy.materialize().values, eager.values)
+
+
 def test_skinned_points_match_the_torch_hand():
     rng = np.random.default_rng(2)
     betas = rng.normal(scale=0.5, size=10)

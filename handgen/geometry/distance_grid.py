@@ -96,8 +96,10 @@ class _ExactBand:
     def take(self, bricks: np.ndarray) -> np.ndarray:
         """Positions (in the arrays above) of the band voxels of ``bricks`` not yet exact; marks them done."""
         bricks = bricks[self.pending[bricks]]
-        if len(bricks) > 1:
-            bricks = np.unique(bricks)
+        if len(bricks) > 1:  # sorted and distinct (np.unique, by marking: many repeats)
+            mark = np.zeros(len(self.pending), dtype=bool)
+            mark[bricks] = True
+            bricks = np.flatnonzero(mark)
         self.pending[bricks] = False
         self._reach_pending = None
         lengths = self.starts[bricks + 1] - self.starts[bricks]

@@ -124,6 +124,7 @@ class SequenceResult:
     skipped: dict[str, Any] | None = None
     frames: int = 0  # source frames read (0 when reused)
     reused: bool = False
+    cpu_seconds: float = 0.0  # CPU time of the process that converted it
 
 
 @dataclass
@@ -138,10 +139,16 @@ class PrepSummary:
     frames_converted: int
     seconds: float
     setup_seconds: float = 0.0  # the source's preparation (object distance grids), not in ``seconds``
+    cpu_seconds: float = 0.0  # CPU time the workers spent converting, all together (load-independent)
 
     @property
     def frames_per_second(self) -> float:
         return self.frames_converted / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def frames_per_cpu_second(self) -> float:
+        """Source frames per CPU-second of one worker: the wall-clock rate of a worker on an idle core."""
+        return self.frames_converted / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
     def line(self, workers: int) -> str:
         split_counts = " / ".join(f"{s} {self.clips.get(s, 0)}" for s in fmt.SPLITS)
@@ -150,7 +157,7 @@ class PrepSummary:
             f"now, {self.reused} already up to date), {self.skipped} files skipped ({self.partial} partially "
             f"converted); {self.clips['total']} clips ({split_counts}), {self.clip_frames} clip frames; "
             f"{self.frames_converted} source frames in {self.seconds:.2f} s = {self.frames_per_second:.0f} frames/s "
-            f"({workers} worker(s))"
+            f"({workers} worker(s); {self.frames_per_cpu_second:.0f} frames per CPU-second of a worker)"
             + (f"; setup (object grids) {self.setup_seconds:.1f} s" if self.setup_seconds else "")
         )
 
@@ -230,12 +237,15 @@ def _convert_guarded(
     convert: Converter, task: SequenceTask, out: Path, hands: HandPair, reader, settings: dict[str, Any]
 ) -> SequenceResult:
     """``convert(...)``, turning an unexpected failure into a skipped record (the batch goes on)."""
+    cpu = time.process_time()
     try:
-        return convert(task, out, hands, reader, settings)
+        result = convert(task, out, hands, reader, settings)
     except Exception as exc:  # noqa: BLE001 - one bad file must not lose the others
         log.debug("conversion of %s failed:\n%s", task.relfile, traceback.format_exc())
-        return SequenceResult(task, skipped={"file": task.relfile, "reason": f"conversion failed "
-                                             f"({type(exc).__name__}: {exc})", "partial": False})
+        result = SequenceResult(task, skipped={"file": task.relfile, "reason": f"conversion failed "
+                                               f"({type(exc).__name__}: {exc})", "partial": False})
+    result.cpu_seconds = time.process_time() - cpu
+    return result
 
 
 _WORKER: dict[str, Any] = {}
@@ -374,10 +384,11 @@ def run_pipeline(
         clips={**{s: sum(r["split"] == s for r in rows) for s in fmt.SPLITS}, "total": len(rows)},
         clip_frames=len(rows) * clip_len, frames_converted=sum(r.frames for r in converted if r.rows), seconds=seconds,
         setup_seconds=setup_seconds if source.prepare is not None and todo else 0.0,
+        cpu_seconds=sum(r.cpu_seconds for r in converted if r.rows),
     )
     run = {"frames_converted": summary.frames_converted, "seconds": round(seconds, 3),
            "frames_per_second": round(summary.frames_per_second, 1), "workers": workers,
-           "setup_seconds": round(summary.setup_seconds, 3)}
+           "setup_seconds": round(summary.setup_seconds, 3), "cpu_seconds": round(summary.cpu_seconds, 3)}
     fps_of_rows = {float(r["fps"]) for r in rows}
     meta = fmt.build_meta(
         source=source.name, fps=fps if fps is not None else min(fps_of_rows), clip_len=clip_len, stride=stride,

@@ -31,7 +31,11 @@ query needs it (one of the eight corners around a queried point; whole 4x4x4 bri
 time), so a grid queried only near part of the surface (a hand holding the object)
 computes only that part. The values
 are the same as the eager grid's, bit for bit; :meth:`DistanceGrid.materialize` finishes
-the rest.
+the rest. Until then a band voxel holds a lower bound of its exact value (some face corner is
+within longest edge/sqrt(3) of the nearest surface point and within spacing*sqrt(3)/2 of a
+touched voxel's centre); :meth:`DistanceGrid.lower_bound` reads the grid as it is, and
+:meth:`DistanceGrid.below` (is the distance under a threshold?) makes exact only the voxels
+around points whose lower bound is under it (hand-object contact in prep).
 
 The distance is 1-Lipschitz and piecewise smooth, so trilinear interpolation is exact on
 flat faces and within ~h^2/(8 r) near curved iso-surfaces of radius r (h the spacing);
@@ -48,95 +52,22 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
+from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_brick
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
 FACES_PER_VOXEL = 3
 _CHUNK = 100_000
-BRICK = 4  # voxels a side of the blocks a lazy grid makes exact at once
 _PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
-
-
-@dataclass
-class _ExactBand:
-    """What the exact values of a grid's band voxels need (the deferred step 3).
-
-    Band voxels are grouped by brick (cubes of :data:`BRICK` voxels a side): a query makes
-    whole bricks exact, so the few voxels a moving hand reaches next are usually done already.
-    """
-
-    triangles: np.ndarray  # (F, 3, 3) the subdivided mesh
-    touched: np.ndarray  # (n,) sorted flat indices of the voxels holding faces
-    touched_faces: np.ndarray  # (n, K) their faces, -1 = none
-    shape: tuple[int, int, int]  # the grid's
-    index: np.ndarray  # (b,) flat indices of the band voxels, brick by brick
-    nearest: np.ndarray  # (b,) flat index of each one's nearest touched voxel
-    close: np.ndarray  # (b,) bool: within 2.5 voxels of the surface
-    inside: np.ndarray | None  # (b,) bool, signed grids only
-    starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
-    pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
-    _reach_pending: np.ndarray | None = None  # (bricks,) bool, see reaches_pending; None = to recompute
-
-    @classmethod
-    def build(cls, triangles, touched, touched_faces, shape, index, nearest, close, inside) -> "_ExactBand":
-        counts = -(-np.asarray(shape) // BRICK)
-        brick = _brick_keys(shape, *np.unravel_index(index, shape))
-        order = np.argsort(brick, kind="stable")
-        starts = np.searchsorted(brick[order], np.arange(int(np.prod(counts)) + 1))
-        return cls(triangles, touched, touched_faces, tuple(shape), index[order], nearest[order], close[order],
-                   None if inside is None else inside[order], starts, starts[1:] > starts[:-1])
-
-    def faces_of(self, flat: np.ndarray) -> np.ndarray:
-        """Faces (n, K) of voxels ``flat`` (n,); -1 where a voxel holds none."""
-        pos = np.minimum(np.searchsorted(self.touched, flat), len(self.touched) - 1)
-        hit = self.touched[pos] == flat
-        return np.where(hit[:, None], self.touched_faces[pos], -1)
-
-    def take(self, bricks: np.ndarray) -> np.ndarray:
-        """Positions (in the arrays above) of the band voxels of ``bricks`` not yet exact; marks them done."""
-        bricks = bricks[self.pending[bricks]]
-        if len(bricks) > 1:  # sorted and distinct (np.unique, by marking: many repeats)
-            mark = np.zeros(len(self.pending), dtype=bool)
-            mark[bricks] = True
-            bricks = np.flatnonzero(mark)
-        self.pending[bricks] = False
-        self._reach_pending = None
-        lengths = self.starts[bricks + 1] - self.starts[bricks]
-        offsets = np.repeat(self.starts[bricks] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        return offsets + np.arange(int(lengths.sum()))
-
-
-    def reaches_pending(self, keys: np.ndarray) -> np.ndarray:
-        """Whether the 8 corners around points whose lower corner is in brick ``keys`` (n,) may be pending.
-
-        A point's corners lie in its lower corner's brick or the next one along each axis.
-        """
-        if self._reach_pending is None:
-            counts = tuple(-(-np.asarray(self.shape) // BRICK))
-            pending = self.pending.reshape(counts)
-            reach = pending.copy()
-            for di in (0, 1):
-                for dj in (0, 1):
-                    for dk in (0, 1):
-                        if di or dj or dk:
-                            reach[: counts[0] - di, : counts[1] - dj, : counts[2] - dk] |= pending[di:, dj:, dk:]
-            self._reach_pending = reach.reshape(-1)
-        return self._reach_pending[keys]
-
-
-def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Brick number of voxels (i, j, k) (integer arrays)."""
-    _, ny, nz = -(-np.asarray(shape) // BRICK)
-    return ((i // BRICK) * ny + j // BRICK) * nz + k // BRICK
 
 
 @dataclass
 class DistanceGrid:
     """Distances on a grid: ``values[i, j, k]`` at ``origin + spacing * (i, j, k)`` (metres).
 
-    A lazy grid (``from_mesh(lazy=True)``) holds the transform's approximate distance in band
-    voxels not yet queried; queries and :meth:`materialize` make them exact.
+    A lazy grid (``from_mesh(lazy=True)``) holds a lower bound of the exact distance in band voxels
+    not yet queried (:mod:`handgen.geometry.exact_band`); queries and :meth:`materialize` make them exact.
     """
 
     origin: np.ndarray  # (3,) centre of voxel (0, 0, 0)
@@ -144,7 +75,7 @@ class DistanceGrid:
     values: np.ndarray  # (nx, ny, nz) float32, clipped to [-cap, cap]
     cap: float
     signed: bool
-    _band: _ExactBand | None = field(default=None, repr=False, compare=False)
+    _band: ExactBand | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_mesh(
@@ -191,7 +122,7 @@ class DistanceGrid:
         if signed:
             values = np.where(inside, -values, values)
             values[band_idx[inside[band_idx]]] = -cap  # the least an inside voxel's exact value can be
-        exact = _ExactBand.build(
+        exact = ExactBand.build(
             triangles, touched_flat, touched_faces, shape, band_idx,
             np.ravel_multi_index(nearest.reshape(3, -1)[:, band_idx], shape), edt[band_idx] < 2.5 * spacing,
             inside[band_idx] if signed else None,
@@ -272,10 +203,10 @@ class DistanceGrid:
         value = _trilinear(self.values, *coords)
         if self._band is not None:
             maybe = np.flatnonzero(value < threshold)
-            stale = maybe[self._band.reaches_pending(_lower_brick(self.values.shape, *(c[maybe] for c in coords)))]
+            stale = maybe[self._band.reaches_pending(lower_brick(self.values.shape, *(c[maybe] for c in coords)))]
             if len(stale):
                 stale_coords = [c[stale] for c in coords]
-                self._resolve(_corner_bricks(self.values.shape, *stale_coords))
+                self._resolve(corner_bricks(self.values.shape, *stale_coords))
                 value[stale] = _trilinear(self.values, *stale_coords)
         out[inside] = value < threshold
         return out.reshape(lead)
@@ -284,7 +215,7 @@ class DistanceGrid:
         """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
         lead, coords, inside = self._coords(points)
         if self._band is not None:
-            self._resolve(_corner_bricks(self.values.shape, *(c[inside] for c in coords)))
+            self._resolve(corner_bricks(self.values.shape, *(c[inside] for c in coords)))
         if inside.all():
             return _trilinear(self.values, *coords).reshape(lead)
         out = np.full(len(inside), self.cap, dtype=np.float64)
@@ -379,23 +310,6 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
             faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
-
-
-def _lower_brick(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Brick (n,) of the lower corner :func:`_trilinear` reads for fractional coordinates (n,) each."""
-    i, j, k = (np.minimum(c.astype(np.int64), n - 2) for c, n in zip((x, y, z), shape))
-    return _brick_keys(shape, i, j, k)
-
-
-def _corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Bricks (8n,) of the voxels :func:`_trilinear` reads for fractional coordinates (n,) each."""
-    counts = -(-np.asarray(shape) // BRICK)
-    b = []
-    for c, n in zip((x, y, z), shape):
-        i = np.minimum(c.astype(np.int64), n - 2)
-        b.append(np.stack([i // BRICK, (i + 1) // BRICK]))  # (2, n)
-    keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]
-    return keys.reshape(-1)
 
 
 def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -1,0 +1,106 @@
+"""The lazy part of a :class:`~handgen.geometry.distance_grid.DistanceGrid`: its band voxels not yet exact, by brick.
+
+A lazy grid defers the exact point-triangle distances of its band voxels (step 3 of
+:mod:`handgen.geometry.distance_grid`) to the queries that read them. Voxels are grouped in
+bricks (cubes of :data:`BRICK` voxels a side); a query makes whole bricks exact, so the few
+voxels a moving hand reaches next are usually done already. Until then a band voxel holds a
+lower bound of its exact value (the grid's ``lower_bound`` and ``below`` rely on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BRICK = 4  # voxels a side of the blocks a lazy grid makes exact at once
+
+
+@dataclass
+class ExactBand:
+    """What the exact values of a grid's band voxels need (the deferred step 3).
+
+    Band voxels are grouped by brick (cubes of :data:`BRICK` voxels a side): a query makes
+    whole bricks exact, so the few voxels a moving hand reaches next are usually done already.
+    """
+
+    triangles: np.ndarray  # (F, 3, 3) the subdivided mesh
+    touched: np.ndarray  # (n,) sorted flat indices of the voxels holding faces
+    touched_faces: np.ndarray  # (n, K) their faces, -1 = none
+    shape: tuple[int, int, int]  # the grid's
+    index: np.ndarray  # (b,) flat indices of the band voxels, brick by brick
+    nearest: np.ndarray  # (b,) flat index of each one's nearest touched voxel
+    close: np.ndarray  # (b,) bool: within 2.5 voxels of the surface
+    inside: np.ndarray | None  # (b,) bool, signed grids only
+    starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
+    pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
+    _reach_pending: np.ndarray | None = None  # (bricks,) bool, see reaches_pending; None = to recompute
+
+    @classmethod
+    def build(cls, triangles, touched, touched_faces, shape, index, nearest, close, inside) -> "ExactBand":
+        counts = -(-np.asarray(shape) // BRICK)
+        brick = _brick_keys(shape, *np.unravel_index(index, shape))
+        order = np.argsort(brick, kind="stable")
+        starts = np.searchsorted(brick[order], np.arange(int(np.prod(counts)) + 1))
+        return cls(triangles, touched, touched_faces, tuple(shape), index[order], nearest[order], close[order],
+                   None if inside is None else inside[order], starts, starts[1:] > starts[:-1])
+
+    def faces_of(self, flat: np.ndarray) -> np.ndarray:
+        """Faces (n, K) of voxels ``flat`` (n,); -1 where a voxel holds none."""
+        pos = np.minimum(np.searchsorted(self.touched, flat), len(self.touched) - 1)
+        hit = self.touched[pos] == flat
+        return np.where(hit[:, None], self.touched_faces[pos], -1)
+
+    def take(self, bricks: np.ndarray) -> np.ndarray:
+        """Positions (in the arrays above) of the band voxels of ``bricks`` not yet exact; marks them done."""
+        bricks = bricks[self.pending[bricks]]
+        if len(bricks) > 1:  # sorted and distinct (np.unique, by marking: many repeats)
+            mark = np.zeros(len(self.pending), dtype=bool)
+            mark[bricks] = True
+            bricks = np.flatnonzero(mark)
+        self.pending[bricks] = False
+        self._reach_pending = None
+        lengths = self.starts[bricks + 1] - self.starts[bricks]
+        offsets = np.repeat(self.starts[bricks] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        return offsets + np.arange(int(lengths.sum()))
+
+
+    def reaches_pending(self, keys: np.ndarray) -> np.ndarray:
+        """Whether the 8 corners around points whose lower corner is in brick ``keys`` (n,) may be pending.
+
+        A point's corners lie in its lower corner's brick or the next one along each axis.
+        """
+        if self._reach_pending is None:
+            counts = tuple(-(-np.asarray(self.shape) // BRICK))
+            pending = self.pending.reshape(counts)
+            reach = pending.copy()
+            for di in (0, 1):
+                for dj in (0, 1):
+                    for dk in (0, 1):
+                        if di or dj or dk:
+                            reach[: counts[0] - di, : counts[1] - dj, : counts[2] - dk] |= pending[di:, dj:, dk:]
+            self._reach_pending = reach.reshape(-1)
+        return self._reach_pending[keys]
+
+
+def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Brick number of voxels (i, j, k) (integer arrays)."""
+    _, ny, nz = -(-np.asarray(shape) // BRICK)
+    return ((i // BRICK) * ny + j // BRICK) * nz + k // BRICK
+
+
+def lower_brick(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Brick (n,) of the lower corner :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
+    i, j, k = (np.minimum(c.astype(np.int64), n - 2) for c, n in zip((x, y, z), shape))
+    return _brick_keys(shape, i, j, k)
+
+
+def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Bricks (8n,) of the voxels :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
+    counts = -(-np.asarray(shape) // BRICK)
+    b = []
+    for c, n in zip((x, y, z), shape):
+        i = np.minimum(c.astype(np.int64), n - 2)
+        b.append(np.stack([i // BRICK, (i + 1) // BRICK]))  # (2, n)
+    keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]
+    return keys.reshape(-1)

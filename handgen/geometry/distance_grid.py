@@ -35,7 +35,7 @@ the rest. Until then a band voxel holds a lower bound of its exact value (some f
 within longest edge/sqrt(3) of the nearest surface point and within spacing*sqrt(3)/2 of a
 touched voxel's centre); :meth:`DistanceGrid.lower_bound` reads the grid as it is, and
 :meth:`DistanceGrid.below` (is the distance under a threshold?) makes exact only the voxels
-around points whose lower bound is under it (hand-object contact in prep).
+around points whose lower bound is under it, voxel by voxel (hand-object contact in prep).
 
 The distance is 1-Lipschitz and piecewise smooth, so trilinear interpolation is exact on
 flat faces and within ~h^2/(8 r) near curved iso-surfaces of radius r (h the spacing);
@@ -52,7 +52,7 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_brick
+from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_brick
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
@@ -143,8 +143,11 @@ class DistanceGrid:
 
     def _resolve(self, bricks: np.ndarray) -> None:
         """Exact values of the band voxels of ``bricks`` (brick numbers) not yet exact."""
+        self._make_exact(self._band.take(bricks))
+
+    def _make_exact(self, positions: np.ndarray) -> None:
+        """Exact values of the band voxels at ``positions`` (in the band's arrays)."""
         band = self._band
-        positions = band.take(bricks)
         if not len(positions):
             return
         out = self.values.reshape(-1)
@@ -206,7 +209,8 @@ class DistanceGrid:
             stale = maybe[self._band.reaches_pending(lower_brick(self.values.shape, *(c[maybe] for c in coords)))]
             if len(stale):
                 stale_coords = [c[stale] for c in coords]
-                self._resolve(corner_bricks(self.values.shape, *stale_coords))
+                # voxel by voxel: around a threshold test, a brick's other voxels are rarely read
+                self._make_exact(self._band.take_voxels(corner_voxels(self.values.shape, *stale_coords)))
                 value[stale] = _trilinear(self.values, *stale_coords)
         out[inside] = value < threshold
         return out.reshape(lead)

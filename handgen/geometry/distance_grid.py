@@ -76,6 +76,10 @@ class DistanceGrid:
     cap: float
     signed: bool
     _band: ExactBand | None = field(default=None, repr=False, compare=False)
+    # the smallest of the 8 values around each cell (nx-1, ny-1, nz-1), flat: a lower bound of any value
+    # interpolated in the cell (values only grow when made exact, so it stays one); see below()
+    _cell_min: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _exact_since_cell_min: int = field(default=0, repr=False, compare=False)
 
     @classmethod
     def from_mesh(
@@ -150,6 +154,7 @@ class DistanceGrid:
         band = self._band
         if not len(positions):
             return
+        self._exact_since_cell_min += len(positions)
         out = self.values.reshape(-1)
         for a in range(0, len(positions), _CHUNK):
             pos = positions[a : a + _CHUNK]
@@ -202,7 +207,11 @@ class DistanceGrid:
         out = np.full(len(inside), self.cap < threshold)
         if not inside.any():
             return out.reshape(lead)
-        coords = [c[inside] for c in coords] if not inside.all() else coords
+        # points whose cell's 8 values are all over the threshold are not under it (by a margin far above
+        # the interpolation's rounding); only the others are interpolated
+        cell = _cell_index(self.values.shape, *(c[inside] for c in coords))
+        todo = np.flatnonzero(inside)[self._cell_minimum()[cell] < threshold + 1e-9]
+        coords = [c[todo] for c in coords]
         value = _trilinear(self.values, *coords)
         if self._band is not None:
             maybe = np.flatnonzero(value < threshold)
@@ -212,8 +221,18 @@ class DistanceGrid:
                 # voxel by voxel: around a threshold test, a brick's other voxels are rarely read
                 self._make_exact(self._band.take_voxels(corner_voxels(self.values.shape, *stale_coords)))
                 value[stale] = _trilinear(self.values, *stale_coords)
-        out[inside] = value < threshold
+        out[inside] = False
+        out[todo] = value < threshold
         return out.reshape(lead)
+
+    def _cell_minimum(self) -> np.ndarray:
+        """The flat (nx-1)*(ny-1)*(nz-1) minima of each cell's 8 values, redone after 20k voxels were made exact."""
+        if self._cell_min is None or self._exact_since_cell_min > 20_000:
+            m = np.minimum(self.values[:-1], self.values[1:])
+            m = np.minimum(m[:, :-1], m[:, 1:])
+            self._cell_min = np.minimum(m[:, :, :-1], m[:, :, 1:]).reshape(-1)
+            self._exact_since_cell_min = 0
+        return self._cell_min
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
@@ -314,6 +333,15 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
             faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
+
+
+def _cell_index(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Flat index (n,) into the (nx-1, ny-1, nz-1) cells of the lower corner :func:`_trilinear` reads."""
+    nx, ny, nz = shape
+    i = np.minimum(x.astype(np.int64), nx - 2)
+    j = np.minimum(y.astype(np.int64), ny - 2)
+    k = np.minimum(z.astype(np.int64), nz - 2)
+    return (i * (ny - 1) + j) * (nz - 1) + k
 
 
 def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

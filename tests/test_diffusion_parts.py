@@ -12,6 +12,7 @@ from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.schedulers import sampling_scheduler, training_scheduler
 from handgen.errors import HandgenError
 from handgen.models.motion_denoiser import DenoiserConfig, MotionDenoiser
+from handgen.repr.features import FEATURE_DIM, HAND_DIM
 from handgen.train.batching import StepSampler
 
 
@@ -68,6 +69,39 @@ def test_branch_weights_are_shared(model):
     names = [n for n, _ in model.named_parameters()]
     assert sum("decoder.layers.0.self_attn.in_proj_weight" in n for n in names) == 1
     assert model.cls.shape[0] == 3 and model.null_text.shape[0] == 3
+
+
+@pytest.mark.parametrize("branch_heads", [False, True])
+def test_hand_routing_keeps_each_hand_text_on_its_own_channels(branch_heads):
+    torch.manual_seed(2)
+    net = MotionDenoiser(DenoiserConfig(feature_dim=FEATURE_DIM, text_dim=16, layers=1, width=32, heads=2, ff=64,
+                                        dropout=0.0, branch_heads=branch_heads, hand_routing=True)).eval()
+    for p in (net.output.weight, *([h[1].weight for h in net.branch_heads] if branch_heads else [])):
+        torch.nn.init.normal_(p, std=0.1)
+    x, t, texts = torch.randn(2, 6, FEATURE_DIM), torch.tensor([10, 700]), _texts(2)
+    other_left = dict(texts, left=(torch.randn(2, 5, 16), texts["left"][1]))
+    other_right = dict(texts, right=(torch.randn(2, 5, 16), texts["right"][1]))
+    other_both = dict(texts, both=(torch.randn(2, 5, 16), texts["both"][1]))
+    with torch.no_grad():
+        base, new_left, new_right, new_both = (net(x, t, c) for c in (texts, other_left, other_right, other_both))
+    left, right = slice(0, HAND_DIM), slice(HAND_DIM, 2 * HAND_DIM)
+    # a hand's text moves its own hand's channels and never the other hand's
+    assert torch.equal(new_left[..., right], base[..., right])
+    assert (new_left[..., left] - base[..., left]).abs().max() > 1e-3
+    assert torch.equal(new_right[..., left], base[..., left])
+    assert (new_right[..., right] - base[..., right]).abs().max() > 1e-3
+    # the two-hand text moves both
+    assert (new_both[..., left] - base[..., left]).abs().max() > 1e-3
+    assert (new_both[..., right] - base[..., right]).abs().max() > 1e-3
+    # without routing the left text reaches the right hand too
+    net.config.hand_routing = False
+    with torch.no_grad():
+        assert (net(x, t, other_left)[..., right] - net(x, t, texts)[..., right]).abs().max() > 1e-3
+
+
+def test_hand_routing_needs_both_hands_channels():
+    with pytest.raises(ValueError, match="hand_routing"):
+        MotionDenoiser(DenoiserConfig(feature_dim=12, text_dim=16, layers=1, width=32, heads=2, ff=64, hand_routing=True))
 
 
 @pytest.mark.parametrize("sampler", ["ddim", "dpmpp"])

@@ -14,6 +14,14 @@ which hand a text is about (measured: identical x0 for the swapped prompts after
 steps). Each branch therefore also gets its own zero-initialised output head, added in
 feature space: ``out = W(norm(x + l + r + b)) + W_l(norm(l)) + W_r(norm(r)) + W_b(norm(b))``.
 A left-text feature can then write the left hand's channels directly.
+
+Hand routing (``hand_routing=True``): the heads above bind finger shape to the named hand, but
+the shared path still carries every branch into both hands, and wrist motion stayed unbound
+(measured on the README recipe: "the left hand moves downward" lowered both wrists by 7.4 and
+7.5 cm). With routing, each hand's channels are read from its own sum: the left hand's from
+``W(norm(x + l + b))`` and its head ``W_l``, the right hand's from ``W(norm(x + r + b))`` and
+``W_r``; the two-hand text (``b``, ``W_b``) writes both. A hand's text can then move only that
+hand directly; the other hand follows only through the shared motion tokens.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from torch import nn
 from handgen.models.layers import TimestepEmbedding, sinusoidal_embedding
 from handgen.models.sizes import resolve_size
 from handgen.hand.topology import TEXT_BRANCHES
+from handgen.repr.features import HAND_DIM
 
 BRANCHES = TEXT_BRANCHES
 
@@ -50,6 +59,7 @@ class DenoiserConfig:
     dropout: float = 0.1
     max_frames: int = 512
     branch_heads: bool = False
+    hand_routing: bool = False
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -87,6 +97,12 @@ class MotionDenoiser(nn.Module):
             )
             for head in self.branch_heads:
                 nn.init.zeros_(head[1].weight)
+        if config.hand_routing and config.feature_dim < 2 * HAND_DIM:
+            raise ValueError(f"hand_routing needs the two hands' {2 * HAND_DIM} feature channels, got {config.feature_dim}")
+        # (D,) channel owner: 0 left hand, 1 right hand (the rest, if any, is read from the left's sum)
+        owner = torch.zeros(config.feature_dim, dtype=torch.bool)
+        owner[HAND_DIM:2 * HAND_DIM] = True
+        self.register_buffer("right_channels", owner, persistent=False)
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -144,11 +160,25 @@ class MotionDenoiser(nn.Module):
         pads = [nn.functional.pad(p, (0, length - p.shape[1]), value=True) for p in pads]
         out = self.decoder(h.repeat(3, 1, 1), torch.cat(memories), memory_key_padding_mask=torch.cat(pads))
         left, right, both = out.split(batch)
+        if self.config.hand_routing:
+            return self._routed_output(h, left, right, both)
         x0 = self.output(self.out_norm(h + left + right + both))
         if self.branch_heads is not None:
             for head, branch_out in zip(self.branch_heads, (left, right, both)):
                 x0 = x0 + head(branch_out)
         return x0
+
+    def _routed_output(self, h: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+                       both: torch.Tensor) -> torch.Tensor:
+        """x0 (B,T,D) with each hand's channels from its own text branch and the two-hand one (hand routing)."""
+        x0_left = self.output(self.out_norm(h + left + both))  # (B,T,D), its left-hand channels used
+        x0_right = self.output(self.out_norm(h + right + both))
+        if self.branch_heads is not None:
+            head_l, head_r, head_b = self.branch_heads
+            shared = head_b(both)
+            x0_left = x0_left + head_l(left) + shared
+            x0_right = x0_right + head_r(right) + shared
+        return torch.where(self.right_channels, x0_right, x0_left)
 
 
 def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
@@ -158,4 +188,5 @@ def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
         feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
         width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
         max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
+        hand_routing=bool(m.hand_routing),
     ))

@@ -205,6 +205,7 @@ def test_reconstruction_loss_beta_zero_is_l1():
     from handgen.train.tasks.fsq_tokenizer import reconstruction_loss
 
     x, recon = torch.zeros(2, 5, 324), torch.full((2, 5, 324), 0.5)
-    l1, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0, "beta": 0.0}))
-    smooth, _ = reconstruction_loss(recon, x, OmegaConf.create({"recon": 1.0, "velocity": 0.0, "joints": 0.0}))
+    weights = {"recon": 1.0, "velocity": 0.0, "joints": 0.0, "acceleration": 0.0}
+    l1, _ = reconstruction_loss(recon, x, OmegaConf.create({**weights, "beta": 0.0}))
+    smooth, _ = reconstruction_loss(recon, x, OmegaConf.create({**weights, "beta": 1.0}))
     assert l1.item() == pytest.approx(0.5) and smooth.item() == pytest.approx(0.125)  # 0.5 * 0.5**2 / beta=1

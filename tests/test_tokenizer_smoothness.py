@@ -11,7 +11,7 @@ import yaml
 from omegaconf import OmegaConf
 from torch import nn
 
-from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, _upsample
+from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, upsample_x2
 from handgen.train.tasks.fsq_tokenizer import reconstruction_loss
 
 WEIGHTS = {"recon": 1.0, "velocity": 0.5, "joints": 0.0, "beta": 0.03}
@@ -43,13 +43,13 @@ def test_acceleration_term_is_zero_for_a_linear_error_and_prices_a_tremble():
 
 def test_linear_upsampling_reproduces_a_ramp_and_nearest_makes_a_staircase():
     steps = torch.arange(8, dtype=torch.float32).expand(1, 3, 8)  # (B, C, N): a ramp of slope 1 per step
-    linear = _upsample("linear")(steps)  # (1, 3, 16)
+    linear = upsample_x2("linear")(steps)  # (1, 3, 16)
     assert linear.shape == (1, 3, 16)
     inner = linear[..., 1:-1]  # frame i at step i / 2 - 0.25; the two end frames replicate the end steps
     assert torch.allclose(inner, torch.arange(1, 15, dtype=torch.float32) / 2 - 0.25)
     assert torch.allclose(inner.diff(n=2, dim=-1), torch.zeros(1, 3, 12))
     assert linear[..., 0].eq(0).all() and linear[..., -1].eq(7).all()
-    nearest = _upsample("nearest")(steps)
+    nearest = upsample_x2("nearest")(steps)
     assert torch.equal(nearest, steps.repeat_interleave(2, dim=-1))
     assert nearest.diff(n=2, dim=-1).abs().max() == 1.0  # the staircase's kinks
 

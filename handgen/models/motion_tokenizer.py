@@ -144,13 +144,13 @@ def _decoder(latent_dim: int, width: int, blocks: int, stages: int, config: "Tok
     if config.attention:
         dec.append(_TokenAttention(width, config.attention, config.dropout))
     for _ in range(stages):
-        dec += [_upsample(config.upsample), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
+        dec += [upsample_x2(config.upsample), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
                 _res_stack(width, blocks, config.dropout)]
     dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, out_dim, 1)]
     return nn.Sequential(*dec)
 
 
-def _upsample(mode: str) -> nn.Upsample:
+def upsample_x2(mode: str) -> nn.Upsample:
     """x2 temporal upsampling of (B, C, N) -> (B, C, 2N); ``linear`` interpolates (ends replicate), ``nearest`` repeats."""
     return nn.Upsample(scale_factor=2, mode=mode) if mode == "nearest" else nn.Upsample(
         scale_factor=2, mode=mode, align_corners=False)

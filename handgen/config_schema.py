@@ -76,6 +76,7 @@ class TokenizerSection:
     dropout: float = 0.0
     hand_split: bool = False  # per-hand encoders (the left hand's feature block and the right's)
     hand_split_decoder: bool = False
+    upsample: str = "nearest"  # the decoder's x2 temporal upsampling: nearest (before issue 22) or linear
 
 
 @dataclass
@@ -138,6 +139,8 @@ class TokenizerLossSection:
     velocity: float = 0.5
     joints: float = 1.0
     beta: float = 0.03
+    # smooth L1 on the second (frame-to-frame) differences; 0 (before issue 22) leaves the token-rate tremble unpunished
+    acceleration: float = 0.0
 
 
 @dataclass

@@ -3,7 +3,13 @@
 The encoder maps normalised features (B, T, D) to one latent vector per ``downsample``
 frames (x2 by default, x4 as an option), bounded and rounded by finite scalar quantization
 (``vector_quantize_pytorch.FSQ``, levels e.g. [7,5,5,5,5] = 4375 codes). One token stream
-covers both hands. The decoder mirrors the encoder (nearest upsampling + convolutions).
+covers both hands. The decoder mirrors the encoder (x2 temporal upsampling + convolutions per stage).
+
+``upsample`` picks the decoder's x2 temporal upsampling: ``nearest`` (each token's activations
+repeated over its frames, the original decoder) or ``linear`` (interpolated between neighbouring
+steps, ``align_corners=False``: frame 2k = 0.75 z[k] + 0.25 z[k-1]; clip ends replicate). Nearest
+upsampling hands the convolutions a staircase that they must smooth on their own; what they leave of it
+is a tremble at the token rate, which jerk (the third difference) magnifies (docs/motion_eval.md, "AR").
 
 ``groups`` > 1 gives each time step several codes (the latent has ``groups * len(levels)``
 channels, each group quantised by the same FSQ grid, like FSQ's ``num_codebooks``); the
@@ -41,6 +47,7 @@ PRESETS: dict[str, tuple[int, int]] = {
     "base": (512, 3),
 }
 DOWNSAMPLE_CHOICES: tuple[int, ...] = (1, 2, 4)
+UPSAMPLE_MODES: tuple[str, ...] = ("nearest", "linear")
 PAD = "replicate"  # clip ends are padded with their edge values (zeros would be the mean pose)
 
 
@@ -59,6 +66,7 @@ class TokenizerConfig:
     # sets it to the end of the left hand's feature block; see the module docstring)
     hand_split_at: int = 0
     hand_split_decoder: bool = False  # with hand_split_at: per-hand decoders too, each reading its own hand's slots
+    upsample: str = "nearest"  # the decoder's x2 temporal upsampling: nearest (repeat) or linear (interpolate)
 
     def resolved(self) -> tuple[int, int]:
         if self.preset not in PRESETS:
@@ -72,6 +80,8 @@ class TokenizerConfig:
         if self.hand_split_at and (int(self.groups) % 2 or not 0 < int(self.hand_split_at) < int(self.feature_dim)):
             raise ValueError(f"a per-hand tokenizer needs an even number of groups and 0 < hand_split_at < "
                              f"{self.feature_dim}; got groups={self.groups}, hand_split_at={self.hand_split_at}")
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"tokenizer upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
         if self.hand_split_decoder and not self.hand_split_at:
             raise ValueError("hand_split_decoder (per-hand decoders) needs per-hand encoders (hand_split_at > 0)")
         width, blocks = PRESETS[self.preset]
@@ -128,16 +138,22 @@ def _encoder(in_dim: int, width: int, blocks: int, stages: int, config: "Tokeniz
 
 
 def _decoder(latent_dim: int, width: int, blocks: int, stages: int, config: "TokenizerConfig", out_dim: int) -> nn.Sequential:
-    """(B, latent_dim, N) -> (B, out_dim, N * 2**stages): the encoder's mirror (nearest upsampling + convolutions)."""
+    """(B, latent_dim, N) -> (B, out_dim, N * 2**stages): the encoder's mirror (``config.upsample`` + convolutions)."""
     dec: list[nn.Module] = [nn.Conv1d(latent_dim, width, 3, padding=1, padding_mode=PAD),
                             _res_stack(width, blocks, config.dropout)]
     if config.attention:
         dec.append(_TokenAttention(width, config.attention, config.dropout))
     for _ in range(stages):
-        dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
+        dec += [upsample_x2(config.upsample), nn.Conv1d(width, width, 3, padding=1, padding_mode=PAD),
                 _res_stack(width, blocks, config.dropout)]
     dec += [nn.GroupNorm(_groups(width), width), nn.SiLU(), nn.Conv1d(width, out_dim, 1)]
     return nn.Sequential(*dec)
+
+
+def upsample_x2(mode: str) -> nn.Upsample:
+    """x2 temporal upsampling of (B, C, N) -> (B, C, 2N); ``linear`` interpolates (ends replicate), ``nearest`` repeats."""
+    return nn.Upsample(scale_factor=2, mode=mode) if mode == "nearest" else nn.Upsample(
+        scale_factor=2, mode=mode, align_corners=False)
 
 
 class MotionTokenizer(nn.Module):
@@ -273,5 +289,5 @@ def build_tokenizer(cfg, feature_dim: int) -> "MotionTokenizer":
         groups=int(m.groups or 1), preset=str(m.preset), width=m.width, blocks=m.blocks, attention=int(m.attention or 0),
         dropout=float(m.dropout),
         hand_split_at=SLICES["left.joints"].stop if m.hand_split else 0,  # the left hand's block ends there
-        hand_split_decoder=bool(m.hand_split_decoder),
+        hand_split_decoder=bool(m.hand_split_decoder), upsample=str(m.upsample),
     ))

@@ -1,4 +1,4 @@
-"""Training task of the FSQ motion tokenizer (reconstruction + velocity loss).
+"""Training task of the FSQ motion tokenizer (reconstruction + velocity + optional acceleration loss).
 
 Validation reports, besides the loss, the codebook usage (fraction of codes used and
 perplexity of the code histogram) and the reconstruction error of both hands' 42 joints
@@ -51,16 +51,24 @@ def random_crops(raw: torch.Tensor, frames: int) -> torch.Tensor:
 
 
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, weights) -> tuple[torch.Tensor, dict[str, float]]:
-    """Smooth-L1 on the features, their frame-to-frame velocity and (optionally) the joint blocks.
+    """Smooth-L1 on the features (B, T, D), their frame-to-frame velocity and acceleration, and the joint blocks.
 
-    ``weights.beta`` (default 1) is the smooth-L1 threshold in normalised units; 0 gives plain L1.
+    ``weights`` is the config's ``loss`` section: ``beta`` is the smooth-L1 threshold in normalised units
+    (0 gives plain L1); ``acceleration`` weighs the second differences (0: the term is left out). Near L1,
+    a tremble of amplitude a (+a, -a, +a ... frame to frame) costs a in the feature term, 2a in the velocity
+    term and 4a in the acceleration term, while a smooth offset of the same size costs a in the first only.
     """
-    beta = float(weights.get("beta", 1.0))
+    beta = float(weights.beta)
     rec = F.smooth_l1_loss(recon, x, beta=beta)
-    vel = F.smooth_l1_loss(recon[:, 1:] - recon[:, :-1], x[:, 1:] - x[:, :-1], beta=beta)
+    vel_r, vel_x = recon.diff(dim=1), x.diff(dim=1)
+    vel = F.smooth_l1_loss(vel_r, vel_x, beta=beta)
     loss = float(weights.recon) * rec + float(weights.velocity) * vel
     parts = {"recon": rec.item(), "velocity": vel.item()}
-    if float(weights.get("joints", 0.0)) > 0:
+    if float(weights.acceleration) > 0:
+        acc = F.smooth_l1_loss(vel_r.diff(dim=1), vel_x.diff(dim=1), beta=beta)
+        loss = loss + float(weights.acceleration) * acc
+        parts["acceleration"] = acc.item()
+    if float(weights.joints) > 0:
         idx = torch.cat([torch.arange(SLICES[k].start, SLICES[k].stop) for k in JOINT_BLOCKS]).to(x.device)
         jl = F.smooth_l1_loss(recon[..., idx], x[..., idx], beta=beta)
         loss = loss + float(weights.joints) * jl

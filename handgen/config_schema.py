@@ -118,6 +118,8 @@ class TextSection:
 class DiffusionSection:
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
+    # what the network outputs: motion runs "sample" (x0) or "v_prediction" (v, converted to x0 inside the
+    # denoiser, handgen/models/motion_denoiser.py); the grasp prior "epsilon" (STRING_CHOICES)
     prediction_type: str = "sample"
 
 
@@ -297,6 +299,22 @@ RUN_SCHEMAS: dict[str, type] = {
 }
 
 
+# (run schema, dotted key) -> the values a string key may take (subclasses of the schema included)
+STRING_CHOICES: dict[tuple[type, str], tuple[str, ...]] = {
+    (MotionDiffusionRun, "diffusion.prediction_type"): ("sample", "v_prediction"),
+    (GraspPriorRun, "diffusion.prediction_type"): ("epsilon",),
+}
+
+
+def check_choices(cfg: DictConfig, schema: type, where: str = "") -> None:
+    """Raise HandgenError where a key of :data:`STRING_CHOICES` holds a value not in its list."""
+    for (owner, key), choices in STRING_CHOICES.items():
+        if issubclass(schema, owner):
+            value = OmegaConf.select(cfg, key)
+            if value not in choices:
+                raise HandgenError(f"config key {key!r}{where} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def schema_keys(schema: Any, prefix: str = "") -> list[str]:
     """Every dotted key of a schema dataclass (sections expanded)."""
     out = []
@@ -360,4 +378,5 @@ def validate(cfg: DictConfig, where: str = "") -> DictConfig:
     missing = sorted(OmegaConf.missing_keys(merged))
     if missing:
         raise HandgenError(f"config key {missing[0]!r}{where} must be set")
+    check_choices(merged, schema, where)
     return merged

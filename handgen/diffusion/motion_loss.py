@@ -18,6 +18,11 @@ trained so for 500 steps returned a static pose (intensity 0.08 deg/s). With s =
 500 steps is smooth (jitter 0.8x the data's) but moves at 0.12x the data's intensity; the settings tried
 in between and the shipped value are in docs/motion_eval.md ("Jitter and intensity by stage").
 The old switch ``loss.derivatives_in_data_units: true`` still reads as s = 1.
+
+v-prediction (``diffusion.prediction_type: v_prediction``): the loss is HandX's taken on v instead of x0.
+Since x0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v, an x0 error is sqrt(1 - abar_t) times the v error,
+frame by frame, so the v loss is the x0 loss with each clip weighted by 1 / (1 - abar_t) (SNR + 1, all
+three terms alike: their balance stays HandX's); :func:`prediction_weights`.
 """
 
 from __future__ import annotations
@@ -69,17 +74,35 @@ def loss_derivative_scales(exponent: float, train_features: torch.Tensor) -> tup
     return scale, scale
 
 
+def prediction_weights(prediction_type: str, alphas_cumprod: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor | None:
+    """Per-clip weights (B,) of the x0 loss that make it the loss on the network's output: None for "sample"
+    (x0), 1 / (1 - abar_t) for "v_prediction" (the x0 error is sqrt(1 - abar_t) x the v error)."""
+    if prediction_type == "sample":
+        return None
+    if prediction_type == "v_prediction":
+        return 1.0 / (1.0 - alphas_cumprod.to(timesteps.device)[timesteps].float())
+    raise HandgenError(f"no loss weighting for diffusion.prediction_type={prediction_type!r}")
+
+
+def _mean(sq: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean of squared errors (B, ...), each clip weighted by ``weights`` (B,) when given."""
+    if weights is None:
+        return sq.mean()
+    return (sq.flatten(1).mean(dim=1) * weights).mean()
+
+
 def motion_x0_loss(
     x0_pred: torch.Tensor, x0: torch.Tensor, w_mse: float = 0.5, w_vel: float = 0.2, w_acc: float = 0.1,
-    vel_scale: float = 1.0, acc_scale: float = 1.0,
+    vel_scale: float = 1.0, acc_scale: float = 1.0, weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """HandX's weighted loss on normalised features (B, T, D); returns (loss, parts).
 
-    ``vel_scale`` / ``acc_scale`` divide the velocity / acceleration terms (1: raw differences).
+    ``vel_scale`` / ``acc_scale`` divide the velocity / acceleration terms (1: raw differences);
+    ``weights`` (B,) weight each clip's three terms (:func:`prediction_weights`; None: 1).
     """
-    mse = torch.mean((x0_pred - x0) ** 2)
+    mse = _mean((x0_pred - x0) ** 2, weights)
     vel_p, vel = x0_pred.diff(dim=1), x0.diff(dim=1)
-    vel_loss = torch.mean((vel_p - vel) ** 2) / vel_scale
-    acc_loss = torch.mean((vel_p.diff(dim=1) - vel.diff(dim=1)) ** 2) / acc_scale
+    vel_loss = _mean((vel_p - vel) ** 2, weights) / vel_scale
+    acc_loss = _mean((vel_p.diff(dim=1) - vel.diff(dim=1)) ** 2, weights) / acc_scale
     loss = w_mse * mse + w_vel * vel_loss + w_acc * acc_loss
     return loss, {"mse": mse.item(), "vel": vel_loss.item(), "acc": acc_loss.item()}

@@ -1,7 +1,8 @@
 """diffusers schedulers for training (DDPM) and sampling (DDPM, DDIM, DPM-Solver++).
 
-Motion features are z-scored, so ``clip_sample`` is always off; the denoiser predicts
-x0 (``prediction_type="sample"``) unless a config says otherwise.
+Motion features are z-scored, so ``clip_sample`` is always off. The motion denoiser module always
+returns x0 (a ``v_prediction`` network converts its v inside, handgen/models/motion_denoiser.py), so the
+motion schedulers are given x0 (``prediction_type="sample"``) whatever the config's ``prediction_type``.
 
 DPM-Solver++ runs on :func:`quadratic_timesteps` (dense near t = 0, last step at t = 0). With
 diffusers' evenly spaced timesteps its last x0 is predicted from t = 50 of 1000 (20 steps), where x_t
@@ -100,6 +101,7 @@ def sampling_scheduler(name: str, train_scheduler: DDPMScheduler, steps: int | N
 
 
 def diffusion_scheduler(cfg) -> DDPMScheduler:
-    """The training noise schedule of a run config's ``diffusion`` section."""
+    """The noise schedule of a motion run config's ``diffusion`` section, stepped on x0 (``prediction_type``
+    "sample" for either parameterisation: the denoiser module returns x0)."""
     d = cfg.diffusion
-    return training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), str(d.prediction_type))
+    return training_scheduler(int(d.num_train_timesteps), str(d.beta_schedule), "sample")

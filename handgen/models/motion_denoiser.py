@@ -22,6 +22,13 @@ the shared path still carries every branch into both hands, and wrist motion sta
 ``W(norm(x + l + b))`` and its head ``W_l``, the right hand's from ``W(norm(x + r + b))`` and
 ``W_r``; the two-hand text (``b``, ``W_b``) writes both. A hand's text can then move only that
 hand directly; the other hand follows only through the shared motion tokens.
+
+v-prediction (``diffusion.prediction_type: v_prediction``, Salimans & Ho 2022): the same network's output
+is read as v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0 and :class:`VPredictionDenoiser` returns
+x0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v, so everything downstream (sampling, guidance, inpainting,
+the consistency student) still receives x0. Near t = 0 that x0 is the input itself (sqrt(1 - abar_0) =
+0.006), which a tiny x0-predicting network does not represent: it keeps only ~0.2x of a clean input's
+frame-to-frame motion (docs/motion_eval.md, "What moves intensity").
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from handgen.diffusion.schedulers import diffusion_scheduler
+from handgen.errors import HandgenError
 from handgen.models.layers import TimestepEmbedding, sinusoidal_embedding
+from handgen.models.time_band_limit import TimeBandLimit
 from handgen.models.sizes import resolve_size
 from handgen.hand.topology import TEXT_BRANCHES
 from handgen.repr.features import HAND_DIM
@@ -60,6 +70,7 @@ class DenoiserConfig:
     max_frames: int = 512
     branch_heads: bool = False
     hand_routing: bool = False
+    band_limit: float | None = None  # fraction of the DCT-II coefficients over time x0 keeps (None: all)
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -103,6 +114,7 @@ class MotionDenoiser(nn.Module):
         owner = torch.zeros(config.feature_dim, dtype=torch.bool)
         owner[HAND_DIM:2 * HAND_DIM] = True
         self.register_buffer("right_channels", owner, persistent=False)
+        self.band_limit = TimeBandLimit(config.band_limit) if config.band_limit is not None else None
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -131,7 +143,7 @@ class MotionDenoiser(nn.Module):
         texts: dict[str, tuple[torch.Tensor, torch.Tensor]],
         keep: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Predict x0.
+        """Predict x0 (B, T, D), band-limited over time when ``band_limit`` is set.
 
         Args:
             x_t: (B, T, D) noisy normalised features.
@@ -139,6 +151,21 @@ class MotionDenoiser(nn.Module):
             texts: branch -> (states (B, L, H), mask (B, L) bool) for "left", "right", "both".
             keep: branch -> (B,) bool; False drops that branch's text (default: keep all).
         """
+        x0 = self.x0_from_output(x_t, self.network_output(x_t, timesteps, texts, keep), timesteps)
+        return self.band_limit(x0) if self.band_limit is not None else x0
+
+    def x0_from_output(self, x_t: torch.Tensor, output: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """x0 (B, T, D) from the network's output: the output itself (``prediction_type`` "sample")."""
+        return output
+
+    def network_output(
+        self,
+        x_t: torch.Tensor,
+        timesteps: torch.Tensor,
+        texts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        keep: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The network's raw output (B, T, D) (x0 or v); arguments as :meth:`forward`."""
         batch, frames, _ = x_t.shape
         if frames > self.config.max_frames:
             raise ValueError(f"{frames} frames exceed the model's max_frames={self.config.max_frames}")
@@ -162,15 +189,15 @@ class MotionDenoiser(nn.Module):
         left, right, both = out.split(batch)
         if self.config.hand_routing:
             return self._routed_output(h, left, right, both)
-        x0 = self.output(self.out_norm(h + left + right + both))
+        out = self.output(self.out_norm(h + left + right + both))
         if self.branch_heads is not None:
             for head, branch_out in zip(self.branch_heads, (left, right, both)):
-                x0 = x0 + head(branch_out)
-        return x0
+                out = out + head(branch_out)
+        return out
 
     def _routed_output(self, h: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
                        both: torch.Tensor) -> torch.Tensor:
-        """x0 (B,T,D) with each hand's channels from its own text branch and the two-hand one (hand routing)."""
+        """The output (B,T,D) with each hand's channels from its own text branch and the two-hand one (hand routing)."""
         x0_left = self.output(self.out_norm(h + left + both))  # (B,T,D), its left-hand channels used
         x0_right = self.output(self.out_norm(h + right + both))
         if self.branch_heads is not None:
@@ -181,12 +208,47 @@ class MotionDenoiser(nn.Module):
         return torch.where(self.right_channels, x0_right, x0_left)
 
 
-def build_denoiser(cfg, feature_dim: int, text_dim: int) -> "MotionDenoiser":
-    """The denoiser a run config's ``model`` section describes, for ``feature_dim`` features and ``text_dim`` text states."""
+class VPredictionDenoiser(MotionDenoiser):
+    """The network's output read as v; returns x0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v (B, T, D).
+
+    Same parameters (and weight file keys) as :class:`MotionDenoiser`; the schedule is a non-saved buffer.
+    """
+
+    def __init__(self, config: DenoiserConfig, alphas_cumprod: torch.Tensor) -> None:
+        super().__init__(config)
+        self.register_buffer("sqrt_abar", alphas_cumprod.float().sqrt(), persistent=False)  # (num_train_timesteps,)
+        self.register_buffer("sqrt_one_minus_abar", (1 - alphas_cumprod.float()).sqrt(), persistent=False)
+
+    def x0_from_output(self, x_t: torch.Tensor, output: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """x0 (B, T, D) from x_t and v = the output (B, T, D) at integer ``timesteps`` (B,)."""
+        a = self.sqrt_abar[timesteps].view(-1, 1, 1)
+        s = self.sqrt_one_minus_abar[timesteps].view(-1, 1, 1)
+        return a * x_t - s * output
+
+
+PREDICTION_TYPES: tuple[str, ...] = ("sample", "v_prediction")
+
+
+def build_denoiser(cfg, feature_dim: int, text_dim: int) -> MotionDenoiser:
+    """The denoiser a run config's ``model`` section describes, for ``feature_dim`` features and ``text_dim`` text
+    states; a :class:`VPredictionDenoiser` on the ``diffusion`` section's schedule for ``prediction_type:
+    v_prediction``. Either returns x0.
+
+    Raises:
+        HandgenError: a ``diffusion.prediction_type`` other than those of :data:`PREDICTION_TYPES`.
+    """
     m = cfg.model
-    return MotionDenoiser(DenoiserConfig(
+    config = DenoiserConfig(
         feature_dim=feature_dim, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
         width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
         max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
         hand_routing=bool(m.hand_routing),
-    ))
+        band_limit=None if m.band_limit is None else float(m.band_limit),
+    )
+    prediction = str(cfg.diffusion.prediction_type)
+    if prediction == "sample":
+        return MotionDenoiser(config)
+    if prediction == "v_prediction":
+        return VPredictionDenoiser(config, diffusion_scheduler(cfg).alphas_cumprod)
+    raise HandgenError(f"diffusion.prediction_type must be one of {', '.join(PREDICTION_TYPES)} for the motion "
+                       f"denoiser, got {prediction!r}")

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
+from handgen.diffusion.motion_loss import (derivative_scale_exponent, loss_derivative_scales, motion_x0_loss,
+                                           prediction_weights)
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
@@ -22,8 +23,7 @@ class MotionDiffusionTask(TrainingTask):
         super().__init__(cfg, run_dir)
         self.clips: CaptionedClips = load_captioned_clips(cfg)
         self.scheduler = diffusion_scheduler(cfg)
-        if str(cfg.diffusion.prediction_type) != "sample":
-            raise ValueError("the motion denoiser predicts x0: diffusion.prediction_type must be 'sample'")
+        self.prediction_type = str(cfg.diffusion.prediction_type)  # the model returns x0 either way
         self.derivative_scales = loss_derivative_scales(derivative_scale_exponent(cfg.loss),
                                                         self.clips.train.features)
 
@@ -47,8 +47,9 @@ class MotionDiffusionTask(TrainingTask):
         keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
+        weights = prediction_weights(self.prediction_type, self.scheduler.alphas_cumprod, t)  # v: the loss on v
         return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration),
-                              *self.derivative_scales)
+                              *self.derivative_scales, weights=weights)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         return self.clips.val_batches(batch_size, self.cfg.train.val_items)

@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
     "model.frames_per_token": POSITIVE_INT,
     "model.res_blocks": NONNEG_INT,
     "model.band_limit": Rule("float", 0, 1, lo_open=True),
+    "model.principal_components": POSITIVE_INT,
     "model.downsample": NONNEG_INT,
     "model.codebook_size": NONNEG_INT,
     "model.commitment": NONNEG,

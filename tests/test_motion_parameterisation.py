@@ -1,4 +1,5 @@
-"""Issue 22: the motion denoiser's parameterisation (x0 or v) and its band limit over time (known answers)."""
+"""Issue 22: the motion denoiser's parameterisation (x0 or v), its principal basis and its band limit over time
+(known answers)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,27 @@ def test_the_band_limit_keeps_low_cosines_and_removes_high_ones():
     assert float(coefficients[:, 8:].abs().max()) < 1e-4 < float(coefficients[:, :8].abs().max())
 
 
+def test_the_principal_basis_spans_the_training_features_and_x0_stays_in_it():
+    torch.manual_seed(0)
+    directions = torch.linalg.qr(torch.randn(FEATURES, 3))[0]  # clips that move in 3 of the 12 feature dims
+    train = torch.randn(6, 20, 3) @ directions.T
+    model = build_denoiser(tiny_config("model.principal_components=3", "diffusion.prediction_type=v_prediction"),
+                           FEATURES, TEXT)
+    assert "principal_basis" in model.state_dict()  # saved with the weights: samples need it
+    model.set_principal_basis(train)
+    basis = model.principal_basis
+    torch.testing.assert_close(basis.T @ basis, torch.eye(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(basis @ basis.T, directions @ directions.T, atol=1e-5, rtol=0)
+    _, _, x_t, _ = clean_noise_and_state(batch=2)
+    texts = {k: (torch.randn(2, 3, TEXT), torch.ones(2, 3, dtype=torch.bool)) for k in ("left", "right", "both")}
+    with torch.no_grad():
+        x0 = model(x_t, torch.tensor([0, 500]), texts)
+    torch.testing.assert_close(x0 @ basis @ basis.T, x0, atol=1e-5, rtol=0)
+    # at t = 0 x0 is (nearly) the input's projection: the noise outside the data's directions is gone
+    near = x0[0] - x_t[0] @ basis @ basis.T
+    assert float(near.abs().max()) < 0.05 < float((x_t[0] - x_t[0] @ basis @ basis.T).abs().max())
+
+
 def test_a_run_dir_without_the_key_samples_as_an_x0_run(tiny_diffusion_run, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(tiny_diffusion_run, old, ignore=shutil.ignore_patterns("checkpoints"))
@@ -114,5 +136,6 @@ def test_a_run_dir_without_the_key_samples_as_an_x0_run(tiny_diffusion_run, tmp_
     for run in (tiny_diffusion_run, old):
         engine = DiffusionMotionGenerator(run)
         assert type(engine.model) is MotionDenoiser and engine.model.band_limit is None
+        assert engine.model.principal_basis is None
         samples.append(engine.generate(prompts, 24, seed=3, steps=4))
     torch.testing.assert_close(samples[0], samples[1], atol=0, rtol=0)

@@ -71,6 +71,7 @@ class DenoiserConfig:
     branch_heads: bool = False
     hand_routing: bool = False
     band_limit: float | None = None  # fraction of the DCT-II coefficients over time x0 keeps (None: all)
+    principal_components: int | None = None  # x0 projected onto the training features' top K directions (None: off)
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "denoiser", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -115,6 +116,10 @@ class MotionDenoiser(nn.Module):
         owner[HAND_DIM:2 * HAND_DIM] = True
         self.register_buffer("right_channels", owner, persistent=False)
         self.band_limit = TimeBandLimit(config.band_limit) if config.band_limit is not None else None
+        if config.principal_components is not None:  # (D, K) orthonormal columns, saved with the weights
+            self.register_buffer("principal_basis", torch.zeros(config.feature_dim, config.principal_components))
+        else:
+            self.principal_basis = None
 
     def branch_memory(
         self, t_token: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, branch: int
@@ -143,7 +148,7 @@ class MotionDenoiser(nn.Module):
         texts: dict[str, tuple[torch.Tensor, torch.Tensor]],
         keep: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Predict x0 (B, T, D), band-limited over time when ``band_limit`` is set.
+        """Predict x0 (B, T, D), projected onto the principal basis and band-limited over time when set.
 
         Args:
             x_t: (B, T, D) noisy normalised features.
@@ -152,7 +157,15 @@ class MotionDenoiser(nn.Module):
             keep: branch -> (B,) bool; False drops that branch's text (default: keep all).
         """
         x0 = self.x0_from_output(x_t, self.network_output(x_t, timesteps, texts, keep), timesteps)
+        if self.principal_basis is not None:
+            x0 = (x0 @ self.principal_basis) @ self.principal_basis.T
         return self.band_limit(x0) if self.band_limit is not None else x0
+
+    def set_principal_basis(self, train_features: torch.Tensor) -> None:
+        """Fill the principal basis (``principal_components`` set) from normalised training clips (N, T, D)."""
+        k = self.config.principal_components
+        _, _, vh = torch.linalg.svd(train_features.reshape(-1, train_features.shape[-1]).double(), full_matrices=False)
+        self.principal_basis.copy_(vh[:k].T.to(self.principal_basis.dtype))
 
     def x0_from_output(self, x_t: torch.Tensor, output: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """x0 (B, T, D) from the network's output: the output itself (``prediction_type`` "sample")."""
@@ -244,6 +257,7 @@ def build_denoiser(cfg, feature_dim: int, text_dim: int) -> MotionDenoiser:
         max_frames=int(m.max_frames), branch_heads=bool(m.branch_heads),
         hand_routing=bool(m.hand_routing),
         band_limit=None if m.band_limit is None else float(m.band_limit),
+        principal_components=None if m.principal_components is None else int(m.principal_components),
     )
     prediction = str(cfg.diffusion.prediction_type)
     if prediction == "sample":

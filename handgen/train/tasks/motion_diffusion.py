@@ -28,7 +28,10 @@ class MotionDiffusionTask(TrainingTask):
                                                         self.clips.train.features)
 
     def build_model(self) -> nn.Module:
-        return build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)
+        model = build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim)
+        if model.principal_basis is not None:
+            model.set_principal_basis(self.clips.train.features)
+        return model
 
     def num_train_items(self) -> int:
         return len(self.clips.train)

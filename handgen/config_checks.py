@@ -100,6 +100,7 @@ RULES: dict[str, Rule] = {
     "distill.target_ema": Rule("float", 0, 1, hi_open=True),
     "distill.timestep_scaling": POSITIVE,
     "loss.derivative_scale": UNIT,
+    "loss.max_weight": Rule("float", 1),
 }
 
 

@@ -133,6 +133,8 @@ class MotionLossSection:
     derivative_scale: float = 0.0
     # old switch, kept so older run dirs load: true means derivative_scale 1 (motion_loss.derivative_scale_exponent)
     derivatives_in_data_units: bool = False
+    # v_prediction: the per-clip weight 1 / (1 - abar_t) of the x0 loss capped at this value (min-SNR-style); null: uncapped
+    max_weight: float | None = None
 
 
 @dataclass

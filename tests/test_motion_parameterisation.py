@@ -60,6 +60,8 @@ def test_the_v_loss_is_the_x0_loss_weighted_by_snr_plus_one():
     assert parts["mse"] == pytest.approx(float(dv.pow(2).mean()), rel=2e-3)
     assert parts["vel"] == pytest.approx(float(vel.pow(2).mean()), rel=2e-3)
     assert parts["acc"] == pytest.approx(float(acc.pow(2).mean()), rel=2e-3)
+    capped = prediction_weights("v_prediction", scheduler.alphas_cumprod, TIMESTEPS, max_weight=5.0)
+    assert float(weights[0]) > 2e4 and float(capped[0]) == 5.0 and float(capped[-1]) == pytest.approx(1.0, abs=1e-6)
     assert prediction_weights("sample", scheduler.alphas_cumprod, TIMESTEPS) is None
     with pytest.raises(HandgenError, match="epsilon"):
         prediction_weights("epsilon", scheduler.alphas_cumprod, TIMESTEPS)

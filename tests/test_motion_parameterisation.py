@@ -14,9 +14,9 @@ from handgen.config import load_config
 from handgen.diffusion.motion_loss import motion_x0_loss, prediction_weights
 from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler, training_scheduler
 from handgen.errors import HandgenError
+from handgen.io.run_dir import load_weights, read_json, read_run_config
 from handgen.models.motion_denoiser import MotionDenoiser, VPredictionDenoiser, build_denoiser
 from handgen.models.time_band_limit import TimeBandLimit, dct_basis, kept_coefficients
-from handgen.sample.diffusion_generator import DiffusionMotionGenerator
 
 FEATURES, TEXT = 12, 16
 TIMESTEPS = torch.tensor([0, 3, 11, 100, 400, 900, 999])
@@ -127,17 +127,20 @@ def test_the_principal_basis_spans_the_training_features_and_x0_stays_in_it():
     assert float(near.abs().max()) < 0.05 < float((x_t[0] - x_t[0] @ basis @ basis.T).abs().max())
 
 
-def test_a_run_dir_without_the_key_samples_as_an_x0_run(tiny_diffusion_run, tmp_path):
+def test_a_run_dir_without_the_key_loads_as_an_x0_run(tiny_diffusion_run, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(tiny_diffusion_run, old, ignore=shutil.ignore_patterns("checkpoints"))
     text = (old / "config.yaml").read_text()
     assert "prediction_type: sample" in text
     (old / "config.yaml").write_text(text.replace("prediction_type: sample", ""))
-    prompts = [{"left": "the left hand makes a fist", "right": "", "both": ""}]
-    samples = []
-    for run in (tiny_diffusion_run, old):
-        engine = DiffusionMotionGenerator(run)
-        assert type(engine.model) is MotionDenoiser and engine.model.band_limit is None
-        assert engine.model.principal_basis is None
-        samples.append(engine.generate(prompts, 24, seed=3, steps=4))
-    torch.testing.assert_close(samples[0], samples[1], atol=0, rtol=0)
+    cfg = read_run_config(old, ("motion_diffusion",))
+    assert cfg.diffusion.prediction_type == "sample"
+    info = read_json(old, "model_info.json")
+    model = load_weights(build_denoiser(cfg, info["feature_dim"], info["text_dim"]), old)
+    assert type(model) is MotionDenoiser and model.band_limit is None and model.principal_basis is None
+    assert sampling_scheduler("dpmpp", diffusion_scheduler(cfg), 20).config.prediction_type == "sample"
+    x_t = torch.randn(2, 24, info["feature_dim"])
+    texts = {k: (torch.randn(2, 3, info["text_dim"]), torch.ones(2, 3, dtype=torch.bool)) for k in ("left", "right", "both")}
+    t = torch.tensor([0, 700])
+    with torch.no_grad():  # x0 is the network's output itself, as before the option existed
+        torch.testing.assert_close(model(x_t, t, texts), model.network_output(x_t, t, texts), atol=0, rtol=0)

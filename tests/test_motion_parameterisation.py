@@ -23,7 +23,9 @@ TIMESTEPS = torch.tensor([0, 3, 11, 100, 400, 900, 999])
 
 
 def tiny_config(*overrides: str):
-    return load_config("motion_diffusion_tiny.yaml", ["model.layers=1", "model.width=32", "model.ff=64", *overrides])
+    # 12 feature channels: hand routing (on in the shipped configs) needs the two hands' 324
+    return load_config("motion_diffusion_tiny.yaml", ["model.layers=1", "model.width=32", "model.ff=64",
+                                                      "model.hand_routing=false", *overrides])
 
 
 def clean_noise_and_state(batch: int = len(TIMESTEPS), frames: int = 20):

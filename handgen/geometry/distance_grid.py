@@ -52,7 +52,7 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_brick
+from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_brick, lower_corner
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
@@ -337,20 +337,16 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _cell_index(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Flat index (n,) into the (nx-1, ny-1, nz-1) cells of the lower corner :func:`_trilinear` reads."""
-    nx, ny, nz = shape
-    i = np.minimum(x.astype(np.int64), nx - 2)
-    j = np.minimum(y.astype(np.int64), ny - 2)
-    k = np.minimum(z.astype(np.int64), nz - 2)
+    _, ny, nz = shape
+    i, j, k = lower_corner(shape, x, y, z)
     return (i * (ny - 1) + j) * (nz - 1) + k
 
 
 def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Trilinear interpolation of ``values`` at fractional voxel coordinates (N,) each, inside the grid."""
-    nx, ny, nz = values.shape
+    _, ny, nz = values.shape
     flat = np.ascontiguousarray(values).reshape(-1)
-    ix = np.minimum(x.astype(np.int64), nx - 2)  # coordinates are >= 0, so astype floors
-    iy = np.minimum(y.astype(np.int64), ny - 2)
-    iz = np.minimum(z.astype(np.int64), nz - 2)
+    ix, iy, iz = lower_corner(values.shape, x, y, z)
     fx, fy, fz = x - ix, y - iy, z - iz
     sx, sy = ny * nz, nz
     i = ix * sx + iy * sy + iz

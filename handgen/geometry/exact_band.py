@@ -93,7 +93,6 @@ class ExactBand:
             self._reach_pending = None
         return positions
 
-
     def reaches_pending(self, keys: np.ndarray) -> np.ndarray:
         """Whether the 8 corners around points whose lower corner is in brick ``keys`` (n,) may be pending.
 
@@ -127,19 +126,24 @@ def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np
     return ((i // BRICK) * ny + j // BRICK) * nz + k // BRICK
 
 
+def lower_corner(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Voxel indices (i, j, k), (n,) each, of the lower corner of the grid cell that
+    :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each (>= 0, so the
+    cast floors), clamped so that the cell's upper corner stays inside a grid of ``shape``."""
+    nx, ny, nz = shape
+    return (np.minimum(x.astype(np.int64), nx - 2), np.minimum(y.astype(np.int64), ny - 2),
+            np.minimum(z.astype(np.int64), nz - 2))
+
+
 def lower_brick(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Brick (n,) of the lower corner :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
-    i, j, k = (np.minimum(c.astype(np.int64), n - 2) for c, n in zip((x, y, z), shape))
-    return _brick_keys(shape, i, j, k)
+    return _brick_keys(shape, *lower_corner(shape, x, y, z))
 
 
 def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Bricks (8n,) of the voxels :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
     counts = -(-np.asarray(shape) // BRICK)
-    b = []
-    for c, n in zip((x, y, z), shape):
-        i = np.minimum(c.astype(np.int64), n - 2)
-        b.append(np.stack([i // BRICK, (i + 1) // BRICK]))  # (2, n)
+    b = [np.stack([i // BRICK, (i + 1) // BRICK]) for i in lower_corner(shape, x, y, z)]  # (2, n) per axis
     keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]
     return keys.reshape(-1)
 
@@ -147,8 +151,8 @@ def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> 
 def corner_voxels(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Flat indices (8n,) of the voxels :func:`handgen.geometry.distance_grid._trilinear` reads for fractional
     coordinates (n,) each."""
-    nx, ny, nz = shape
+    _, ny, nz = shape
     sx, sy = ny * nz, nz
-    base = (np.minimum(x.astype(np.int64), nx - 2) * sx + np.minimum(y.astype(np.int64), ny - 2) * sy
-            + np.minimum(z.astype(np.int64), nz - 2))
+    i, j, k = lower_corner(shape, x, y, z)
+    base = i * sx + j * sy + k
     return (base[None] + np.array([0, 1, sy, sy + 1, sx, sx + 1, sx + sy, sx + sy + 1])[:, None]).reshape(-1)

@@ -26,7 +26,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 from handgen.errors import HandgenError
 from handgen.models.grid_unet import GridUNetConfig
 from handgen.models.motion_ar import ARConfig
-from handgen.models.motion_denoiser import DenoiserConfig
+from handgen.models.motion_denoiser import PREDICTION_TYPES, DenoiserConfig
 from handgen.models.motion_evaluator import EvaluatorConfig
 from handgen.models.object_autoencoder import AutoencoderConfig
 
@@ -303,7 +303,7 @@ RUN_SCHEMAS: dict[str, type] = {
 
 # (run schema, dotted key) -> the values a string key may take (subclasses of the schema included)
 STRING_CHOICES: dict[tuple[type, str], tuple[str, ...]] = {
-    (MotionDiffusionRun, "diffusion.prediction_type"): ("sample", "v_prediction"),
+    (MotionDiffusionRun, "diffusion.prediction_type"): PREDICTION_TYPES,
     (GraspPriorRun, "diffusion.prediction_type"): ("epsilon",),
 }
 

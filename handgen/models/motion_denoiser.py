@@ -211,14 +211,14 @@ class MotionDenoiser(nn.Module):
     def _routed_output(self, h: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
                        both: torch.Tensor) -> torch.Tensor:
         """The output (B,T,D) with each hand's channels from its own text branch and the two-hand one (hand routing)."""
-        x0_left = self.output(self.out_norm(h + left + both))  # (B,T,D), its left-hand channels used
-        x0_right = self.output(self.out_norm(h + right + both))
+        out_left = self.output(self.out_norm(h + left + both))  # (B,T,D) x0 or v, its left-hand channels used
+        out_right = self.output(self.out_norm(h + right + both))
         if self.branch_heads is not None:
             head_l, head_r, head_b = self.branch_heads
             shared = head_b(both)
-            x0_left = x0_left + head_l(left) + shared
-            x0_right = x0_right + head_r(right) + shared
-        return torch.where(self.right_channels, x0_right, x0_left)
+            out_left = out_left + head_l(left) + shared
+            out_right = out_right + head_r(right) + shared
+        return torch.where(self.right_channels, out_right, out_left)
 
 
 class VPredictionDenoiser(MotionDenoiser):

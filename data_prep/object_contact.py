@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from data_prep.arctic_objects import ObjectTrack
+from handgen.geometry import grid_kernels
 from handgen.geometry.distance_grid import DistanceGrid
 from handgen.hand.anatomy import mirror_axis_angle
 from handgen.hand.pair import HandPair
@@ -65,6 +66,7 @@ class ObjectDistance:
             )
         if grids[0] is None and grids[1] is None:
             raise ValueError(f"object {template.name!r} has no faces")
+        grid_kernels.load()  # numba's start-up belongs to the setup, not to the first frames' contact
         return cls(template=template, bottom=grids[0], top=grids[1])
 
     def distance(self, points: np.ndarray, articulation: np.ndarray, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:

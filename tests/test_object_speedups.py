@@ -10,6 +10,7 @@ import trimesh
 from data_prep.object_distance import DistanceGrid, point_triangle_distance
 from data_prep.synthetic.grasp_solver import close_fingers, hand_rotation, open_hand, place_palm
 from data_prep.synthetic.hand_geometry import SkinnedPoints, pose_hand
+from handgen.geometry import grid_kernels
 
 
 def test_point_triangle_distance_matches_trimesh_in_every_region():
@@ -54,6 +55,35 @@ def test_lower_bound_and_below_read_a_lazy_grid_without_making_all_of_it_exact()
         assert not np.array_equal(lazy.values, eager.values)  # voxels no answer depended on are still pending
         np.testing.assert_array_equal(lazy(points), exact)
         np.testing.assert_array_equal(lazy.materialize().values, eager.values)
+
+
+def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
+    """grid_kernels (numba) = the numpy code they replace in DistanceGrid.below: the point-triangle distance in
+    every Voronoi region and on degenerate triangles, the exact band values, trilinear interpolation."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    a, b, c = (rng.normal(size=(n, 3)) for _ in range(3))
+    p = rng.normal(size=(n, 3)) * 2.0
+    c[:10] = a[:10] + 0.5 * (b[:10] - a[:10])  # collinear
+    c[10:20], b[10:20] = a[10:20], a[10:20]  # a point
+    got = np.array([grid_kernels.point_triangle_distance(p[i], a[i], b[i], c[i]) for i in range(n)])
+    np.testing.assert_array_equal(got, point_triangle_distance(p, a, b, c))
+    mesh = trimesh.creation.box(extents=(0.06, 0.04, 0.05))
+    for signed in (False, True):
+        kwargs = dict(spacing=0.004, band=0.012, cap=0.03, signed=signed)
+        eager = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, **kwargs)
+        lazy = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, lazy=True, **kwargs)
+        band, flat = lazy._band, lazy.values.reshape(-1)
+        inside = np.zeros(0, dtype=bool) if band.inside is None else band.inside
+        grid_kernels.exact_values(flat, np.asarray(lazy.shape), lazy.origin, lazy.spacing, lazy.cap,
+                                  np.arange(len(band.index)), band.index, band.nearest, band.close, inside,
+                                  band.triangles, band.touched, band.touched_faces)
+        np.testing.assert_array_equal(lazy.values, eager.values)
+    points = rng.uniform(-0.08, 0.08, size=(5000, 3))  # some beyond the grid
+    points[:5] = eager.origin + (np.array(eager.shape) - 1.0) * eager.spacing  # the grid's far corner: clamped cell
+    inv, shape = 1.0 / eager.spacing, np.asarray(eager.shape)
+    np.testing.assert_array_equal(grid_kernels.interpolate(eager.values.reshape(-1), shape, eager.origin, inv, points,
+                                                           eager.cap), eager(points))
 
 
 def test_skinned_points_match_the_torch_hand():

@@ -52,7 +52,8 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_brick, lower_corner
+from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_corner
+from handgen.geometry.grid_kernels import below_or_pending, exact_values, interpolate, take_corner_voxels
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
@@ -60,6 +61,7 @@ FACES_PER_VOXEL = 3
 _CHUNK = 100_000
 _PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
+_NO_POSITION, _NO_DONE = np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)  # below() of a grid with no lazy band
 
 
 @dataclass
@@ -76,10 +78,6 @@ class DistanceGrid:
     cap: float
     signed: bool
     _band: ExactBand | None = field(default=None, repr=False, compare=False)
-    # the smallest of the 8 values around each cell (nx-1, ny-1, nz-1), flat: a lower bound of any value
-    # interpolated in the cell (values only grow when made exact, so it stays one); see below()
-    _cell_min: np.ndarray | None = field(default=None, repr=False, compare=False)
-    _exact_since_cell_min: int = field(default=0, repr=False, compare=False)
 
     @classmethod
     def from_mesh(
@@ -154,7 +152,6 @@ class DistanceGrid:
         band = self._band
         if not len(positions):
             return
-        self._exact_since_cell_min += len(positions)
         out = self.values.reshape(-1)
         for a in range(0, len(positions), _CHUNK):
             pos = positions[a : a + _CHUNK]
@@ -202,37 +199,28 @@ class DistanceGrid:
 
     def below(self, points: np.ndarray, threshold: float) -> np.ndarray:
         """``self(points) < threshold`` (bool (...) at points (..., 3)), bit for bit, making exact only the voxels
-        around points whose :meth:`lower_bound` is below ``threshold``."""
-        lead, coords, inside = self._coords(points)
-        out = np.full(len(inside), self.cap < threshold)
-        if not inside.any():
-            return out.reshape(lead)
-        # points whose cell's 8 values are all over the threshold are not under it (by a margin far above
-        # the interpolation's rounding); only the others are interpolated
-        cell = _cell_index(self.values.shape, *(c[inside] for c in coords))
-        todo = np.flatnonzero(inside)[self._cell_minimum()[cell] < threshold + 1e-9]
-        coords = [c[todo] for c in coords]
-        value = _trilinear(self.values, *coords)
-        if self._band is not None:
-            maybe = np.flatnonzero(value < threshold)
-            stale = maybe[self._band.reaches_pending(lower_brick(self.values.shape, *(c[maybe] for c in coords)))]
-            if len(stale):
-                stale_coords = [c[stale] for c in coords]
-                # voxel by voxel: around a threshold test, a brick's other voxels are rarely read
-                self._make_exact(self._band.take_voxels(corner_voxels(self.values.shape, *stale_coords)))
-                value[stale] = _trilinear(self.values, *stale_coords)
-        out[inside] = False
-        out[todo] = value < threshold
-        return out.reshape(lead)
+        around points whose :meth:`lower_bound` is below ``threshold``.
 
-    def _cell_minimum(self) -> np.ndarray:
-        """The flat (nx-1)*(ny-1)*(nz-1) minima of each cell's 8 values, redone after 20k voxels were made exact."""
-        if self._cell_min is None or self._exact_since_cell_min > 20_000:
-            m = np.minimum(self.values[:-1], self.values[1:])
-            m = np.minimum(m[:, :-1], m[:, 1:])
-            self._cell_min = np.minimum(m[:, :, :-1], m[:, :, 1:]).reshape(-1)
-            self._exact_since_cell_min = 0
-        return self._cell_min
+        One compiled pass (:func:`handgen.geometry.grid_kernels.below_or_pending`) interpolates and compares
+        every point; the points it leaves undecided (under the threshold on a voxel not yet exact) get their
+        8 voxels made exact, voxel by voxel (around a threshold test a brick's other voxels are rarely read),
+        and are interpolated again.
+        """
+        points = np.asarray(points, dtype=np.float64)
+        lead, flat_points = points.shape[:-1], np.ascontiguousarray(points.reshape(-1, 3))
+        values, shape, inv = self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), 1.0 / self.spacing
+        position, done = self._band.voxel_state() if self._band is not None else (_NO_POSITION, _NO_DONE)
+        out, redo = below_or_pending(values, shape, self.origin, inv, flat_points, float(threshold),
+                                     bool(self.cap < threshold), position, done)
+        if len(redo):
+            band, again = self._band, flat_points[redo]
+            taken = take_corner_voxels(shape, self.origin, inv, again, position, done)
+            band.count_done(taken)
+            exact_values(values, shape, self.origin, self.spacing, self.cap, taken, band.index, band.nearest, band.close,
+                         _NO_DONE if band.inside is None else band.inside, band.triangles, band.touched,
+                         band.touched_faces)
+            out[redo] = interpolate(values, shape, self.origin, inv, again, self.cap) < threshold
+        return out.reshape(lead)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
@@ -333,13 +321,6 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
             faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
-
-
-def _cell_index(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Flat index (n,) into the (nx-1, ny-1, nz-1) cells of the lower corner :func:`_trilinear` reads."""
-    _, ny, nz = shape
-    i, j, k = lower_corner(shape, x, y, z)
-    return (i * (ny - 1) + j) * (nz - 1) + k
 
 
 def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

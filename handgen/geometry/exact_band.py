@@ -37,7 +37,6 @@ class ExactBand:
     inside: np.ndarray | None  # (b,) bool, signed grids only
     starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
     pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
-    _reach_pending: np.ndarray | None = None  # (bricks,) bool, see reaches_pending; None = to recompute
     # voxel by voxel (take_voxels), made on first use: each grid voxel's position above (-1 off the band),
     # which band voxels are exact, and how many are still pending per brick
     _position: np.ndarray | None = None  # (nx*ny*nz,) int32
@@ -63,7 +62,6 @@ class ExactBand:
         """Positions (in the arrays above) of the band voxels of ``bricks`` not yet exact; marks them done."""
         bricks = _distinct(bricks[self.pending[bricks]], len(self.pending))
         self.pending[bricks] = False
-        self._reach_pending = None
         lengths = self.starts[bricks + 1] - self.starts[bricks]
         offsets = np.repeat(self.starts[bricks] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
         positions = offsets + np.arange(int(lengths.sum()))
@@ -76,39 +74,32 @@ class ExactBand:
     def take_voxels(self, flat: np.ndarray) -> np.ndarray:
         """Positions of the voxels ``flat`` (flat grid indices, repeats allowed) that are on the band and not
         yet exact; marks them done (a brick stops pending when its last voxel is)."""
+        self.voxel_state()
+        positions = self._position[flat]
+        positions = positions[positions >= 0]
+        positions = _distinct(positions[~self._done[positions]], len(self._done))
+        self._done[positions] = True
+        self.count_done(positions)
+        return positions
+
+    def count_done(self, positions: np.ndarray) -> None:
+        """Books band voxels ``positions`` (distinct, just marked exact in ``voxel_state()[1]``): a brick stops
+        pending when its last voxel is exact."""
+        if len(positions):
+            bricks = np.searchsorted(self.starts, positions, side="right") - 1
+            self._remaining -= np.bincount(bricks, minlength=len(self._remaining))
+            self.pending[bricks] &= self._remaining[bricks] > 0
+
+    def voxel_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each grid voxel's position on the band ((nx*ny*nz,) int32, -1 off it) and which band voxels are
+        exact ((b,) bool), made on first use; kept up to date by :meth:`take` and :meth:`take_voxels`."""
         if self._position is None:
             self._position = np.full(int(np.prod(self.shape)), -1, dtype=np.int32)
             self._position[self.index] = np.arange(len(self.index), dtype=np.int32)
             lengths = np.diff(self.starts)
             self._done = ~np.repeat(self.pending, lengths)
             self._remaining = np.where(self.pending, lengths, 0)
-        positions = self._position[flat]
-        positions = positions[positions >= 0]
-        positions = _distinct(positions[~self._done[positions]], len(self._done))
-        if len(positions):
-            self._done[positions] = True
-            bricks = np.searchsorted(self.starts, positions, side="right") - 1
-            self._remaining -= np.bincount(bricks, minlength=len(self._remaining))
-            self.pending[bricks] &= self._remaining[bricks] > 0
-            self._reach_pending = None
-        return positions
-
-    def reaches_pending(self, keys: np.ndarray) -> np.ndarray:
-        """Whether the 8 corners around points whose lower corner is in brick ``keys`` (n,) may be pending.
-
-        A point's corners lie in its lower corner's brick or the next one along each axis.
-        """
-        if self._reach_pending is None:
-            counts = tuple(-(-np.asarray(self.shape) // BRICK))
-            pending = self.pending.reshape(counts)
-            reach = pending.copy()
-            for di in (0, 1):
-                for dj in (0, 1):
-                    for dk in (0, 1):
-                        if di or dj or dk:
-                            reach[: counts[0] - di, : counts[1] - dj, : counts[2] - dk] |= pending[di:, dj:, dk:]
-            self._reach_pending = reach.reshape(-1)
-        return self._reach_pending[keys]
+        return self._position, self._done
 
 
 def _distinct(values: np.ndarray, size: int) -> np.ndarray:
@@ -133,11 +124,6 @@ def lower_corner(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> t
     nx, ny, nz = shape
     return (np.minimum(x.astype(np.int64), nx - 2), np.minimum(y.astype(np.int64), ny - 2),
             np.minimum(z.astype(np.int64), nz - 2))
-
-
-def lower_brick(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Brick (n,) of the lower corner :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
-    return _brick_keys(shape, *lower_corner(shape, x, y, z))
 
 
 def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:

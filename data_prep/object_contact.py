@@ -197,8 +197,8 @@ def sequence_contact(
             sel = idx[near]
             with torch.no_grad():
                 out = hands.pose(side, {k: v if k.endswith("_betas") else v[near] for k, v in params.items()})
-            fraction[sel, h], tips[sel, h] = hand_contact(
-                distance, out.vertices.double().numpy(), out.joints[:, list(FINGERTIP_KEYPOINTS)].double().numpy(),
+            fraction[sel, h], tips[sel, h] = hand_contact(  # float32 as posed: widened exactly in the object's frame
+                distance, out.vertices.numpy(), out.joints[:, list(FINGERTIP_KEYPOINTS)].numpy(),
                 track.articulation[sel], track.rot[sel], track.transl[sel], contact_dist,
             )
     return fraction, tips

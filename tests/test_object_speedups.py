@@ -59,7 +59,8 @@ def test_lower_bound_and_below_read_a_lazy_grid_without_making_all_of_it_exact()
 
 def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     """grid_kernels (numba) = the numpy code they replace in DistanceGrid.below: the point-triangle distance in
-    every Voronoi region and on degenerate triangles, the exact band values, trilinear interpolation."""
+    every Voronoi region and on degenerate triangles, the exact band values, trilinear interpolation; and the
+    world-to-object map (frame_map) = numpy's elementwise products."""
     rng = np.random.default_rng(4)
     n = 3000
     a, b, c = (rng.normal(size=(n, 3)) for _ in range(3))
@@ -84,6 +85,16 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     inv, shape = 1.0 / eager.spacing, np.asarray(eager.shape)
     np.testing.assert_array_equal(grid_kernels.interpolate(eager.values.reshape(-1), shape, eager.origin, inv, points,
                                                            eager.cap), eager(points))
+    # the per-frame maps into an object's frames: numpy's elementwise products in the same order, float32 widened
+    world, shift, rot, pivot = rng.normal(size=(4, 7, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3, 3)), rng.normal(size=3)
+    d = world - shift[:, None]
+    expected = d[..., 0:1] * rot[:, None, 0] + d[..., 1:2] * rot[:, None, 1] + d[..., 2:3] * rot[:, None, 2]
+    np.testing.assert_array_equal(grid_kernels.frame_map(world, shift, rot, np.zeros(0)), expected)
+    np.testing.assert_array_equal(grid_kernels.frame_map(world, shift, rot, pivot), expected + pivot)
+    np.testing.assert_allclose(expected, np.matmul(d, rot), rtol=0, atol=1e-14)
+    single = world.astype(np.float32)
+    np.testing.assert_array_equal(grid_kernels.frame_map(single, shift, rot, pivot),
+                                  grid_kernels.frame_map(single.astype(np.float64), shift, rot, pivot))
 
 
 def test_skinned_points_match_the_torch_hand():

@@ -236,6 +236,30 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
         flat[v] = np.float32(value)
 
 
+@numba.njit(cache=True, nogil=True)
+def frame_map(points, shift, matrices, add):
+    """Points (F, N, 3) (float32 or float64) -> ``(p - shift[f]) @ matrices[f] + add`` (F, N, 3) float64, frame f.
+
+    ``shift`` (F, 3), ``matrices`` (F, 3, 3) float64; ``add`` (3,), or empty for none. Each coordinate is
+    ``(d0 m0j + d1 m1j) + d2 m2j`` in float64 without fused multiply-adds: numpy's elementwise products in
+    that order give the same numbers (a BLAS matmul may not: its order and FMAs depend on the CPU).
+    """
+    frames, n = points.shape[0], points.shape[1]
+    out = np.empty((frames, n, 3))
+    with_add = add.shape[0] > 0
+    for f in range(frames):
+        s0, s1, s2 = shift[f, 0], shift[f, 1], shift[f, 2]
+        m = matrices[f]
+        for i in range(n):
+            d0 = np.float64(points[f, i, 0]) - s0
+            d1 = np.float64(points[f, i, 1]) - s1
+            d2 = np.float64(points[f, i, 2]) - s2
+            for j in range(3):
+                v = d0 * m[0, j] + d1 * m[1, j] + d2 * m[2, j]
+                out[f, i, j] = v + add[j] if with_add else v
+    return out
+
+
 def load() -> None:
     """Compiles or loads (from numba's cache) the kernels for the types the grids use: ~0.3-0.4 CPU-s once per
     process (mostly numba's own start-up), which callers can spend in their setup rather than in the first query."""
@@ -245,5 +269,8 @@ def load() -> None:
     below_or_pending(flat, shape, origin, 1.0, points, 1.0, False, position, done)
     interpolate(flat, shape, origin, 1.0, points, 1.0)
     take_corner_voxels(shape, origin, 1.0, points, position, done)
+    for dtype in (np.float32, np.float64):
+        frame_map(np.zeros((1, 1, 3), dtype=dtype), origin[None], np.eye(3)[None], origin)
+        frame_map(np.zeros((1, 1, 3), dtype=dtype), origin[None], np.eye(3)[None], np.zeros(0))
     exact_values(flat, shape, origin, 1.0, 1.0, index, index, index, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool),
                  np.zeros((1, 3, 3)), index, np.zeros((0, 3), dtype=np.int64))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from handgen.geometry.grid_kernels import frame_map
+
 ARCTIC_AXIS = (0.0, 0.0, -1.0)
 ARCTIC_PIVOT = (0.0, 0.0, 0.0)
 
@@ -65,6 +67,9 @@ class ObjectTemplate:
         return h.hexdigest()[:16]
 
 
+_NO_ADD = np.zeros(0)
+
+
 def rotation_matrices(rotvec: np.ndarray) -> np.ndarray:
     """Axis-angle (..., 3) -> rotation matrices (..., 3, 3) (float64)."""
     rotvec = np.asarray(rotvec, dtype=np.float64)
@@ -99,12 +104,24 @@ def pose_object(
 
 
 def world_to_canonical(points: np.ndarray, rot: np.ndarray, transl_m: np.ndarray) -> np.ndarray:
-    """Points (F, N, 3) world -> the object's canonical frame (undo rotation and translation)."""
-    matrices = rotation_matrices(np.asarray(rot).reshape(-1, 3))  # row vectors: (p - t) R = (R^T (p - t))^T
-    return np.matmul(points - np.asarray(transl_m).reshape(-1, 1, 3), matrices)
+    """Points (F, N, 3) world -> the object's canonical frame (undo rotation and translation), float64.
+
+    Row vectors: ``(p - t) R`` = ``(R^T (p - t))^T``, computed by :func:`handgen.geometry.grid_kernels.frame_map`
+    (the same numbers on every CPU, unlike a BLAS matmul).
+    """
+    matrices = rotation_matrices(np.asarray(rot).reshape(-1, 3))
+    shift = np.ascontiguousarray(np.asarray(transl_m, dtype=np.float64).reshape(-1, 3))
+    return frame_map(_frames_of_points(points), shift, matrices, _NO_ADD)
 
 
 def canonical_to_top_part(template: ObjectTemplate, points: np.ndarray, articulation: np.ndarray) -> np.ndarray:
-    """Canonical points (F, N, 3) -> the top part's own frame (its articulation undone)."""
+    """Canonical points (F, N, 3) -> the top part's own frame (its articulation undone), float64."""
     rot = articulation_matrices(template, np.asarray(articulation).reshape(-1))
-    return np.matmul(points - template.pivot, rot) + template.pivot
+    pivot = np.asarray(template.pivot, dtype=np.float64)
+    return frame_map(_frames_of_points(points), np.tile(pivot, (len(rot), 1)), rot, pivot)
+
+
+def _frames_of_points(points: np.ndarray) -> np.ndarray:
+    """Points (F, N, 3) as a contiguous float32 (kept) or float64 array, what frame_map reads."""
+    points = np.asarray(points)
+    return np.ascontiguousarray(points if points.dtype == np.float32 else points.astype(np.float64, copy=False))

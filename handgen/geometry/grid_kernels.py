@@ -183,16 +183,23 @@ def point_triangle_distance(p, a, b, c) -> float:
 
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _nearest_face(point, triangles, touched, touched_faces, voxel: int, best: float) -> float:
-    """The smaller of ``best`` and the distance from ``point`` to the faces held by grid voxel ``voxel``."""
+@numba.njit(cache=True, nogil=True)
+def _gather_faces(touched, touched_faces, voxel: int, faces, count: int) -> int:
+    """Appends the faces of grid voxel ``voxel`` not yet among ``faces[:count]``; returns the new count."""
     at = np.searchsorted(touched, voxel)
     if at < touched.shape[0] and touched[at] == voxel:
         for f in touched_faces[at]:
-            if f >= 0:
-                tri = triangles[f]
-                best = min(best, point_triangle_distance(point, tri[0], tri[1], tri[2]))
-    return best
+            if f < 0:
+                continue
+            seen = False
+            for k in range(count):
+                if faces[k] == f:
+                    seen = True
+                    break
+            if not seen:
+                faces[count] = f
+                count += 1
+    return count
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -200,7 +207,8 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
                  touched, touched_faces) -> None:
     """Writes the exact values of band voxels ``positions`` (m,) into ``flat``: ``DistanceGrid._make_exact``'s
     numbers bit for bit (the nearest of the faces of the voxel's nearest touched voxel and, within 2.5 voxels
-    of the surface, of its six neighbours; clipped to ``cap``; negative where ``inside``, empty if unsigned).
+    of the surface, of its six neighbours, each face measured once; clipped to ``cap``; negative where
+    ``inside``, empty if unsigned).
 
     ``index``, ``nearest``, ``close``, ``inside`` are the band's per-voxel arrays
     (:class:`~handgen.geometry.exact_band.ExactBand`), ``triangles`` (F, 3, 3), ``touched`` (n,) sorted flat
@@ -209,27 +217,32 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
     nx, ny, nz = shape[0], shape[1], shape[2]
     signed = inside.shape[0] > 0
     point = np.empty(3)
+    faces = np.empty(7 * touched_faces.shape[1], dtype=np.int64)
     for q in positions:
         v = index[q]
         point[0] = origin[0] + (v // (ny * nz)) * spacing
         point[1] = origin[1] + ((v // nz) % ny) * spacing
         point[2] = origin[2] + (v % nz) * spacing
         near = nearest[q]
-        best = _nearest_face(point, triangles, touched, touched_faces, near, np.inf)
+        count = _gather_faces(touched, touched_faces, near, faces, 0)
         if close[q]:
             i, j, k = near // (ny * nz), (near // nz) % ny, near % nz
             if i > 0:
-                best = _nearest_face(point, triangles, touched, touched_faces, near - ny * nz, best)
+                count = _gather_faces(touched, touched_faces, near - ny * nz, faces, count)
             if i < nx - 1:
-                best = _nearest_face(point, triangles, touched, touched_faces, near + ny * nz, best)
+                count = _gather_faces(touched, touched_faces, near + ny * nz, faces, count)
             if j > 0:
-                best = _nearest_face(point, triangles, touched, touched_faces, near - nz, best)
+                count = _gather_faces(touched, touched_faces, near - nz, faces, count)
             if j < ny - 1:
-                best = _nearest_face(point, triangles, touched, touched_faces, near + nz, best)
+                count = _gather_faces(touched, touched_faces, near + nz, faces, count)
             if k > 0:
-                best = _nearest_face(point, triangles, touched, touched_faces, near - 1, best)
+                count = _gather_faces(touched, touched_faces, near - 1, faces, count)
             if k < nz - 1:
-                best = _nearest_face(point, triangles, touched, touched_faces, near + 1, best)
+                count = _gather_faces(touched, touched_faces, near + 1, faces, count)
+        best = np.inf
+        for f in faces[:count]:
+            tri = triangles[f]
+            best = min(best, point_triangle_distance(point, tri[0], tri[1], tri[2]))
         value = min(best, cap)
         if signed and inside[q]:
             value = -value

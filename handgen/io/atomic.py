@@ -100,6 +100,11 @@ def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> None
         tmp.write_text(text, encoding="utf-8")
 
 
+def atomic_write_bytes(path: str | Path, data: bytes, suffix: str = "", durable: bool = True) -> None:
+    with atomic_path(path, suffix=suffix, durable=durable) as tmp:
+        tmp.write_bytes(data)
+
+
 def atomic_write_json(path: str | Path, obj, durable: bool = True) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", durable)
 

@@ -10,6 +10,7 @@ fails that check and is converted again by the next ``prep``; the index files ar
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import zipfile
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from handgen.errors import InputFileError
-from handgen.io.atomic import atomic_save_npz, atomic_write_text
+from handgen.io.atomic import atomic_write_bytes, atomic_write_text
 from handgen.io.data_format import (
     ALL_ARRAYS,
     FORMAT_VERSION,
@@ -71,14 +72,18 @@ def write_shard(
         raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
     data_dir = Path(data_dir)
     typed = {k: np.asarray(v, dtype=SHARD_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
-    npz = data_dir / shard_relpath(subject, sequence)
-    atomic_save_npz(npz, durable=False, **typed)
+    # the npz made in memory, written with one call, its digest taken from the same bytes (not read back)
+    buffer = io.BytesIO()
+    np.savez(buffer, **typed)
+    data = buffer.getvalue()
+    atomic_write_bytes(data_dir / shard_relpath(subject, sequence), data, suffix=".npz", durable=False)
     # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
-    write_shard_marker(data_dir, subject, sequence, {**marker, **shard_fingerprint(npz)})
+    write_shard_marker(data_dir, subject, sequence,
+                       {**marker, "shard_size": len(data), "shard_sha256": hashlib.sha256(data).hexdigest()})
 
 
 def shard_fingerprint(npz: Path) -> dict[str, Any]:
-    """``{"shard_size": bytes, "shard_sha256": hex}`` of a shard file."""
+    """``{"shard_size": bytes, "shard_sha256": hex}`` of a shard file (what :func:`write_shard` stores)."""
     digest = hashlib.sha256()
     with Path(npz).open("rb") as f:
         while block := f.read(1 << 20):

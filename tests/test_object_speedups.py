@@ -75,10 +75,11 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
         eager = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, **kwargs)
         lazy = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, lazy=True, **kwargs)
         band, flat = lazy._band, lazy.values.reshape(-1)
+        band.voxel_state()
         inside = np.zeros(0, dtype=bool) if band.inside is None else band.inside
         grid_kernels.exact_values(flat, np.asarray(lazy.shape), lazy.origin, lazy.spacing, lazy.cap,
                                   np.arange(len(band.index)), band.index, band.nearest, band.close, inside,
-                                  band.triangles, band.touched, band.touched_faces)
+                                  band.triangles, band._touched_row, band.touched_faces)
         np.testing.assert_array_equal(lazy.values, eager.values)
     points = rng.uniform(-0.08, 0.08, size=(5000, 3))  # some beyond the grid
     points[:5] = eager.origin + (np.array(eager.shape) - 1.0) * eager.spacing  # the grid's far corner: clamped cell

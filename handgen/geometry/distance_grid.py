@@ -52,8 +52,8 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from handgen.geometry.exact_band import ExactBand, corner_bricks, corner_voxels, lower_corner
-from handgen.geometry.grid_kernels import below_or_pending, exact_values, interpolate, take_corner_voxels
+from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_corner
+from handgen.geometry import grid_kernels
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
@@ -61,7 +61,9 @@ FACES_PER_VOXEL = 3
 _CHUNK = 100_000
 _PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
-_NO_POSITION, _NO_DONE = np.empty(0, dtype=np.int32), np.empty(0, dtype=bool)  # below() of a grid with no lazy band
+# below() of a grid with no lazy band
+_NO_POSITION, _NO_FLAGS, _NO_INDEX = np.empty(0, dtype=np.int32), np.empty(0, dtype=bool), np.empty(0, dtype=np.int64)
+_NO_TRIANGLES, _NO_FACES = np.empty((0, 3, 3)), np.empty((0, FACES_PER_VOXEL), dtype=np.int64)
 
 
 @dataclass
@@ -192,34 +194,33 @@ class DistanceGrid:
         It interpolates the current values: a lazy grid's band voxels not yet exact hold a lower bound of
         their exact value, and interpolation (non-negative weights, monotone rounding) keeps the order.
         """
-        lead, coords, inside = self._coords(points)
-        out = np.full(len(inside), self.cap, dtype=np.float64)
-        out[inside] = _trilinear(self.values, *(c[inside] for c in coords))
-        return out.reshape(lead)
+        points = np.asarray(points, dtype=np.float64)
+        flat_points = np.ascontiguousarray(points.reshape(-1, 3))
+        out = grid_kernels.interpolate(self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), self.origin,
+                                       1.0 / self.spacing, flat_points, self.cap)
+        return out.reshape(points.shape[:-1])
 
     def below(self, points: np.ndarray, threshold: float) -> np.ndarray:
         """``self(points) < threshold`` (bool (...) at points (..., 3)), bit for bit, making exact only the voxels
         around points whose :meth:`lower_bound` is below ``threshold``.
 
-        One compiled pass (:func:`handgen.geometry.grid_kernels.below_or_pending`) interpolates and compares
-        every point; the points it leaves undecided (under the threshold on a voxel not yet exact) get their
-        8 voxels made exact, voxel by voxel (around a threshold test a brick's other voxels are rarely read),
-        and are interpolated again.
+        One compiled pass (:func:`handgen.geometry.grid_kernels.below`) interpolates and compares every point;
+        a point under the threshold on a voxel not yet exact gets its 8 voxels made exact, voxel by voxel
+        (around a threshold test a brick's other voxels are rarely read), and is interpolated again.
         """
         points = np.asarray(points, dtype=np.float64)
         lead, flat_points = points.shape[:-1], np.ascontiguousarray(points.reshape(-1, 3))
-        values, shape, inv = self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), 1.0 / self.spacing
-        position, done = self._band.voxel_state() if self._band is not None else (_NO_POSITION, _NO_DONE)
-        out, redo = below_or_pending(values, shape, self.origin, inv, flat_points, float(threshold),
-                                     bool(self.cap < threshold), position, done)
-        if len(redo):
-            band, again = self._band, flat_points[redo]
-            taken = take_corner_voxels(shape, self.origin, inv, again, position, done)
-            band.count_done(taken)
-            exact_values(values, shape, self.origin, self.spacing, self.cap, taken, band.index, band.nearest, band.close,
-                         _NO_DONE if band.inside is None else band.inside, band.triangles, band.touched,
-                         band.touched_faces)
-            out[redo] = interpolate(values, shape, self.origin, inv, again, self.cap) < threshold
+        band = self._band
+        if band is None:
+            lazy = (_NO_POSITION, _NO_FLAGS, _NO_INDEX, _NO_INDEX, _NO_FLAGS, _NO_INDEX, _NO_INDEX, _NO_FLAGS,
+                    _NO_FLAGS, _NO_TRIANGLES, _NO_POSITION, _NO_FACES)
+        else:
+            position, done = band.voxel_state()
+            lazy = (position, done, band._brick_of, band._remaining, band.pending, band.index, band.nearest,
+                    band.close, _NO_FLAGS if band.inside is None else band.inside, band.triangles, band._touched_row,
+                    band.touched_faces)
+        out = grid_kernels.below(self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), self.origin,
+                                 self.spacing, self.cap, flat_points, float(threshold), *lazy)
         return out.reshape(lead)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:

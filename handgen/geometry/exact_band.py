@@ -5,7 +5,7 @@ A lazy grid defers the exact point-triangle distances of its band voxels (step 3
 bricks (cubes of :data:`BRICK` voxels a side); a distance query makes whole bricks exact, so the
 few voxels a moving hand reaches next are usually done already, while a threshold query
 (``below``) makes exact only the eight voxels around each point it cannot decide otherwise
-(:meth:`ExactBand.take_voxels`; on the synthetic set's contact, 2.5x fewer voxels than whole
+(the compiled :func:`handgen.geometry.grid_kernels.below`; on the synthetic set's contact, 2.5x fewer voxels than whole
 bricks). Until then a band voxel holds a lower bound of its exact value (the grid's
 ``lower_bound`` and ``below`` rely on it).
 """
@@ -37,11 +37,15 @@ class ExactBand:
     inside: np.ndarray | None  # (b,) bool, signed grids only
     starts: np.ndarray  # (bricks + 1,) where each brick's voxels start in the arrays above
     pending: np.ndarray  # (bricks,) bool: the brick has band voxels not yet exact
-    # voxel by voxel (take_voxels), made on first use: each grid voxel's position above (-1 off the band),
+    # voxel by voxel (grid_kernels.below), made on first use: each grid voxel's position above (-1 off the band),
     # which band voxels are exact, and how many are still pending per brick
     _position: np.ndarray | None = None  # (nx*ny*nz,) int32
     _done: np.ndarray | None = None  # (b,) bool
-    _remaining: np.ndarray | None = None  # (bricks,) int
+    _remaining: np.ndarray | None = None  # (bricks,) int64
+    # for the compiled path (handgen.geometry.grid_kernels), made with the above: each band voxel's brick and
+    # each grid voxel's row in touched/touched_faces (-1 = it holds no faces)
+    _brick_of: np.ndarray | None = None  # (b,) int64
+    _touched_row: np.ndarray | None = None  # (nx*ny*nz,) int32
 
     @classmethod
     def build(cls, triangles, touched, touched_faces, shape, index, nearest, close, inside) -> "ExactBand":
@@ -71,34 +75,18 @@ class ExactBand:
             self._remaining[bricks] = 0
         return positions
 
-    def take_voxels(self, flat: np.ndarray) -> np.ndarray:
-        """Positions of the voxels ``flat`` (flat grid indices, repeats allowed) that are on the band and not
-        yet exact; marks them done (a brick stops pending when its last voxel is)."""
-        self.voxel_state()
-        positions = self._position[flat]
-        positions = positions[positions >= 0]
-        positions = _distinct(positions[~self._done[positions]], len(self._done))
-        self._done[positions] = True
-        self.count_done(positions)
-        return positions
-
-    def count_done(self, positions: np.ndarray) -> None:
-        """Books band voxels ``positions`` (distinct, just marked exact in ``voxel_state()[1]``): a brick stops
-        pending when its last voxel is exact."""
-        if len(positions):
-            bricks = np.searchsorted(self.starts, positions, side="right") - 1
-            self._remaining -= np.bincount(bricks, minlength=len(self._remaining))
-            self.pending[bricks] &= self._remaining[bricks] > 0
-
     def voxel_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Each grid voxel's position on the band ((nx*ny*nz,) int32, -1 off it) and which band voxels are
-        exact ((b,) bool), made on first use; kept up to date by :meth:`take` and :meth:`take_voxels`."""
+        exact ((b,) bool), made on first use; kept up to date by :meth:`take` and ``grid_kernels.below``."""
         if self._position is None:
             self._position = np.full(int(np.prod(self.shape)), -1, dtype=np.int32)
             self._position[self.index] = np.arange(len(self.index), dtype=np.int32)
             lengths = np.diff(self.starts)
             self._done = ~np.repeat(self.pending, lengths)
-            self._remaining = np.where(self.pending, lengths, 0)
+            self._remaining = np.where(self.pending, lengths, 0).astype(np.int64)
+            self._brick_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            self._touched_row = np.full(int(np.prod(self.shape)), -1, dtype=np.int32)
+            self._touched_row[self.touched] = np.arange(len(self.touched), dtype=np.int32)
         return self._position, self._done
 
 
@@ -132,13 +120,3 @@ def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> 
     b = [np.stack([i // BRICK, (i + 1) // BRICK]) for i in lower_corner(shape, x, y, z)]  # (2, n) per axis
     keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]
     return keys.reshape(-1)
-
-
-def corner_voxels(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Flat indices (8n,) of the voxels :func:`handgen.geometry.distance_grid._trilinear` reads for fractional
-    coordinates (n,) each."""
-    _, ny, nz = shape
-    sx, sy = ny * nz, nz
-    i, j, k = lower_corner(shape, x, y, z)
-    base = i * sx + j * sy + k
-    return (base[None] + np.array([0, 1, sy, sy + 1, sx, sx + 1, sx + sy, sx + sy + 1])[:, None]).reshape(-1)

@@ -1,15 +1,19 @@
-"""Compiled (numba) loops of :class:`~handgen.geometry.distance_grid.DistanceGrid`'s threshold query.
+"""Compiled (numba) loops of :class:`~handgen.geometry.distance_grid.DistanceGrid` and of posing points into an object.
 
-:func:`below_or_pending` does, point by point in one pass, what ``DistanceGrid.below`` did in
-several numpy passes: voxel coordinates, the inside test, trilinear interpolation and the
-comparison with the threshold, and for a lazy grid whether any of the 8 voxels read is still a
-lower bound (not yet exact). Every operation is the numpy path's, in the same order and
-precision (float32 values widened to float64, no fused multiply-adds: numba does not contract
-without ``fastmath``), so the values are the same bit for bit; ``tests/test_distance_grid.py``
-compares them with :func:`handgen.geometry.distance_grid._trilinear`.
+- :func:`below` does, point by point in one pass, what ``DistanceGrid.below`` did in several numpy passes:
+  voxel coordinates, the inside test, trilinear interpolation, the comparison with the threshold, and for a
+  lazy grid, where the interpolated lower bound is under the threshold, making the 8 voxels read exact
+  (:func:`exact_values`, the point-triangle distances of :func:`point_triangle_distance`) and reading again.
+- :func:`interpolate`: trilinear interpolation alone (``DistanceGrid.lower_bound``).
+- :func:`frame_map`: world points into an object's (or its top part's) frame, per frame.
 
-Compiled once per machine (``cache=True``: numba keeps the machine code beside this file in
-``__pycache__``, or in its user cache when that folder is read-only) and loaded in ~10 ms after.
+Every operation is the numpy path's, in the same order and precision (float32 values widened to float64,
+no fused multiply-adds: numba does not contract without ``fastmath``), so the numbers are the same bit for
+bit; ``tests/test_object_speedups.py`` compares each kernel with the numpy code it replaces.
+
+Compiled once per machine (``cache=True``: numba keeps the machine code beside this file in ``__pycache__``,
+or in its user cache when that folder is read-only); :func:`load` brings them in (~0.4 CPU-s per process,
+numba's own start-up) where a caller's setup can pay for it.
 """
 
 from __future__ import annotations
@@ -40,53 +44,6 @@ def _interpolate(flat, ny: int, nz: int, ix: int, iy: int, iz: int, fx: float, f
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _pending(position, done, v: int) -> bool:
-    p = position[v]
-    return p >= 0 and not done[p]
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def below_or_pending(flat, shape, origin, inv: float, points, threshold: float, cap_below: bool, position, done):
-    """Interpolated distance < ``threshold`` at points (n, 3), and the points that need exact voxels first.
-
-    ``flat``: the grid's values (nx*ny*nz,) float32; ``shape`` (3,) int64; ``origin`` (3,) metres;
-    ``inv`` = 1 / spacing; ``cap_below``: the answer outside the grid (``cap < threshold``).
-    ``position`` (nx*ny*nz,) int32 (a voxel's place on the lazy band, -1 off it) and ``done``
-    (band voxels,) bool (exact already) describe a lazy grid; empty arrays for an exact one.
-
-    Returns ``out`` (n,) bool and ``redo`` (m,) int64: the points whose interpolated lower bound is
-    under the threshold while one of their 8 voxels is not exact yet; their ``out`` is to be redone
-    once those voxels are exact (the others are final: values only grow when made exact).
-    """
-    nx, ny, nz = shape[0], shape[1], shape[2]
-    sx, sy = ny * nz, nz
-    lazy = position.shape[0] > 0
-    n = points.shape[0]
-    out = np.empty(n, dtype=np.bool_)
-    redo = np.empty(n, dtype=np.int64)
-    m = 0
-    for p in range(n):
-        x = (points[p, 0] - origin[0]) * inv
-        y = (points[p, 1] - origin[1]) * inv
-        z = (points[p, 2] - origin[2]) * inv
-        if not (x >= 0.0 and x <= nx - 1 and y >= 0.0 and y <= ny - 1 and z >= 0.0 and z <= nz - 1):
-            out[p] = cap_below
-            continue
-        ix, iy, iz = _lower(x, nx), _lower(y, ny), _lower(z, nz)
-        value = _interpolate(flat, ny, nz, ix, iy, iz, x - ix, y - iy, z - iz)
-        out[p] = value < threshold
-        if lazy and out[p]:
-            i = ix * sx + iy * sy + iz
-            if (_pending(position, done, i) or _pending(position, done, i + 1) or _pending(position, done, i + sy)
-                    or _pending(position, done, i + sy + 1) or _pending(position, done, i + sx)
-                    or _pending(position, done, i + sx + 1) or _pending(position, done, i + sx + sy)
-                    or _pending(position, done, i + sx + sy + 1)):
-                redo[m] = p
-                m += 1
-    return out, redo[:m]
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
 def interpolate(flat, shape, origin, inv: float, points, cap: float):
     """Interpolated values (n,) float64 at points (n, 3) (``cap`` outside the grid); arguments as above."""
     nx, ny, nz = shape[0], shape[1], shape[2]
@@ -102,28 +59,6 @@ def interpolate(flat, shape, origin, inv: float, points, cap: float):
         ix, iy, iz = _lower(x, nx), _lower(y, ny), _lower(z, nz)
         out[p] = _interpolate(flat, ny, nz, ix, iy, iz, x - ix, y - iy, z - iz)
     return out
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def take_corner_voxels(shape, origin, inv: float, points, position, done):
-    """Band positions (m,) of the voxels that trilinear interpolation reads at points (n, 3) (inside the
-    grid) and that are not exact yet, each once; marks them exact in ``done`` (arguments as above)."""
-    nx, ny, nz = shape[0], shape[1], shape[2]
-    sx, sy = ny * nz, nz
-    taken = np.empty(8 * points.shape[0], dtype=np.int64)
-    m = 0
-    for p in range(points.shape[0]):
-        ix = _lower((points[p, 0] - origin[0]) * inv, nx)
-        iy = _lower((points[p, 1] - origin[1]) * inv, ny)
-        iz = _lower((points[p, 2] - origin[2]) * inv, nz)
-        i = ix * sx + iy * sy + iz
-        for step in (0, 1, sy, sy + 1, sx, sx + 1, sx + sy, sx + sy + 1):
-            q = position[i + step]
-            if q >= 0 and not done[q]:
-                done[q] = True
-                taken[m] = q
-                m += 1
-    return taken[:m]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -184,11 +119,11 @@ def point_triangle_distance(p, a, b, c) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _gather_faces(touched, touched_faces, voxel: int, faces, count: int) -> int:
+def _gather_faces(touched_row, touched_faces, voxel: int, faces, count: int) -> int:
     """Appends the faces of grid voxel ``voxel`` not yet among ``faces[:count]``; returns the new count."""
-    at = np.searchsorted(touched, voxel)
-    if at < touched.shape[0] and touched[at] == voxel:
-        for f in touched_faces[at]:
+    row = touched_row[voxel]
+    if row >= 0:
+        for f in touched_faces[row]:
             if f < 0:
                 continue
             seen = False
@@ -204,15 +139,15 @@ def _gather_faces(touched, touched_faces, voxel: int, faces, count: int) -> int:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def exact_values(flat, shape, origin, spacing: float, cap: float, positions, index, nearest, close, inside, triangles,
-                 touched, touched_faces) -> None:
+                 touched_row, touched_faces) -> None:
     """Writes the exact values of band voxels ``positions`` (m,) into ``flat``: ``DistanceGrid._make_exact``'s
     numbers bit for bit (the nearest of the faces of the voxel's nearest touched voxel and, within 2.5 voxels
     of the surface, of its six neighbours, each face measured once; clipped to ``cap``; negative where
     ``inside``, empty if unsigned).
 
     ``index``, ``nearest``, ``close``, ``inside`` are the band's per-voxel arrays
-    (:class:`~handgen.geometry.exact_band.ExactBand`), ``triangles`` (F, 3, 3), ``touched`` (n,) sorted flat
-    indices of the voxels holding faces and ``touched_faces`` (n, K) their faces (-1 = none).
+    (:class:`~handgen.geometry.exact_band.ExactBand`), ``triangles`` (F, 3, 3), ``touched_row``
+    (nx*ny*nz,) int32 each grid voxel's row in ``touched_faces`` (n, K) (-1: it holds no faces; -1 faces = none).
     """
     nx, ny, nz = shape[0], shape[1], shape[2]
     signed = inside.shape[0] > 0
@@ -224,21 +159,21 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
         point[1] = origin[1] + ((v // nz) % ny) * spacing
         point[2] = origin[2] + (v % nz) * spacing
         near = nearest[q]
-        count = _gather_faces(touched, touched_faces, near, faces, 0)
+        count = _gather_faces(touched_row, touched_faces, near, faces, 0)
         if close[q]:
             i, j, k = near // (ny * nz), (near // nz) % ny, near % nz
             if i > 0:
-                count = _gather_faces(touched, touched_faces, near - ny * nz, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near - ny * nz, faces, count)
             if i < nx - 1:
-                count = _gather_faces(touched, touched_faces, near + ny * nz, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near + ny * nz, faces, count)
             if j > 0:
-                count = _gather_faces(touched, touched_faces, near - nz, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near - nz, faces, count)
             if j < ny - 1:
-                count = _gather_faces(touched, touched_faces, near + nz, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near + nz, faces, count)
             if k > 0:
-                count = _gather_faces(touched, touched_faces, near - 1, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near - 1, faces, count)
             if k < nz - 1:
-                count = _gather_faces(touched, touched_faces, near + 1, faces, count)
+                count = _gather_faces(touched_row, touched_faces, near + 1, faces, count)
         best = np.inf
         for f in faces[:count]:
             tri = triangles[f]
@@ -247,6 +182,56 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
         if signed and inside[q]:
             value = -value
         flat[v] = np.float32(value)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def below(flat, shape, origin, spacing: float, cap: float, points, threshold: float, position, done, brick_of,
+          remaining, pending, index, nearest, close, inside, triangles, touched_row, touched_faces):
+    """Interpolated distance < ``threshold`` (n,) bool at points (n, 3) of a grid, making lazy voxels exact as needed.
+
+    ``flat``: the grid's values (nx*ny*nz,) float32; ``shape`` (3,) int64; ``origin`` (3,) metres; points outside
+    the grid read ``cap``. The other arrays describe a lazy grid's band (empty for an exact grid):
+    ``position`` (nx*ny*nz,) int32 a voxel's place on the band (-1 off it), ``done`` (b,) bool exact already,
+    ``brick_of`` (b,) each one's brick, ``remaining`` (bricks,) int64 voxels not yet exact per brick, ``pending``
+    (bricks,) bool, and what :func:`exact_values` reads. A point whose interpolated value (a lower bound while
+    a voxel is not exact) is under the threshold gets its 8 voxels made exact and is interpolated again; the
+    others are decided (values only grow when made exact).
+    """
+    nx, ny, nz = shape[0], shape[1], shape[2]
+    sx, sy = ny * nz, nz
+    inv = 1.0 / spacing
+    lazy = position.shape[0] > 0
+    out = np.empty(points.shape[0], dtype=np.bool_)
+    taken = np.empty(8, dtype=np.int64)
+    for p in range(points.shape[0]):
+        x = (points[p, 0] - origin[0]) * inv
+        y = (points[p, 1] - origin[1]) * inv
+        z = (points[p, 2] - origin[2]) * inv
+        if not (x >= 0.0 and x <= nx - 1 and y >= 0.0 and y <= ny - 1 and z >= 0.0 and z <= nz - 1):
+            out[p] = cap < threshold
+            continue
+        ix, iy, iz = _lower(x, nx), _lower(y, ny), _lower(z, nz)
+        fx, fy, fz = x - ix, y - iy, z - iz
+        value = _interpolate(flat, ny, nz, ix, iy, iz, fx, fy, fz)
+        if lazy and value < threshold:
+            i = ix * sx + iy * sy + iz
+            m = 0
+            for step in (0, 1, sy, sy + 1, sx, sx + 1, sx + sy, sx + sy + 1):
+                q = position[i + step]
+                if q >= 0 and not done[q]:
+                    done[q] = True
+                    taken[m] = q
+                    m += 1
+                    b = brick_of[q]
+                    remaining[b] -= 1
+                    if remaining[b] == 0:
+                        pending[b] = False
+            if m:
+                exact_values(flat, shape, origin, spacing, cap, taken[:m], index, nearest, close, inside, triangles,
+                             touched_row, touched_faces)
+                value = _interpolate(flat, ny, nz, ix, iy, iz, fx, fy, fz)
+        out[p] = value < threshold
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -277,13 +262,11 @@ def load() -> None:
     """Compiles or loads (from numba's cache) the kernels for the types the grids use: ~0.3-0.4 CPU-s once per
     process (mostly numba's own start-up), which callers can spend in their setup rather than in the first query."""
     flat, shape, origin = np.zeros(8, dtype=np.float32), np.full(3, 2, dtype=np.int64), np.zeros(3)
-    points, index = np.full((1, 3), 0.5), np.zeros(0, dtype=np.int64)
-    position, done = np.zeros(8, dtype=np.int32), np.ones(1, dtype=bool)
-    below_or_pending(flat, shape, origin, 1.0, points, 1.0, False, position, done)
+    points, none = np.full((1, 3), 0.5), np.zeros(0, dtype=np.int64)
+    position, flags = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
+    below(flat, shape, origin, 1.0, 1.0, points, 1.0, position, flags, none, none, flags, none, none, flags, flags,
+          np.zeros((1, 3, 3)), position, np.zeros((0, 3), dtype=np.int64))
     interpolate(flat, shape, origin, 1.0, points, 1.0)
-    take_corner_voxels(shape, origin, 1.0, points, position, done)
     for dtype in (np.float32, np.float64):
         frame_map(np.zeros((1, 1, 3), dtype=dtype), origin[None], np.eye(3)[None], origin)
         frame_map(np.zeros((1, 1, 3), dtype=dtype), origin[None], np.eye(3)[None], np.zeros(0))
-    exact_values(flat, shape, origin, 1.0, 1.0, index, index, index, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool),
-                 np.zeros((1, 3, 3)), index, np.zeros((0, 3), dtype=np.int64))

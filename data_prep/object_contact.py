@@ -185,8 +185,13 @@ def sequence_contact(
         part = BimanualMotion(motion.global_orient[idx], motion.hand_pose[idx], motion.transl[idx], motion.betas)
         params = part.torch_params()
         pose = (track.articulation[idx], track.rot[idx], track.transl[idx])
+        posers = []
         with torch.no_grad():
-            joints = hands.joints(params).double().numpy()  # (n,2,21,3)
+            for side in HANDS:  # the skeleton once per hand: its keypoints now, its skinning for the near frames
+                posers.append(hands[side].joints_then_vertices(
+                    params[f"{side}_global_orient"], params[f"{side}_hand_pose"], params.get(f"{side}_betas"),
+                    params[f"{side}_transl"]))
+        joints = torch.stack([p[0] for p in posers], dim=1).double().numpy()  # (n,2,21,3)
         skeleton = bone_points(joints)  # (n,2,S,3)
         # a lower bound of the skeleton's distance suffices here (and makes no grid voxel exact)
         nearest = distance.lower_bound(skeleton.reshape(len(idx), -1, 3), *pose).reshape(len(idx), 2, -1).min(axis=2)
@@ -195,10 +200,11 @@ def sequence_contact(
             if not near.any():
                 continue
             sel = idx[near]
+            rows = torch.from_numpy(np.flatnonzero(near))
             with torch.no_grad():
-                out = hands.pose(side, {k: v if k.endswith("_betas") else v[near] for k, v in params.items()})
+                vertices = posers[h][1](rows)
             fraction[sel, h], tips[sel, h] = hand_contact(  # float32 as posed: widened exactly in the object's frame
-                distance, out.vertices.numpy(), out.joints[:, list(FINGERTIP_KEYPOINTS)].numpy(),
+                distance, vertices.numpy(), posers[h][0][rows][:, list(FINGERTIP_KEYPOINTS)].numpy(),
                 track.articulation[sel], track.rot[sel], track.transl[sel], contact_dist,
             )
     return fraction, tips

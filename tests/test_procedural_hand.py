@@ -153,3 +153,17 @@ def test_joints_only_path_matches_full_forward(right, left):
             t(rng.normal(size=(3, 2, 10))), t(rng.normal(scale=0.1, size=(3, 2, 3))))
     for hand in (right, left):
         assert torch.allclose(hand.joints(*args), hand(*args).joints, atol=1e-6)
+
+
+def test_joints_then_vertices_are_joints_and_forward_on_the_rows_bit_for_bit(right, left):
+    """One skeleton for the keypoints of a batch and the skinning of some of its rows (hand-object contact) =
+    joints() of the batch and forward() of those rows, bit for bit."""
+    rng = np.random.default_rng(8)
+    t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    go, hp, tr = t(rng.normal(size=(9, 3))), t(rng.normal(scale=0.4, size=(9, 45))), t(rng.normal(size=(9, 3)))
+    rows = torch.tensor([0, 3, 4, 8])
+    for hand, betas in ((right, t(rng.normal(size=10))), (left, t(rng.normal(size=(9, 10))))):
+        joints, vertices = hand.joints_then_vertices(go, hp, betas, tr)
+        assert torch.equal(joints, hand.joints(go, hp, betas, tr))
+        rows_betas = betas if betas.dim() == 1 else betas[rows]
+        assert torch.equal(vertices(rows), hand(go[rows], hp[rows], rows_betas, tr[rows]).vertices)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -112,6 +113,21 @@ class HandModel(nn.Module):
         """Only the 21 keypoints (..., 21, 3), metres (skips skinning where the model allows)."""
         lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
         return self._translate(self._joints_flat(go, hp, b), transl, lead).reshape(*lead, 21, 3)
+
+    def joints_then_vertices(
+        self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None, transl: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+        """The keypoints (B, 21, 3) of a flat batch (global_orient (B,3), hand_pose (B,45), betas (10,) or (B,10),
+        transl (B,3)) and a function ``rows (k,) -> vertices (k, V, 3)`` of some of its rows, metres: the numbers
+        of :meth:`joints` and :meth:`forward` on those rows. Models whose skinning reuses the skeleton
+        (the procedural hand) pose it once for both."""
+        joints = self.joints(global_orient, hand_pose, betas, transl)
+
+        def vertices(rows: torch.Tensor) -> torch.Tensor:
+            rows_betas = betas if betas is None or betas.dim() == 1 else betas[rows]
+            return self(global_orient[rows], hand_pose[rows], rows_betas, transl[rows]).vertices
+
+        return joints, vertices
 
     def wrist_offset(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """Rest wrist position (..., 3) = posed wrist - transl (independent of the pose), metres."""

@@ -13,6 +13,7 @@ thickness (+8 % per unit); ``betas[4:10]`` are accepted and have no effect.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import torch
@@ -126,6 +127,20 @@ class ProceduralHand(HandModel):
         tips = rigid_skin(tips_rest, TIP_PARENTS, rotations, positions, joints_rest)
         keypoints = torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
         return rotations, positions, joints_rest, keypoints
+
+    def joints_then_vertices(
+        self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None, transl: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+        """:meth:`HandModel.joints_then_vertices` with one skeleton: the rows' vertices skin its rotations."""
+        lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
+        rotations, positions, joints_rest, keypoints = self._skeleton(go, hp, b)
+        offset = transl.to(keypoints).expand(*lead, 3).reshape(-1, 1, 3)  # what _translate adds
+
+        def vertices(rows: torch.Tensor) -> torch.Tensor:
+            matrices = skin_matrices(rotations[rows], positions[rows], joints_rest[rows])
+            return self.skin(b[rows], matrices) + offset[rows]
+
+        return keypoints + offset, vertices
 
     def _joints_flat(self, global_orient, full_hand_pose, betas) -> torch.Tensor:
         return self._skeleton(global_orient, full_hand_pose, betas)[3]

@@ -10,6 +10,7 @@ from handgen.hand import ProceduralHand
 from handgen.hand.anatomy import mirror_axis_angle, right_hands_mean
 from handgen.hand.surface import _is_closed
 from handgen.hand.topology import FINGER_KEYPOINTS, FINGERTIP_KEYPOINTS, KEYPOINT_NAMES
+from handgen.repr.rotations import rotvec_to_rotmat
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +168,16 @@ def test_joints_then_vertices_are_joints_and_forward_on_the_rows_bit_for_bit(rig
         assert torch.equal(joints, hand.joints(go, hp, betas, tr))
         rows_betas = betas if betas.dim() == 1 else betas[rows]
         assert torch.equal(vertices(rows), hand(go[rows], hp[rows], rows_betas, tr[rows]).vertices)
+
+
+def test_joints_and_rotations_share_the_skeletons_rotations_bit_for_bit(right):
+    """What the features read: joints() and rotvec_to_rotmat of the 16 axis-angles, the same numbers when the
+    skeleton's own rotations are reused (float32), and the default path for a float64 pose."""
+    rng = np.random.default_rng(9)
+    go, hp, tr = (torch.as_tensor(rng.normal(size=(4, 7, n))) for n in (3, 45, 3))
+    for dtype in (torch.float32, torch.float64):
+        args = (go.to(dtype), hp.to(dtype), None, tr.to(dtype))
+        joints, rotations = right.joints_and_rotations(*args)
+        assert torch.equal(joints, right.joints(*args))
+        expected = rotvec_to_rotmat(torch.cat(args[:2], dim=-1).unflatten(-1, (16, 3)))
+        assert rotations.shape == (4, 7, 16, 3, 3) and rotations.dtype == dtype and torch.equal(rotations, expected)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from handgen.hand.topology import HANDS, NUM_BETAS
+from handgen.repr.rotations import rotvec_to_rotmat
 
 
 @dataclass
@@ -113,6 +114,15 @@ class HandModel(nn.Module):
         """Only the 21 keypoints (..., 21, 3), metres (skips skinning where the model allows)."""
         lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
         return self._translate(self._joints_flat(go, hp, b), transl, lead).reshape(*lead, 21, 3)
+
+    def joints_and_rotations(
+        self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`joints` (..., 21, 3) and the local rotations (..., 16, 3, 3) of the 16 axis-angles as given
+        (``rotvec_to_rotmat`` of global_orient + hand_pose); a model that poses its skeleton with them shares them."""
+        joints = self.joints(global_orient, hand_pose, betas, transl)
+        return joints, rotvec_to_rotmat(torch.cat([global_orient, hand_pose], dim=-1).unflatten(-1, (16, 3)))
 
     def joints_then_vertices(
         self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None, transl: torch.Tensor

@@ -119,14 +119,30 @@ class ProceduralHand(HandModel):
 
     def _skeleton(self, global_orient, full_hand_pose, betas):
         """World rotations (B,16,3,3), positions (B,16,3), rest joints (B,16,3) and the 21 keypoints (B,21,3)."""
+        return self._posed_skeleton(axis_angle_pose_to_rotmats(global_orient, full_hand_pose), betas)
+
+    def _posed_skeleton(self, rotmats, betas):
+        """:meth:`_skeleton` from the local rotations (B,16,3,3)."""
         batch = betas.shape[0]
         joints_rest = torch.addmm(self._j_template_flat, betas, self._j_shapedirs_flat).view(batch, 16, 3)
         tips_rest = torch.addmm(self._tip_template_flat, betas, self._tip_shapedirs_flat).view(batch, 5, 3)
-        rotmats = axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
         rotations, positions = forward_kinematics(rotmats, joints_rest)
         tips = rigid_skin(tips_rest, TIP_PARENTS, rotations, positions, joints_rest)
         keypoints = torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
         return rotations, positions, joints_rest, keypoints
+
+    def joints_and_rotations(
+        self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`HandModel.joints_and_rotations` with the rotations the skeleton is posed with (flat-hand-mean,
+        the model's dtype; else the default)."""
+        if not self.flat_hand_mean or global_orient.dtype != self.hands_mean.dtype:
+            return super().joints_and_rotations(global_orient, hand_pose, betas, transl)
+        lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
+        rotmats = axis_angle_pose_to_rotmats(go, hp)
+        keypoints = self._posed_skeleton(rotmats, b)[3]
+        return self._translate(keypoints, transl, lead).reshape(*lead, 21, 3), rotmats.reshape(*lead, 16, 3, 3)
 
     def joints_then_vertices(
         self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None, transl: torch.Tensor

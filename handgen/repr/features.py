@@ -19,7 +19,7 @@ import torch
 from handgen.hand.pair import HandPair
 from handgen.hand.topology import HANDS
 from handgen.repr.motion import BimanualMotion
-from handgen.repr.rotations import rotvec_to_6d, sixd_to_rotvec
+from handgen.repr.rotations import rotmat_to_6d, sixd_to_rotvec
 
 HAND_BLOCKS: tuple[tuple[str, int], ...] = (("wrist", 3), ("root6d", 6), ("pose6d", 90), ("joints", 63))
 HAND_DIM = sum(size for _, size in HAND_BLOCKS)
@@ -52,8 +52,8 @@ def params_to_features(params: dict[str, torch.Tensor], hands: HandPair) -> torc
     for side in HANDS:
         go, hp, tr = params[f"{side}_global_orient"], params[f"{side}_hand_pose"], params[f"{side}_transl"]
         betas = params[f"{side}_betas"].unsqueeze(-2).expand(*go.shape[:-1], params[f"{side}_betas"].shape[-1])
-        joints = hands[side].joints(go, hp, betas, tr)
-        sixd = rotvec_to_6d(torch.cat([go, hp], dim=-1).unflatten(-1, (16, 3))).flatten(-2)  # root + 15 joints
+        joints, rotations = hands[side].joints_and_rotations(go, hp, betas, tr)  # the skeleton's own rotations
+        sixd = rotmat_to_6d(rotations).flatten(-2)  # root + 15 joints
         blocks += [joints[..., 0, :], sixd, joints.flatten(-2)]
     return torch.cat(blocks, dim=-1)
 

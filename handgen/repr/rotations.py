@@ -35,8 +35,12 @@ def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
 
 def rotvec_to_6d(rotvec: torch.Tensor) -> torch.Tensor:
     """Axis-angle (..., 3) -> 6D (..., 6): the first two columns of the rotation matrix."""
-    mat = rotvec_to_rotmat(rotvec)
-    return mat[..., :, :2].transpose(-1, -2).reshape(*rotvec.shape[:-1], 6)
+    return rotmat_to_6d(rotvec_to_rotmat(rotvec))
+
+
+def rotmat_to_6d(mat: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) -> 6D (..., 6): the first two columns."""
+    return mat[..., :, :2].transpose(-1, -2).reshape(*mat.shape[:-2], 6)
 
 
 def sixd_to_rotmat(sixd: torch.Tensor) -> torch.Tensor:

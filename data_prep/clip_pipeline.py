@@ -97,6 +97,9 @@ class ReadSequence:
 
 
 class SequenceReader(Protocol):
+    """Reads one sequence. A reader may also define ``start_worker(hands)``: called once in each worker process
+    before its first sequence (what a worker needs that unpickling does not bring, e.g. compiled kernels)."""
+
     def read(self, task: SequenceTask, hands: HandPair) -> ReadSequence:
         """Raises InputFileError for a bad file (the sequence is skipped with its message)."""
 
@@ -252,8 +255,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(hands: HandPair, reader, convert: Converter) -> None:
-    """Pool initializer: one torch thread; the worker's own copy of the hand models and reader."""
+    """Pool initializer: one torch thread; the worker's own copy of the hand models and reader (its start_worker())."""
     torch.set_num_threads(1)
+    if hasattr(reader, "start_worker"):
+        reader.start_worker(hands)
     _WORKER.update(hands=hands, reader=reader, convert=convert)
 
 

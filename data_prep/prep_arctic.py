@@ -29,6 +29,7 @@ Everything else (clipping, resume, workers, splits, index) is :mod:`data_prep.cl
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,12 @@ from data_prep.arctic_objects import (
 from data_prep.arctic_reader import ARCTIC_FPS, MANO_SUFFIX, read_mano_sequence
 from data_prep.caption_segments import SIDE_FILE, CaptionSegment, match_segment, read_caption_segments
 from data_prep.clip_pipeline import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task, run_pipeline
-from data_prep.object_contact import CONTACT_DIST, ObjectDistance, sequence_contact
+from data_prep.object_contact import CONTACT_DIST, ObjectDistance, flesh_radius, sequence_contact
 from handgen.errors import HandgenError, InputFileError
+from handgen.geometry import grid_kernels
 from handgen.hand.factory import make_hand_pair, resolve_mano_dir
 from handgen.hand.pair import HandPair
+from handgen.hand.topology import HANDS
 from handgen.io import data_dir as fmt
 
 log = logging.getLogger(__name__)
@@ -124,14 +127,25 @@ class ArcticReader:
             self.distances[name] = ObjectDistance.build(self.template(name), reach=max(self.contact_dist, CONTACT_DIST))
         return self.distances[name]
 
-    def prepare(self, tasks: list[SequenceTask]) -> None:
-        """Load the templates and build the distance grids the tasks need (once, before any worker starts)."""
+    def prepare(self, tasks: list[SequenceTask], hands: HandPair | None = None) -> None:
+        """Load the templates and build the distance grids the tasks need (once, before any worker starts), and
+        what the contact of ``hands`` needs in this process (:meth:`start_worker`)."""
         for task in tasks:
             if self.object_file(task) is not None:
                 try:
                     self.distance(object_name_of(task.sequence))
                 except InputFileError:
                     pass  # reported per sequence by read()
+        if hands is not None:
+            self.start_worker(hands)
+
+    def start_worker(self, hands: HandPair) -> None:
+        """What a process computing contact needs before its first sequence: numba's start-up for the contact
+        kernels and the hands' flesh radii (called by :meth:`prepare` and in each worker process)."""
+        if self.distances:
+            grid_kernels.load()
+            for side in HANDS:
+                flesh_radius(hands, side)
 
     def read(self, task: SequenceTask, hands: HandPair) -> ReadSequence:
         motion, valid = read_mano_sequence(task.path, hands)
@@ -203,7 +217,7 @@ def prep_arctic(
     source = PrepSource(
         name=SOURCE, root=Path(src), tasks=tasks, reader=reader,
         settings={"fps": ARCTIC_FPS, "objects": reader.objects, "contact_dist": contact_dist},
-        annotate=caption_annotator(segments), templates=reader.templates, prepare=reader.prepare,
+        annotate=caption_annotator(segments), templates=reader.templates, prepare=partial(reader.prepare, hands=hands),
         meta_extra={"captions_side_file": SIDE_FILE if segments else None, "contact_dist": contact_dist},
     )
     # templates of reused sequences are needed for objects/<name>/ too

@@ -231,7 +231,7 @@ def prep_grasps(
     reused = {t.key: r for t in tasks if (r := _reuse(t, out, settings)) is not None}
     todo = [t for t in tasks if t.key not in reused]
     setup_started = time.perf_counter()
-    reader.prepare(todo)
+    reader.prepare(todo, hands)
     setup_seconds = time.perf_counter() - setup_started
     started = time.perf_counter()
     converted = convert_all(todo, out, hands, reader, settings, workers, progress, convert=convert_grasp_sequence,

@@ -34,7 +34,7 @@ def _warm_object_pass(raw: Path, data: Path) -> tuple[float, int]:
 
     hands, tasks, reader = make_hands(None), find_sequences(raw), ArcticReader(raw)
     settings = {"source": "arctic", "clip_len": 60, "stride": 30, "hand_model": hands.name}
-    reader.prepare(tasks)
+    reader.prepare(tasks, hands)
     convert_all(tasks, data / "first", hands, reader, settings, 1, False)
     cpu = time.process_time()
     results = convert_all(tasks, data / "second", hands, reader, settings, 1, False)

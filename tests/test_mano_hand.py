@@ -403,7 +403,7 @@ def test_make_hand_picks_mano_with_a_folder(mano_dir, monkeypatch):
 def test_joints_then_vertices_default_is_joints_and_forward(mano_hands):
     """HandModel's default (MANO: no shared skeleton): joints() of the batch, forward() of the rows."""
     rng = np.random.default_rng(5)
-    t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    t = lambda x: torch.as_tensor(x, dtype=torch.float32)
     go, hp, tr = t(rng.normal(size=(5, 3))), t(rng.normal(scale=0.4, size=(5, 45))), t(rng.normal(size=(5, 3)))
     hand, betas, rows = mano_hands["right"], t(rng.normal(size=10)), torch.tensor([1, 4])
     joints, vertices = hand.joints_then_vertices(go, hp, betas, tr)

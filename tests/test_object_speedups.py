@@ -71,7 +71,7 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     np.testing.assert_array_equal(got, point_triangle_distance(p, a, b, c))
     mesh = trimesh.creation.box(extents=(0.06, 0.04, 0.05))
     for signed in (False, True):
-        kwargs = dict(spacing=0.004, band=0.012, cap=0.03, signed=signed)
+        kwargs = {"spacing": 0.004, "band": 0.012, "cap": 0.03, "signed": signed}
         eager = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, **kwargs)
         lazy = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, lazy=True, **kwargs)
         band, flat = lazy._band, lazy.values.reshape(-1)

@@ -160,7 +160,7 @@ def test_joints_then_vertices_are_joints_and_forward_on_the_rows_bit_for_bit(rig
     """One skeleton for the keypoints of a batch and the skinning of some of its rows (hand-object contact) =
     joints() of the batch and forward() of those rows, bit for bit."""
     rng = np.random.default_rng(8)
-    t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    t = lambda x: torch.as_tensor(x, dtype=torch.float32)
     go, hp, tr = t(rng.normal(size=(9, 3))), t(rng.normal(scale=0.4, size=(9, 45))), t(rng.normal(size=(9, 3)))
     rows = torch.tensor([0, 3, 4, 8])
     for hand, betas in ((right, t(rng.normal(size=10))), (left, t(rng.normal(size=(9, 10))))):

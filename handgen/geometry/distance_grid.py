@@ -52,8 +52,8 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_corner
 from handgen.geometry import grid_kernels
+from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_corner
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 

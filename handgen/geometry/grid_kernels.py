@@ -25,8 +25,7 @@ import numpy as np
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _lower(c: float, n: int) -> int:
     """The lower voxel index of fractional coordinate ``c`` >= 0, clamped to ``n - 2`` (``lower_corner``)."""
-    i = int(c)
-    return n - 2 if i > n - 2 else i
+    return min(int(c), n - 2)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

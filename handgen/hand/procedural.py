@@ -12,8 +12,8 @@ thickness (+8 % per unit); ``betas[4:10]`` are accepted and have no effect.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import torch

@@ -81,6 +81,10 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
                                   np.arange(len(band.index)), band.index, band.nearest, band.close, inside,
                                   band.triangles, band._touched_row, band.touched_faces)
         np.testing.assert_array_equal(lazy.values, eager.values)
+    # below()'s block minima: the smallest value each block of 4x4x4 cells reads (its 5x5x5 voxels)
+    v, blocks = eager.values, eager._block_minimum().reshape([(n + 2) // 4 for n in eager.shape])
+    for i, j, k in ((0, 0, 0), (1, 2, 3), tuple(np.array(blocks.shape) - 1)):
+        assert blocks[i, j, k] == v[4 * i : 4 * i + 5, 4 * j : 4 * j + 5, 4 * k : 4 * k + 5].min()
     points = rng.uniform(-0.08, 0.08, size=(5000, 3))  # some beyond the grid
     points[:5] = eager.origin + (np.array(eager.shape) - 1.0) * eager.spacing  # the grid's far corner: clamped cell
     inv, shape = 1.0 / eager.spacing, np.asarray(eager.shape)

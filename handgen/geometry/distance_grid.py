@@ -58,6 +58,7 @@ from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
 FACES_PER_VOXEL = 3
+CELL_BLOCK = 4  # cells a side of the blocks whose smallest value below() reads first (grid_kernels.below's 4)
 _CHUNK = 100_000
 _PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
@@ -80,6 +81,9 @@ class DistanceGrid:
     cap: float
     signed: bool
     _band: ExactBand | None = field(default=None, repr=False, compare=False)
+    # per block of 4x4x4 cells, the smallest value they read: a lower bound of anything interpolated there, for
+    # good (values only grow when made exact); below() skips the points it settles (made on first use)
+    _block_min: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_mesh(
@@ -134,7 +138,9 @@ class DistanceGrid:
         del nearest
         grid = cls(origin=origin, spacing=float(spacing), values=values.astype(np.float32).reshape(shape), cap=cap,
                    signed=signed, _band=exact)
-        if not lazy:
+        if lazy:
+            grid._block_minimum()  # of the lower bounds, at build time: valid for good
+        else:
             grid.materialize()
         return grid
 
@@ -220,8 +226,23 @@ class DistanceGrid:
                     band.close, _NO_FLAGS if band.inside is None else band.inside, band.triangles, band._touched_row,
                     band.touched_faces)
         out = grid_kernels.below(self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), self.origin,
-                                 self.spacing, self.cap, flat_points, float(threshold), *lazy)
+                                 self.spacing, self.cap, flat_points, float(threshold), self._block_minimum(), *lazy)
         return out.reshape(lead)
+
+    def _block_minimum(self) -> np.ndarray:
+        """:attr:`_block_min`, flat over blocks (ceil((n-1)/4) per axis) of :data:`CELL_BLOCK` cells a side."""
+        if self._block_min is None:
+            out = self.values
+            for axis in range(3):
+                n = out.shape[axis]
+                blocks = -(-(n - 1) // CELL_BLOCK)
+                pad = [(0, 0)] * 3
+                pad[axis] = (0, CELL_BLOCK * blocks + 1 - n)
+                inner = np.moveaxis(np.pad(out, pad, constant_values=np.inf), axis, 0)
+                split = inner[: CELL_BLOCK * blocks].reshape(blocks, CELL_BLOCK, *inner.shape[1:]).min(axis=1)
+                out = np.moveaxis(np.minimum(split, inner[CELL_BLOCK::CELL_BLOCK]), 0, axis)  # + each block's far face
+            self._block_min = np.ascontiguousarray(out, dtype=np.float32).reshape(-1)
+        return self._block_min
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""

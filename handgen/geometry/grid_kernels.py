@@ -184,12 +184,15 @@ def exact_values(flat, shape, origin, spacing: float, cap: float, positions, ind
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def below(flat, shape, origin, spacing: float, cap: float, points, threshold: float, position, done, brick_of,
-          remaining, pending, index, nearest, close, inside, triangles, touched_row, touched_faces):
+def below(flat, shape, origin, spacing: float, cap: float, points, threshold: float, block_min, position, done,
+          brick_of, remaining, pending, index, nearest, close, inside, triangles, touched_row, touched_faces):
     """Interpolated distance < ``threshold`` (n,) bool at points (n, 3) of a grid, making lazy voxels exact as needed.
 
     ``flat``: the grid's values (nx*ny*nz,) float32; ``shape`` (3,) int64; ``origin`` (3,) metres; points outside
-    the grid read ``cap``. The other arrays describe a lazy grid's band (empty for an exact grid):
+    the grid read ``cap``. ``block_min`` (blocks,) float32: per block of 4x4x4 cells (ceil((n - 1) / 4) a side)
+    a lower bound of the values they read; a point whose block's bound is over the threshold is not under it
+    (by a margin far above the interpolation's rounding), whatever the voxels. The other arrays describe a
+    lazy grid's band (empty for an exact grid):
     ``position`` (nx*ny*nz,) int32 a voxel's place on the band (-1 off it), ``done`` (b,) bool exact already,
     ``brick_of`` (b,) each one's brick, ``remaining`` (bricks,) int64 voxels not yet exact per brick, ``pending``
     (bricks,) bool, and what :func:`exact_values` reads. A point whose interpolated value (a lower bound while
@@ -199,6 +202,7 @@ def below(flat, shape, origin, spacing: float, cap: float, points, threshold: fl
     nx, ny, nz = shape[0], shape[1], shape[2]
     sx, sy = ny * nz, nz
     inv = 1.0 / spacing
+    by, bz = (ny + 2) // 4, (nz + 2) // 4  # blocks of 4 cells: ceil((n - 1) / 4)
     lazy = position.shape[0] > 0
     out = np.empty(points.shape[0], dtype=np.bool_)
     taken = np.empty(8, dtype=np.int64)
@@ -210,6 +214,9 @@ def below(flat, shape, origin, spacing: float, cap: float, points, threshold: fl
             out[p] = cap < threshold
             continue
         ix, iy, iz = _lower(x, nx), _lower(y, ny), _lower(z, nz)
+        if block_min[((ix >> 2) * by + (iy >> 2)) * bz + (iz >> 2)] >= threshold + 1e-9:
+            out[p] = False
+            continue
         fx, fy, fz = x - ix, y - iy, z - iz
         value = _interpolate(flat, ny, nz, ix, iy, iz, fx, fy, fz)
         if lazy and value < threshold:
@@ -263,8 +270,8 @@ def load() -> None:
     flat, shape, origin = np.zeros(8, dtype=np.float32), np.full(3, 2, dtype=np.int64), np.zeros(3)
     points, none = np.full((1, 3), 0.5), np.zeros(0, dtype=np.int64)
     position, flags = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool)
-    below(flat, shape, origin, 1.0, 1.0, points, 1.0, position, flags, none, none, flags, none, none, flags, flags,
-          np.zeros((1, 3, 3)), position, np.zeros((0, 3), dtype=np.int64))
+    below(flat, shape, origin, 1.0, 1.0, points, 1.0, np.zeros(1, dtype=np.float32), position, flags, none, none,
+          flags, none, none, flags, flags, np.zeros((1, 3, 3)), position, np.zeros((0, 3), dtype=np.int64))
     interpolate(flat, shape, origin, 1.0, points, 1.0)
     for dtype in (np.float32, np.float64):
         frame_map(np.zeros((1, 1, 3), dtype=dtype), origin[None], np.eye(3)[None], origin)

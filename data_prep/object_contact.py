@@ -13,11 +13,12 @@ distance is the smaller of the two. Hand vertices are moved into those frames (t
 of the object pose and of the articulation) rather than posing the object. A vertex deeper
 than ``contact_dist`` inside the object does not count (unsigned distance).
 
-Throughput: posing the hand meshes (skinning) and the grid lookups (~0.2 us per point)
-cost about 1.5 ms per frame for both hands. A hand whose skeleton (points along its bones,
-from the cheap joints-only forward pass) is further than ``contact_dist`` + the hand's
-flesh radius from the object cannot touch it: its mesh is not posed for that frame. So
-frames with the hands away from the object cost little; frames of holding ~1.5 ms.
+Throughput: a hand whose skeleton (points along its bones, posed once per hand and chunk of
+frames, :meth:`~handgen.hand.base.HandModel.joints_then_vertices`) is further than
+``contact_dist`` + the hand's flesh radius from the object cannot touch it: its mesh is not
+posed for that frame. The others are skinned by torch and their vertices looked up in the grids
+by one compiled pass (:mod:`handgen.geometry.grid_kernels`, ~30 ns per point). On the synthetic
+set a frame with the object costs ~0.18 ms of CPU for both hands (docs/fast_paths_and_seams.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ set with ``workers`` processes. Wall-clock frames/s is what ``prep`` prints; bes
 per CPU-second of a worker (``prep``'s own count of the CPU time spent converting), which load
 on the other cores does not change: the rate of a worker on an idle core. The object set's
 rows convert it twice with the same grids: the first pass makes the grids exact where the hands
-reach (once per object and run), the second shows the per-frame cost of a long dataset.
+reach (once per object and run), the second shows the per-frame cost of a long dataset. The
+setup row is the object grids' build plus what a converting process needs once (numba's start-up
+for the compiled contact kernels, the hands' flesh radii: ``ArcticReader.prepare``).
 """
 
 from __future__ import annotations

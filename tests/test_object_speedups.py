@@ -90,6 +90,7 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     inv, shape = 1.0 / eager.spacing, np.asarray(eager.shape)
     np.testing.assert_array_equal(grid_kernels.interpolate(eager.values.reshape(-1), shape, eager.origin, inv, points,
                                                            eager.cap), eager(points))
+    np.testing.assert_array_equal(eager.below(points, 0.006), eager(points) < 0.006)  # an exact grid: no band arrays
     # the per-frame maps into an object's frames: numpy's elementwise products in the same order, float32 widened
     world, shift, rot, pivot = rng.normal(size=(4, 7, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3, 3)), rng.normal(size=3)
     d = world - shift[:, None]

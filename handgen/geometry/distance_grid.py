@@ -62,9 +62,10 @@ CELL_BLOCK = 4  # cells a side of the blocks whose smallest value below() reads 
 _CHUNK = 100_000
 _PAIRS = 400_000  # (point, face) pairs measured per vectorised pass
 _RAY_JITTER = (1.1e-4, 2.3e-4)  # row offsets in voxels: no ray runs exactly along an axis-aligned edge
-# below() of a grid with no lazy band
-_NO_POSITION, _NO_FLAGS, _NO_INDEX = np.empty(0, dtype=np.int32), np.empty(0, dtype=bool), np.empty(0, dtype=np.int64)
-_NO_TRIANGLES, _NO_FACES = np.empty((0, 3, 3)), np.empty((0, FACES_PER_VOXEL), dtype=np.int64)
+_NO_INT32, _NO_FLAGS, _NO_INT64 = np.empty(0, dtype=np.int32), np.empty(0, dtype=bool), np.empty(0, dtype=np.int64)
+# what below() passes for a grid with no lazy band (ExactBand.kernel_arrays, empty)
+_NO_BAND = (_NO_INT32, _NO_FLAGS, _NO_INT64, _NO_INT64, _NO_FLAGS, _NO_INT64, _NO_INT64, _NO_FLAGS, _NO_FLAGS,
+            np.empty((0, 3, 3)), _NO_INT32, np.empty((0, FACES_PER_VOXEL), dtype=np.int64))
 
 
 @dataclass
@@ -216,15 +217,7 @@ class DistanceGrid:
         """
         points = np.asarray(points, dtype=np.float64)
         lead, flat_points = points.shape[:-1], np.ascontiguousarray(points.reshape(-1, 3))
-        band = self._band
-        if band is None:
-            lazy = (_NO_POSITION, _NO_FLAGS, _NO_INDEX, _NO_INDEX, _NO_FLAGS, _NO_INDEX, _NO_INDEX, _NO_FLAGS,
-                    _NO_FLAGS, _NO_TRIANGLES, _NO_POSITION, _NO_FACES)
-        else:
-            position, done = band.voxel_state()
-            lazy = (position, done, band._brick_of, band._remaining, band.pending, band.index, band.nearest,
-                    band.close, _NO_FLAGS if band.inside is None else band.inside, band.triangles, band._touched_row,
-                    band.touched_faces)
+        lazy = _NO_BAND if self._band is None else self._band.kernel_arrays()
         out = grid_kernels.below(self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), self.origin,
                                  self.spacing, self.cap, flat_points, float(threshold), self._block_minimum(), *lazy)
         return out.reshape(lead)

@@ -90,6 +90,16 @@ class ExactBand:
         return self._position, self._done
 
 
+    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """The band as :func:`handgen.geometry.grid_kernels.below` reads and updates it: position, done, each band
+        voxel's brick, remaining per brick, pending, index, nearest, close, inside (empty if unsigned), triangles,
+        each grid voxel's row in touched_faces, touched_faces."""
+        position, done = self.voxel_state()
+        inside = np.zeros(0, dtype=bool) if self.inside is None else self.inside
+        return (position, done, self._brick_of, self._remaining, self.pending, self.index, self.nearest, self.close,
+                inside, self.triangles, self._touched_row, self.touched_faces)
+
+
 def _distinct(values: np.ndarray, size: int) -> np.ndarray:
     """The distinct values (sorted) of non-negative integers below ``size`` (np.unique by marking: many repeats)."""
     if len(values) < 2:

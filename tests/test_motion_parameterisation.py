@@ -65,6 +65,8 @@ def test_the_v_loss_is_the_x0_loss_weighted_by_snr_plus_one():
     capped = prediction_weights("v_prediction", scheduler.alphas_cumprod, TIMESTEPS, max_weight=5.0)
     assert float(weights[0]) > 2e4 and float(capped[0]) == 5.0 and float(capped[-1]) == pytest.approx(1.0, abs=1e-6)
     assert prediction_weights("sample", scheduler.alphas_cumprod, TIMESTEPS) is None
+    x0_weights = prediction_weights("sample", scheduler.alphas_cumprod, TIMESTEPS, 5.0, snr_weighting=True)
+    assert torch.equal(x0_weights, capped)  # loss.snr_weighting: an x0 run weighted as the v loss
     with pytest.raises(HandgenError, match="epsilon"):
         prediction_weights("epsilon", scheduler.alphas_cumprod, TIMESTEPS)
 

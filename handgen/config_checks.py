@@ -47,7 +47,7 @@ class Rule:
 
 POSITIVE_INT, NONNEG_INT = Rule("int", 1), Rule("int", 0)
 POSITIVE, NONNEG, UNIT = Rule("float", 0, lo_open=True), Rule("float", 0), Rule("float", 0, 1)
-LOSS_SWITCHES = frozenset({"derivatives_in_data_units"})  # true/false keys of loss sections (no range)
+LOSS_SWITCHES = frozenset({"derivatives_in_data_units", "snr_weighting"})  # true/false keys of loss sections (no range)
 RULES: dict[str, Rule] = {
     "max_steps": POSITIVE_INT,
     "seed": Rule("int", 0, 2**32 - 1),

@@ -133,7 +133,11 @@ class MotionLossSection:
     derivative_scale: float = 0.0
     # old switch, kept so older run dirs load: true means derivative_scale 1 (motion_loss.derivative_scale_exponent)
     derivatives_in_data_units: bool = False
-    # v_prediction: the per-clip weight 1 / (1 - abar_t) of the x0 loss capped at this value (min-SNR-style); null: uncapped
+    # x0 runs ("sample"): weight each clip's loss by 1 / (1 - abar_t) = SNR_t + 1, the v loss's weighting, capped at
+    # max_weight (more weight on nearly clean inputs, where the denoiser must copy its input's motion)
+    snr_weighting: bool = False
+    # the per-clip weight 1 / (1 - abar_t) of the x0 loss (v_prediction, or snr_weighting) capped at this value
+    # (min-SNR-style); null: uncapped
     max_weight: float | None = None
 
 

@@ -23,9 +23,10 @@ TIMESTEPS = torch.tensor([0, 3, 11, 100, 400, 900, 999])
 
 
 def tiny_config(*overrides: str):
-    # 12 feature channels: hand routing (on in the shipped configs) needs the two hands' 324
+    # 12 feature channels: hand routing (on in the shipped configs) needs the two hands' 324; the tiny config's
+    # band limit is off so that each option is seen alone (the band-limit test turns it on)
     return load_config("motion_diffusion_tiny.yaml", ["model.layers=1", "model.width=32", "model.ff=64",
-                                                      "model.hand_routing=false", *overrides])
+                                                      "model.hand_routing=false", "model.band_limit=null", *overrides])
 
 
 def clean_noise_and_state(batch: int = len(TIMESTEPS), frames: int = 20):
@@ -65,6 +66,8 @@ def test_the_v_loss_is_the_x0_loss_weighted_by_snr_plus_one():
     capped = prediction_weights("v_prediction", scheduler.alphas_cumprod, TIMESTEPS, max_weight=5.0)
     assert float(weights[0]) > 2e4 and float(capped[0]) == 5.0 and float(capped[-1]) == pytest.approx(1.0, abs=1e-6)
     assert prediction_weights("sample", scheduler.alphas_cumprod, TIMESTEPS) is None
+    x0_weights = prediction_weights("sample", scheduler.alphas_cumprod, TIMESTEPS, 5.0, snr_weighting=True)
+    assert torch.equal(x0_weights, capped)  # loss.snr_weighting: an x0 run weighted as the v loss
     with pytest.raises(HandgenError, match="epsilon"):
         prediction_weights("epsilon", scheduler.alphas_cumprod, TIMESTEPS)
 
@@ -134,7 +137,8 @@ def test_a_run_dir_without_the_key_loads_as_an_x0_run(tiny_diffusion_run, tmp_pa
     shutil.copytree(tiny_diffusion_run, old, ignore=shutil.ignore_patterns("checkpoints"))
     text = (old / "config.yaml").read_text()
     assert "prediction_type: sample" in text
-    (old / "config.yaml").write_text(text.replace("prediction_type: sample", ""))
+    assert "band_limit: 0.16" in text  # the tiny recipe's; a run dir from before the option has no such line
+    (old / "config.yaml").write_text(text.replace("prediction_type: sample", "").replace("band_limit: 0.16", ""))
     cfg = read_run_config(old, ("motion_diffusion",))
     assert cfg.diffusion.prediction_type == "sample"
     info = read_json(old, "model_info.json")

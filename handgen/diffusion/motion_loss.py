@@ -75,13 +75,14 @@ def loss_derivative_scales(exponent: float, train_features: torch.Tensor) -> tup
 
 
 def prediction_weights(prediction_type: str, alphas_cumprod: torch.Tensor, timesteps: torch.Tensor,
-                       max_weight: float | None = None) -> torch.Tensor | None:
+                       max_weight: float | None = None, snr_weighting: bool = False) -> torch.Tensor | None:
     """Per-clip weights (B,) of the x0 loss that make it the loss on the network's output: None for "sample"
     (x0), 1 / (1 - abar_t) for "v_prediction" (the x0 error is sqrt(1 - abar_t) x the v error), capped at
-    ``max_weight`` when given (``loss.max_weight``: near t = 0 the uncapped weight reaches 24000)."""
-    if prediction_type == "sample":
+    ``max_weight`` when given (``loss.max_weight``: near t = 0 the uncapped weight reaches 24000).
+    ``snr_weighting`` (``loss.snr_weighting``) gives an x0 run ("sample") the v loss's weights too."""
+    if prediction_type == "sample" and not snr_weighting:
         return None
-    if prediction_type == "v_prediction":
+    if prediction_type in ("v_prediction", "sample"):
         weights = 1.0 / (1.0 - alphas_cumprod.to(timesteps.device)[timesteps].float())
         return weights if max_weight is None else weights.clamp(max=float(max_weight))
     raise HandgenError(f"no loss weighting for diffusion.prediction_type={prediction_type!r}")

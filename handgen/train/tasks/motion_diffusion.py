@@ -50,7 +50,8 @@ class MotionDiffusionTask(TrainingTask):
         keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
-        weights = prediction_weights(self.prediction_type, self.scheduler.alphas_cumprod, t, lw.max_weight)  # v: on v
+        weights = prediction_weights(self.prediction_type, self.scheduler.alphas_cumprod, t, lw.max_weight,
+                                     bool(lw.snr_weighting))  # v: on v
         return motion_x0_loss(x0_pred, x0, float(lw.mse), float(lw.velocity), float(lw.acceleration),
                               *self.derivative_scales, weights=weights)
 

@@ -181,27 +181,3 @@ def test_joints_and_rotations_share_the_skeletons_rotations_bit_for_bit(right):
         assert torch.equal(joints, right.joints(*args))
         expected = rotvec_to_rotmat(torch.cat(args[:2], dim=-1).unflatten(-1, (16, 3)))
         assert rotations.shape == (4, 7, 16, 3, 3) and rotations.dtype == dtype and torch.equal(rotations, expected)
-
-
-def test_the_last_skeleton_is_reused_for_the_same_pose_without_autograd(monkeypatch):
-    """Prep poses a sequence's skeleton for the contact and again (another translation) for the features: the
-    second call reuses the first's skeleton, bit for bit; a different pose, or autograd, poses it again."""
-    hand, rng = ProceduralHand("left"), np.random.default_rng(10)
-    go, hp = torch.as_tensor(rng.normal(size=(6, 3)), dtype=torch.float32), torch.as_tensor(
-        rng.normal(scale=0.4, size=(6, 45)), dtype=torch.float32)
-    tr, other = (torch.as_tensor(rng.normal(size=(6, 3)), dtype=torch.float32) for _ in range(2))
-    calls = []
-    posed = hand._posed_skeleton
-    monkeypatch.setattr(hand, "_posed_skeleton", lambda *a: calls.append(1) or posed(*a))
-    with torch.no_grad():
-        contact = hand.joints_then_vertices(go, hp, None, tr)[0]
-        joints, rotations = hand.joints_and_rotations(go, hp, None, other)
-        assert len(calls) == 1
-        fresh = ProceduralHand("left")
-        assert torch.equal(contact, fresh.joints(go, hp, None, tr))
-        assert torch.equal(joints, fresh.joints(go, hp, None, other))
-        assert torch.equal(rotations, rotvec_to_rotmat(torch.cat([go, hp], dim=-1).unflatten(-1, (16, 3))))
-        hand.joints(go, hp * 0.5, None, tr)
-        assert len(calls) == 2
-    hand.joints(go, hp * 0.5, None, tr)  # autograd on: no reuse
-    assert len(calls) == 3

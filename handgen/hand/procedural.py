@@ -119,22 +119,7 @@ class ProceduralHand(HandModel):
 
     def _skeleton(self, global_orient, full_hand_pose, betas):
         """World rotations (B,16,3,3), positions (B,16,3), rest joints (B,16,3) and the 21 keypoints (B,21,3)."""
-        return self._skeleton_and_rotmats(global_orient, full_hand_pose, betas)[:4]
-
-    def _skeleton_and_rotmats(self, global_orient, full_hand_pose, betas):
-        """:meth:`_skeleton` and the local rotations (B,16,3,3). Without autograd, the last batch's answer is kept
-        and given again for the same numbers (prep poses a sequence's skeleton for the contact, then again for
-        the features with another translation, which the skeleton does not depend on)."""
-        key = (global_orient, full_hand_pose, betas)
-        last = self.__dict__.get("_last_skeleton")
-        if (last is not None and not torch.is_grad_enabled()
-                and all(a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
-                        for a, b in zip(last[0], key))):
-            return last[1]
-        rotmats = axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
-        out = (*self._posed_skeleton(rotmats, betas), rotmats)
-        self.__dict__["_last_skeleton"] = None if torch.is_grad_enabled() else (tuple(t.clone() for t in key), out)
-        return out
+        return self._posed_skeleton(axis_angle_pose_to_rotmats(global_orient, full_hand_pose), betas)
 
     def _posed_skeleton(self, rotmats, betas):
         """:meth:`_skeleton` from the local rotations (B,16,3,3)."""
@@ -155,7 +140,8 @@ class ProceduralHand(HandModel):
         if not self.flat_hand_mean or global_orient.dtype != self.hands_mean.dtype:
             return super().joints_and_rotations(global_orient, hand_pose, betas, transl)
         lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
-        *_, keypoints, rotmats = self._skeleton_and_rotmats(go, hp, b)
+        rotmats = axis_angle_pose_to_rotmats(go, hp)
+        keypoints = self._posed_skeleton(rotmats, b)[3]
         return self._translate(keypoints, transl, lead).reshape(*lead, 21, 3), rotmats.reshape(*lead, 16, 3, 3)
 
     def joints_then_vertices(

@@ -10,7 +10,6 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 from torch import nn
-
 from vector_quantize_pytorch import FSQ
 
 from handgen.errors import HandgenError

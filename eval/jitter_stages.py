@@ -2,6 +2,7 @@
 
     python -m eval.jitter_stages DATA_DIR [--diffusion RUN] [--ar RUN] [--tokenizer RUN] [--num 32] [--seed 0]
                                  [--guidance 2.5] [--samplers ddpm:1000 ddim:50 dpmpp:10 dpmpp:20 dpmpp:50]
+                                 [--ar-guidance 2] [--ar-temperature 1] [--ar-top-p 0.9] [--ar-top-k K]
 
 Prints one row per stage: jitter (mean jerk, m/s^3, :func:`eval.hand_metrics.jitter`) and motion
 intensity (deg/s, :func:`eval.hand_metrics.motion_intensity`) of the joints, each also as a ratio to
@@ -134,7 +135,8 @@ def diffusion_rows(run: str, triplets, frames: int, fps: float, hands, samplers,
     return rows
 
 
-def ar_rows(ar_run: str | None, tokenizer: str | None, clips, triplets, frames, fps, hands, guidance, seed):
+def ar_rows(ar_run: str | None, tokenizer: str | None, clips, triplets, frames, fps, hands, guidance, seed,
+            temperature: float = 1.0, top_p: float | None = 0.9, top_k: int | None = None):
     rows = []
     if tokenizer:
         tok = TokenizerRun(tokenizer)
@@ -145,9 +147,12 @@ def ar_rows(ar_run: str | None, tokenizer: str | None, clips, triplets, frames, 
     if ar_run:
         engine = MotionGenerator(ar_run).engine
         started = time.perf_counter()
-        feats = engine.generate(triplets, frames, seed=seed, guidance=guidance, top_p=0.9).numpy()
+        feats = engine.generate(triplets, frames, seed=seed, guidance=guidance, temperature=temperature, top_p=top_p,
+                                top_k=top_k).numpy()
         seconds = (time.perf_counter() - started) / len(triplets)
-        rows.append(feature_row(f"AR g{guidance:g} top-p 0.9", feats, hands, fps, f"{seconds:.2f} s/sample"))
+        label = f"AR g{guidance:g}" + (f" T{temperature:g}" if temperature != 1.0 else "") + (
+            f" top-p {top_p:g}" if top_p is not None and top_p < 1 else "") + (f" top-k {top_k}" if top_k else "")
+        rows.append(feature_row(label, feats, hands, fps, f"{seconds:.2f} s/sample"))
     return rows
 
 
@@ -171,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--guidance", type=float, default=2.5)
     parser.add_argument("--ar-guidance", type=float, default=2.0)
+    parser.add_argument("--ar-temperature", type=float, default=1.0)
+    parser.add_argument("--ar-top-p", type=float, default=0.9, help="1 turns nucleus filtering off")
+    parser.add_argument("--ar-top-k", type=int, default=None)
     parser.add_argument("--samplers", nargs="*", default=list(DEFAULT_SAMPLERS))
     parser.add_argument("--ddpm-num", type=int, default=8, help="samples for DDPM rows (1000 steps each)")
     args = parser.parse_args(argv)
@@ -185,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.diffusion:
         rows += diffusion_rows(args.diffusion, triplets, frames, fps, hands, args.samplers, args.guidance, args.seed,
                                data_frame_step_p95(args.data_dir), args.ddpm_num)
-    rows += ar_rows(args.ar, args.tokenizer, clips, triplets, frames, fps, hands, args.ar_guidance, args.seed)
+    rows += ar_rows(args.ar, args.tokenizer, clips, triplets, frames, fps, hands, args.ar_guidance, args.seed,
+                    args.ar_temperature, args.ar_top_p, args.ar_top_k)
     print(f"{args.data_dir}: {len(j)} test clips; {args.num} samples, seed {args.seed}, {frames} frames at {fps:g} fps")
     print(f"{'stage':<22} {'FK joints: jitter m/s^3, x data, intensity deg/s, x data':<29} | block joints (same)")
     for row in rows:

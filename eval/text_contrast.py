@@ -4,7 +4,8 @@
     python -m eval.text_contrast RUN_DIR --families finger       # only the left/right fist contrast
 
 Works for diffusion and AR runs (the run's ``model_type`` picks the generator; options that
-do not apply to the run are refused). Prints, for each family of :mod:`eval.text_families`
+do not apply to the run are refused; options not given are the run's ``sample:`` defaults, as
+``handgen sample`` uses them). Prints, for each family of :mod:`eval.text_families`
 (finger shape per hand, per-hand wrist direction, two hands together vs apart), the contrast,
 its noise and the share of samples the right way; then the fist prompts' mean finger curl of
 each hand (radians; :mod:`eval.text_following`) and seconds per sample.
@@ -29,15 +30,22 @@ def run_contrast(run_dir: str, num: int = 8, frames: int = 60, seed: int = 1, **
     generator = MotionGenerator(run_dir)
     started = time.perf_counter()
     engine = generator.engine
+    options = generator.sampling_options(**options)[0]
     result = fist_contrast(lambda triplets, n: engine.generate(triplets, n, seed=seed, **options).numpy(),
                            num=num, frames=frames)
     return result, (time.perf_counter() - started) / (2 * num)
 
 
-def run_families(run_dir: str, num: int = 32, frames: int = 60, seed: int = 1, families=tuple(FAMILY_PROMPTS),
-                 **options) -> tuple[list[FamilyResult], float]:
-    """The text families of ``run_dir``'s model (see :mod:`eval.text_families`) and its seconds per sample."""
-    engine = MotionGenerator(run_dir).engine
+def run_families(run: str | MotionGenerator, num: int = 32, frames: int = 60, seed: int = 1,
+                 families=tuple(FAMILY_PROMPTS), **options) -> tuple[list[FamilyResult], float]:
+    """The text families of a run dir's (or a loaded generator's) model (see :mod:`eval.text_families`) and its
+    seconds per sample.
+
+    ``options`` as :func:`run_contrast` (those not given: the run's ``sample:`` defaults).
+    """
+    generator = run if isinstance(run, MotionGenerator) else MotionGenerator(run)
+    engine = generator.engine
+    options = generator.sampling_options(**options)[0]
     started = time.perf_counter()
     results = text_families(lambda triplets, n: engine.generate(triplets, n, seed=seed, **options).numpy(),
                             num=num, frames=frames, families=families)
@@ -63,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     options = {k: v for k, v in {"guidance": args.guidance, "sampler": args.sampler, "steps": args.steps,
                                  "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
                                  "greedy": args.greedy or None}.items() if v is not None}
-    results, seconds = run_families(args.run_dir, args.num, args.frames, args.seed, tuple(args.families), **options)
-    print(f"{args.run_dir}: {args.num} samples per prompt  [{seconds:.2f} s/sample]")
+    generator = MotionGenerator(args.run_dir)
+    label = generator.sampling_options(**options)[1]
+    results, seconds = run_families(generator, args.num, args.frames, args.seed, tuple(args.families), **options)
+    print(f"{args.run_dir}: {args.num} samples per prompt, {label}  [{seconds:.2f} s/sample]")
     for result in results:
         print(f"  {result.line()}")
         if result.family == "finger":

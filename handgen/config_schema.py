@@ -103,6 +103,8 @@ class TrainSection:
     branch_drop_prob: float = 0.0  # AR: one branch's text dropped alone
     input_noise: float = 0.0  # evaluator: Gaussian noise on the normalised motion input
     crop_frames: int | None = None  # tokenizer: random re-canonicalised windows
+    code_noise: float = 0.0  # tokenizer: share of tokens moved one FSQ level before decoding (the target stays clean)
+    freeze_encoder: bool = False  # tokenizer: train the decoder only (with init_from: the token ids keep their meaning)
     mirror: bool = False  # left-right mirror images of the training clips
 
 
@@ -260,6 +262,7 @@ class MotionARRun(RunBase):
 
 @dataclass
 class FSQTokenizerRun(RunBase):
+    init_from: str | None = None  # a tokenizer run dir whose weights (and data) this training starts from
     model: TokenizerSection = field(default_factory=TokenizerSection)
     loss: TokenizerLossSection = field(default_factory=TokenizerLossSection)
 

@@ -167,8 +167,12 @@ def test_hand_text_with_a_tokenizer_that_mixes_the_hands_is_refused(synthetic_da
                                                                "model.hand_split_decoder": "false"}))
     with pytest.raises(HandgenError, match="model.hand_text needs a per-hand tokenizer"):
         run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"), tiny_ar_overrides(mixed, tmp_path / "ar", max_steps=1))
+    with pytest.raises(HandgenError, match="model.hand_attention needs a per-hand tokenizer"):
+        run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"),
+                     tiny_ar_overrides(mixed, tmp_path / "ar1", max_steps=1, **{"model.hand_text": "false"}))
     run = run_training(str(REPO / "configs" / "motion_ar_tiny.yaml"),
-                       tiny_ar_overrides(mixed, tmp_path / "ar2", max_steps=1, **{"model.hand_text": "false"}))
+                       tiny_ar_overrides(mixed, tmp_path / "ar2", max_steps=1, **{"model.hand_text": "false",
+                                                                                  "model.hand_attention": "false"}))
     assert (run / "model.safetensors").exists()
 
 

@@ -153,9 +153,48 @@ def test_hand_text_decoding_matches_teacher_forcing():
     assert torch.equal(logits[:, 3:12, :CODES].argmax(-1), out)
 
 
+def _hand_attention_model(hand_attention: bool = True) -> MotionAR:
+    torch.manual_seed(0)
+    net = MotionAR(ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, layers=2, width=32, heads=4, ff=64, dropout=0.0,
+                            max_positions=64, groups=4, hand_text=True, hand_attention=hand_attention)).eval()
+    torch.nn.init.normal_(net.hand_text_proj.weight)
+    return net
+
+
+def test_hand_attention_keeps_the_first_left_slots_blind_to_the_right_text():
+    """Slots per step L L R R: the inputs that predict tokens 0 and 1 (<bom> and token 0) read no right text, in
+    any layer; token 2 (right) reads it. Without the mask the right text reaches every prediction."""
+    other_right = dict(TEXTS, right=_texts({"right": [3, 1, 0]}, seed=9)["right"])  # same lengths, other states
+    other_left = dict(TEXTS, left=_texts({"left": [2, 6, 0]}, seed=9)["left"])
+    tokens = torch.randint(0, CODES, (3, 6), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        net = _hand_attention_model()
+        base, right, left = net(TEXTS, tokens), net(other_right, tokens), net(other_left, tokens)  # (3, 7, V)
+        assert torch.allclose(base[:, :2], right[:, :2], atol=1e-6)
+        assert (base[:2, 2] - right[:2, 2]).abs().amax() > 1e-3  # the right slots read it
+        assert (base[:2, :2] - left[:2, :2]).abs().amax() > 1e-3  # the left slots read their own text
+        plain = _hand_attention_model(hand_attention=False)
+        assert (plain(TEXTS, tokens)[:2, :2] - plain(other_right, tokens)[:2, :2]).abs().amax() > 1e-3
+
+
+def test_hand_attention_decoding_matches_teacher_forcing():
+    net = _hand_attention_model()
+    start = torch.randint(0, CODES, (3, 3), generator=torch.Generator().manual_seed(5))
+    for guidance in (1.0, 2.5):
+        sampling = TokenSampling(greedy=True, guidance=guidance)
+        cached = sample_tokens(net, TEXTS, 9, sampling, start=start)
+        assert torch.equal(cached, sample_tokens(net, TEXTS, 9, sampling, start=start, use_cache=False))
+    out = sample_tokens(net, TEXTS, 9, TokenSampling(greedy=True), start=start)
+    with torch.no_grad():
+        logits = net(TEXTS, torch.cat([start, out], 1))
+    assert torch.equal(logits[:, 3:12, :CODES].argmax(-1), out)
+
+
 def test_hand_text_needs_per_hand_slots():
     with pytest.raises(ValueError, match="per-hand tokenizer"):
         ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, groups=3, hand_text=True)
+    with pytest.raises(ValueError, match="hand_attention needs a per-hand tokenizer"):
+        ARConfig(codebook_size=CODES, text_dim=TEXT_DIM, groups=1, hand_attention=True)
 
 
 def test_cached_and_uncached_sampling_agree_with_the_same_seed(model):

@@ -162,7 +162,9 @@ ENTRIES: tuple[Entry, ...] = (
           skip="two GPU machines"),
     Entry("handgen train --config configs/fsq_tiny.yaml data=DATA_DIR output_dir=runs/fsq_tiny", extra=_FSQ,
           replace=_FIXTURE),
-    Entry("handgen train --config configs/motion_ar_tiny.yaml tokenizer=runs/fsq_tiny output_dir=runs/ar_tiny",
+    Entry("handgen train --config configs/fsq_tiny_decoder.yaml init_from=runs/fsq_tiny output_dir=runs/fsq_tiny_dec",
+          extra=_FSQ),
+    Entry("handgen train --config configs/motion_ar_tiny.yaml tokenizer=runs/fsq_tiny_dec output_dir=runs/ar_tiny",
           extra=_AR),
     Entry("handgen sample --ckpt runs/ar_tiny --left \"The left hand makes a fist.\" --right \"The right hand stays "
           "relaxed.\" --both \"The two hands move independently.\" --num 4 --top-k 50 --guidance 2 --out OUT_DIR",

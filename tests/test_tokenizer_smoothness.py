@@ -10,9 +10,15 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 from torch import nn
+from vector_quantize_pytorch import FSQ
 
-from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, upsample_x2
+from handgen.errors import HandgenError
+from handgen.io.data_dir import DataDir
+from handgen.models.motion_tokenizer import MotionTokenizer, TokenizerConfig, perturb_indices, upsample_x2
+from handgen.sample.tokenizer_run import TokenizerRun
+from handgen.train.loop import run_training
 from handgen.train.tasks.fsq_tokenizer import reconstruction_loss
+from tests.helpers import REPO, tiny_tokenizer_overrides
 
 WEIGHTS = {"recon": 1.0, "velocity": 0.5, "joints": 0.0, "beta": 0.03}
 
@@ -96,3 +102,39 @@ def test_a_run_dir_without_the_smoothness_keys_decodes_as_before(trained_tokeniz
                 swapped += 1
     assert swapped == len(decoders) * 1  # x2 downsampling: one upsampling stage per decoder
     assert torch.equal(decoded, reference.decode(ids))
+
+
+
+def test_perturb_indices_moves_a_share_of_tokens_one_level_in_one_digit():
+    levels = [7, 5, 5, 5, 5]
+    lv = torch.tensor(levels)
+    basis = torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), lv[:-1]]), 0)
+    assert torch.equal(basis, FSQ(levels=levels, dim=5)._basis.long())  # the numbering FSQ's ids use
+    torch.manual_seed(0)
+    ids = torch.randint(0, 4375, (40, 500))
+    assert torch.equal(perturb_indices(ids, levels, 0.0), ids)
+    moved = perturb_indices(ids, levels, 0.3)
+    assert moved.min() >= 0 and moved.max() < 4375
+    step = (moved[..., None] // basis) % lv - (ids[..., None] // basis) % lv  # (40, 500, 5) digit changes
+    changed = moved != ids
+    assert (step.abs().sum(-1)[changed] == 1).all() and (step[~changed] == 0).all()
+    # a move off the grid's end is dropped: a digit of L levels is at the end it moves toward with chance 1 / L,
+    # so 0.3 x (1 - mean(1/7, 1/5, 1/5, 1/5, 1/5)) = 0.243 of the ids change
+    assert abs(changed.float().mean().item() - 0.3 * (1 - (1 / 7 + 4 / 5) / 5)) < 0.01
+
+
+def test_decoder_fine_tune_keeps_the_token_ids(trained_tokenizer, synthetic_data_dir, tmp_path):
+    """configs/fsq_tiny_decoder.yaml: the encoder is init_from's (so every clip's ids), the decoder trains."""
+    config = str(REPO / "configs" / "fsq_tiny_decoder.yaml")
+    overrides = tiny_tokenizer_overrides(synthetic_data_dir, tmp_path / "dec", max_steps=3,
+                                         **{"train.val_every": 3, "train.checkpoint_every": 3})
+    with pytest.raises(HandgenError, match="freeze_encoder needs init_from"):
+        run_training(config, overrides)
+    run = run_training(config, [*overrides, f"init_from={trained_tokenizer}"])
+    first, tuned = TokenizerRun(trained_tokenizer), TokenizerRun(run)
+    a, b = first.model.state_dict(), tuned.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("encoders."))
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("decoders."))
+    raw = DataDir(synthetic_data_dir).split_arrays("val")[0][:4]
+    assert torch.equal(first.encode_raw(raw), tuned.encode_raw(raw))
+    assert not torch.allclose(first.decode_raw(first.encode_raw(raw)), tuned.decode_raw(tuned.encode_raw(raw)))

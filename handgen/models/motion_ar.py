@@ -21,6 +21,13 @@ The prefix alone leaves a small model to find "fist" among 80 prefix entries and
 right slots; the added vector puts it where the prediction is made. Dropped or empty texts add
 zero, so classifier-free guidance is unchanged.
 
+``hand_attention`` (per-hand tokenizer) binds the texts in attention too: each text's tokens
+attend only to their own text (and the separators), and every input whose next token is a left
+(right) slot, ``<bom>`` included, attends to no right (left) text token. A hand's text then
+reaches the other hand's tokens only through the motion tokens already generated (as the
+diffusion model's ``hand_routing``): the inputs that predict a step's first left slots never see
+the right text. The mask goes to LLaMA as a 4D boolean mask (causal, padding and the text rule).
+
 Prefixes have different lengths (only real text tokens are kept). They are packed as
 ``<sep0>, padding..., texts..., <bom>``: padding sits after ``<sep0>`` so every position
 sees at least one real key, and position ids count real tokens only, so a sequence means
@@ -63,6 +70,7 @@ class ARConfig:
     max_positions: int = 512
     groups: int = 1  # tokenizer codes per time step (slots of the token stream)
     hand_text: bool = False  # per-hand tokenizer: add each hand's pooled text to its slots' inputs
+    hand_attention: bool = False  # per-hand tokenizer: a hand's slots (and each text) attend to no other hand's text
 
     def resolved(self) -> tuple[int, int, int, int]:
         return resolve_size(PRESETS, "AR", self.preset, self.layers, self.width, self.heads, self.ff)
@@ -71,14 +79,33 @@ class ARConfig:
         return asdict(self)
 
     def __post_init__(self) -> None:
-        if self.hand_text and (int(self.groups) < 2 or int(self.groups) % 2):
-            raise ValueError(f"hand_text needs a per-hand tokenizer (an even number of codes per step >= 2), "
-                             f"got groups={self.groups}")
+        for key in ("hand_text", "hand_attention"):
+            if getattr(self, key) and (int(self.groups) < 2 or int(self.groups) % 2):
+                raise ValueError(f"{key} needs a per-hand tokenizer (an even number of codes per step >= 2), "
+                                 f"got groups={self.groups}")
 
 
 def packed_positions(mask: torch.Tensor) -> torch.Tensor:
     """Position ids (B, S) that count only the real (mask True) entries, starting at 0."""
     return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+# hand codes of stream entries (``hand_attention``): which text a key is, which hand a query speaks for
+NEUTRAL, LEFT, RIGHT = 0, 1, 2
+
+
+def hand_attention_mask(mask: torch.Tensor, key_hands: torch.Tensor, query_hands: torch.Tensor) -> torch.Tensor:
+    """4D boolean attention mask (B, 1, Q, K) of the last Q entries of a stream of K (True = attend).
+
+    ``mask`` (B, K) bool: real entries; ``key_hands`` (B, K): LEFT / RIGHT for the left / right text's tokens,
+    NEUTRAL otherwise; ``query_hands`` (B, Q): the hand each query speaks for (NEUTRAL: none). A query
+    attends to the earlier real entries (itself included) that are not another hand's text.
+    """
+    k, q = mask.shape[1], query_hands.shape[1]
+    keys = torch.arange(k, device=mask.device)
+    causal = keys[None, :] <= (keys[k - q :])[:, None]  # (Q, K)
+    text_ok = (key_hands[:, None, :] == NEUTRAL) | (key_hands[:, None, :] == query_hands[:, :, None])  # (B, Q, K)
+    return (causal[None] & mask.bool()[:, None, :] & text_ok)[:, None]
 
 
 class MotionAR(nn.Module):
@@ -150,9 +177,16 @@ class MotionAR(nn.Module):
 
         ``keep`` (B,) bool: False drops that row's texts (the unconditional prefix).
         """
+        emb, mask, _ = self.prefix_with_hands(texts, keep)
+        return emb, mask
+
+    def prefix_with_hands(self, texts: TextStates, keep: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`prefix` and the hand code of each entry (B, P) long: LEFT / RIGHT for the left / right text's
+        tokens, NEUTRAL for the rest (the two-hand text, separators, padding, ``<bom>``)."""
         first = texts[BRANCHES[0]][0]
         b, device = first.shape[0], first.device
-        parts, valid = [], []
+        parts, valid, hands = [], [], []
         one = torch.ones(b, 1, dtype=torch.bool, device=device)
         for i, branch in enumerate(BRANCHES):
             states, mask = texts[branch]
@@ -162,13 +196,16 @@ class MotionAR(nn.Module):
             text = self.text_proj(states.to(self.head.weight.dtype)) + self.segments[i]
             parts += [self.separators[i].expand(b, 1, -1), text]
             valid += [one, mask]
+            code = (LEFT, RIGHT, NEUTRAL)[i]
+            hands += [torch.full((b, 1), NEUTRAL, device=device), torch.full(mask.shape, code, device=device)]
         begin = self.begin.expand(b, 1, -1)
         hand = self.hand_text(texts, keep)
         if hand is not None:  # <bom> predicts the first token (slot 0)
             begin = begin + hand[:, self.slot_hand[0]][:, None]
         parts.append(begin)
         valid.append(one)
-        emb, mask = torch.cat(parts, 1), torch.cat(valid, 1)
+        hands.append(torch.full((b, 1), NEUTRAL, device=device))
+        emb, mask, hand_codes = torch.cat(parts, 1), torch.cat(valid, 1), torch.cat(hands, 1)
         # stable sort: <sep0> first, then the padding, then the real entries in their order
         s = mask.shape[1]
         order = torch.arange(s, device=device).expand(b, s)
@@ -177,11 +214,33 @@ class MotionAR(nn.Module):
         perm = key.argsort(dim=1, stable=True)
         emb = emb.gather(1, perm[..., None].expand_as(emb))
         mask = mask.gather(1, perm)
+        hand_codes = hand_codes.gather(1, perm)
         pad = int((~mask).sum(1).min())  # columns of padding shared by every row
         if pad:
             emb = torch.cat([emb[:, :1], emb[:, 1 + pad :]], 1)
             mask = torch.cat([mask[:, :1], mask[:, 1 + pad :]], 1)
-        return emb, mask
+            hand_codes = torch.cat([hand_codes[:, :1], hand_codes[:, 1 + pad :]], 1)
+        return emb, mask, hand_codes
+
+    def prefix_query_hands(self, hand_codes: torch.Tensor) -> torch.Tensor:
+        """Query hands (B, P) of a prefix with hand codes (B, P): each text speaks for its own text, ``<bom>`` (the
+        last entry) for the hand of slot 0."""
+        query = hand_codes.clone()
+        query[:, -1] = LEFT + self.slot_hand[0]
+        return query
+
+    def token_query_hands(self, start: int, count: int) -> torch.Tensor:
+        """Query hands (count,) of the motion-token inputs at stream indices ``start ..``: the hand of the slot
+        each predicts (input j predicts token j + 1)."""
+        index = torch.arange(start, start + count, device=self.slot_hand.device)
+        return LEFT + self.slot_hand[(index + 1) % self.slots.shape[0]]
+
+    def attention(self, mask: torch.Tensor, key_hands: torch.Tensor, query_hands: torch.Tensor) -> torch.Tensor:
+        """What :meth:`run` takes as its mask: ``mask`` (B, K) itself, or with ``hand_attention`` the 4D
+        :func:`hand_attention_mask` of the last ``query_hands.shape[1]`` entries."""
+        if not self.config.hand_attention:
+            return mask
+        return hand_attention_mask(mask, key_hands, query_hands)
 
     def embed_tokens(self, tokens: torch.Tensor, start: int = 0, hand_text: torch.Tensor | None = None) -> torch.Tensor:
         """Motion-token embeddings (B, N, W) of ids (B, N) that sit at stream indices ``start .. start + N - 1``.
@@ -199,10 +258,11 @@ class MotionAR(nn.Module):
     def run(self, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache=None):
         """Hidden states (B, S, W) of new inputs ``embeds`` (B, S, W) after ``cache`` (or from scratch).
 
-        ``mask`` (B, past + S) covers the cached entries too; ``positions`` (B, S).
-        Returns (hidden, cache); the cache is updated in place when given.
+        ``mask`` (B, past + S) covers the cached entries too (or a 4D mask (B, 1, S, past + S) from
+        :meth:`attention`); ``positions`` (B, S). Returns (hidden, cache); the cache is updated in place when given.
         """
-        out = self.backbone(inputs_embeds=self.drop(embeds), attention_mask=mask.long(), position_ids=positions,
+        attend = mask if mask.dim() == 4 else mask.long()
+        out = self.backbone(inputs_embeds=self.drop(embeds), attention_mask=attend, position_ids=positions,
                             past_key_values=cache, use_cache=cache is not None)
         return out.last_hidden_state, out.past_key_values
 
@@ -212,12 +272,16 @@ class MotionAR(nn.Module):
 
     def forward(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits (B, N + 1, V): at ``<bom>`` and after each of the N motion tokens."""
-        pre, pre_mask = self.prefix(texts, keep)
+        pre, pre_mask, pre_hands = self.prefix_with_hands(texts, keep)
         embeds = torch.cat([pre, self.embed_tokens(tokens, hand_text=self.hand_text(texts, keep))], 1)
         mask = torch.cat([pre_mask, torch.ones_like(tokens, dtype=torch.bool)], 1)
         if embeds.shape[1] > self.max_positions:
             raise ValueError(f"sequence of {embeds.shape[1]} entries exceeds the model's context of {self.max_positions}")
-        hidden, _ = self.run(embeds, mask, packed_positions(mask))
+        n = tokens.shape[1]
+        key_hands = torch.cat([pre_hands, torch.full_like(tokens, NEUTRAL)], 1)
+        query_hands = torch.cat([self.prefix_query_hands(pre_hands),
+                                 self.token_query_hands(0, n).expand(tokens.shape[0], n)], 1)
+        hidden, _ = self.run(embeds, self.attention(mask, key_hands, query_hands), packed_positions(mask))
         return self.logits(hidden[:, pre.shape[1] - 1 :])
 
     def loss(self, texts: TextStates, tokens: torch.Tensor, keep: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
@@ -244,4 +308,5 @@ def build_ar(cfg, codebook_size: int, text_dim: int, groups: int = 1) -> "Motion
         codebook_size=codebook_size, text_dim=text_dim, preset=str(m.preset), layers=m.layers,
         width=m.width, heads=m.heads, ff=m.ff, dropout=float(m.dropout),
         max_positions=int(m.max_positions), groups=groups, hand_text=bool(m.hand_text),
+        hand_attention=bool(m.hand_attention),
     ))

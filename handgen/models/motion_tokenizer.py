@@ -28,6 +28,11 @@ codes of a step.
 
 Clips whose length is not a multiple of ``downsample`` are padded at the end with their
 last frame and cropped back after decoding.
+
+``forward(x, code_noise=p)`` (training) decodes from codes of which a share ``p`` was moved one FSQ level
+up or down in one random digit (:func:`perturb_indices`), with the clean clip as the target: the decoder learns
+to turn the token-to-token slips of a sampled sequence into smooth motion instead of a tremble
+(docs/motion_eval.md, "Code noise").
 """
 
 from __future__ import annotations
@@ -156,6 +161,23 @@ def upsample_x2(mode: str) -> nn.Upsample:
         scale_factor=2, mode=mode, align_corners=False)
 
 
+def perturb_indices(indices: torch.Tensor, levels: list[int], share: float) -> torch.Tensor:
+    """Token ids (...,) with a random ``share`` of them moved one level up or down in one random FSQ digit.
+
+    A digit already at its end of the grid stays there (the id is unchanged). Ids are ``sum(digit_i * basis_i)``
+    with ``basis = cumprod([1] + levels[:-1])``, as ``vector_quantize_pytorch.FSQ`` numbers them.
+    """
+    lv = torch.as_tensor([int(v) for v in levels], device=indices.device)
+    basis = torch.cumprod(torch.cat([torch.ones_like(lv[:1]), lv[:-1]]), 0)
+    digits = (indices[..., None] // basis) % lv  # (..., C)
+    hit = torch.rand(indices.shape, device=indices.device) < share
+    which = torch.randint(0, len(lv), indices.shape, device=indices.device)
+    step = (torch.randint(0, 2, indices.shape, device=indices.device) * 2 - 1) * hit  # -1 / +1 where hit, else 0
+    moved = digits.scatter_add(-1, which[..., None], step[..., None])
+    moved = torch.minimum(moved.clamp(min=0), lv - 1)
+    return (moved * basis).sum(-1)
+
+
 class MotionTokenizer(nn.Module):
     """Features (B, T, D) <-> token ids (B, groups * ceil(T / downsample)) in ``[0, codebook_size)``."""
 
@@ -265,9 +287,16 @@ class MotionTokenizer(nn.Module):
         """FSQ grid codes (..., C) -> token ids (...,) long (the inverse of :meth:`indices_to_codes`)."""
         return self.fsq.codes_to_indices(codes).long()
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reconstruction (B, T, D) of normalised features and the token ids (B, N)."""
+    def forward(self, x: torch.Tensor, code_noise: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, T, D) of normalised features and the token ids (B, N).
+
+        ``code_noise`` > 0 (training): the decoder reads codes of which that share was moved by
+        :func:`perturb_indices` (the gradient still reaches the encoder straight through); the ids returned are clean.
+        """
         codes, indices = self.quantize(x)
+        if code_noise > 0:
+            moved = self.indices_to_codes(perturb_indices(indices, list(self.config.levels), code_noise))
+            codes = codes + (moved.to(codes.dtype) - codes).detach()
         return self.decode_codes(codes)[:, : x.shape[1]], indices
 
 

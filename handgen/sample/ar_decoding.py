@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from handgen.errors import HandgenError
-from handgen.models.motion_ar import MotionAR, TextStates, packed_positions
+from handgen.models.motion_ar import NEUTRAL, MotionAR, TextStates, packed_positions
 
 
 @dataclass
@@ -86,18 +86,21 @@ def sample_tokens(
     guided = sampling.guidance != 1.0
     if guided:
         keep = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)]).to(device)
-        prefix, mask = model.prefix(_duplicate_texts(texts), keep)
+        prefix, mask, key_hands = model.prefix_with_hands(_duplicate_texts(texts), keep)
         hand = model.hand_text(_duplicate_texts(texts), keep)
     else:
-        prefix, mask = model.prefix(texts)
+        prefix, mask, key_hands = model.prefix_with_hands(texts)
         hand = model.hand_text(texts)
     rows = prefix.shape[0]
     embeds = prefix
+    query_hands = model.prefix_query_hands(key_hands)
     n_start = 0 if start is None else int(start.shape[1])  # stream index of the first new token
     if start is not None and start.shape[1]:
         start = start.to(device)
         embeds = torch.cat([prefix, model.embed_tokens(start.repeat(rows // b, 1), hand_text=hand)], 1)
         mask = torch.cat([mask, torch.ones(rows, start.shape[1], dtype=torch.bool, device=device)], 1)
+        key_hands = torch.cat([key_hands, torch.full((rows, n_start), NEUTRAL, device=device)], 1)
+        query_hands = torch.cat([query_hands, model.token_query_hands(0, n_start).expand(rows, n_start)], 1)
     longest = embeds.shape[1] + num_new - 1  # inputs of the last step
     if longest > model.max_positions:
         raise HandgenError(f"a text prefix of {prefix.shape[1]} entries plus {embeds.shape[1] - prefix.shape[1] + num_new} "
@@ -111,7 +114,7 @@ def sample_tokens(
 
         cache = DynamicCache(config=model.backbone.config)
     positions = packed_positions(mask)
-    hidden, cache = model.run(embeds, mask, positions, cache)
+    hidden, cache = model.run(embeds, model.attention(mask, key_hands, query_hands), positions, cache)
     position = positions[:, -1:]
     for step in tqdm(range(num_new), desc="tokens", disable=not progress, leave=False):
         logits = model.logits(hidden[:, -1]).float()
@@ -129,10 +132,12 @@ def sample_tokens(
             break
         new = model.embed_tokens(token.clamp(max=model.end_id - 1).repeat(rows // b)[:, None], n_start + step, hand)
         mask = torch.cat([mask, ones], 1)
+        key_hands = torch.cat([key_hands, torch.full_like(ones, NEUTRAL, dtype=key_hands.dtype)], 1)
+        query_hands = torch.cat([query_hands, model.token_query_hands(n_start + step, 1).expand(rows, 1)], 1)
         position = position + 1
         if use_cache:
-            hidden, cache = model.run(new, mask, position, cache)
+            hidden, cache = model.run(new, model.attention(mask, key_hands, query_hands[:, -1:]), position, cache)
         else:
             embeds = torch.cat([embeds, new], 1)
-            hidden, _ = model.run(embeds, mask, packed_positions(mask))
+            hidden, _ = model.run(embeds, model.attention(mask, key_hands, query_hands), packed_positions(mask))
     return torch.stack(out, 1) if out else torch.zeros(b, 0, dtype=torch.long, device=device)

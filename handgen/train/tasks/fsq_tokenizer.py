@@ -3,6 +3,12 @@
 Validation reports, besides the loss, the codebook usage (fraction of codes used and
 perplexity of the code histogram) and the reconstruction error of both hands' 42 joints
 in millimetres (MPJPE on de-normalised features) over the validation split.
+
+``init_from`` starts from a trained tokenizer's weights (its DATA_DIR by default; the normalisation must be
+the same); with ``train.freeze_encoder`` only the decoder trains, so the token ids of every clip stay what
+they were and an AR model trained on the first tokenizer's tokens reads this one's alike.
+``train.code_noise`` decodes training crops from codes moved by
+:func:`~handgen.models.motion_tokenizer.perturb_indices` (``configs/fsq_tiny_decoder.yaml``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from torch import nn
 
 from handgen.errors import HandgenError
 from handgen.io.data_dir import DataDir, feature_layout
+from handgen.io.run_dir import load_weights, read_run_config
 from handgen.models.motion_tokenizer import MotionTokenizer, build_tokenizer, codebook_usage
 from handgen.repr.features import SLICES, translate_features
 from handgen.repr.normalization import FeatureStats
@@ -82,10 +89,20 @@ class FSQTokenizerTask(TrainingTask):
     def __init__(self, cfg, run_dir: Path) -> None:
         super().__init__(cfg, run_dir)
 
+        if cfg.train.freeze_encoder and not cfg.init_from:
+            raise HandgenError("train.freeze_encoder needs init_from=TOKENIZER_RUN_DIR (the encoder to keep)")
+        if cfg.init_from and not cfg.data:
+            cfg.data = read_run_config(Path(cfg.init_from), ("fsq_tokenizer",)).data  # the first tokenizer's DATA_DIR
         if not cfg.data:
             raise HandgenError("config key 'data' (a DATA_DIR made by handgen prep) is required")
         self.data = DataDir(cfg.data)
         self.stats = self.data.stats
+        if cfg.init_from:
+            first = FeatureStats.load(Path(cfg.init_from) / "stats.npz")
+            if first.mean.shape != self.stats.mean.shape or not (
+                    np.allclose(first.mean, self.stats.mean) and np.allclose(first.std, self.stats.std)):
+                raise HandgenError(f"init_from={cfg.init_from} was trained in another normalisation than "
+                                   f"{cfg.data}'s: its tokens would mean something else here")
         self.features: dict[str, torch.Tensor] = {}
         self.raw_train = torch.as_tensor(self.data.split_arrays("train")[0], dtype=torch.float32)
         if len(self.raw_train) == 0:
@@ -105,7 +122,18 @@ class FSQTokenizerTask(TrainingTask):
         return int(self.features["train"].shape[-1])
 
     def build_model(self) -> nn.Module:
-        return build_tokenizer(self.cfg, self.feature_dim)
+        model = build_tokenizer(self.cfg, self.feature_dim)
+        if self.cfg.init_from:
+            try:
+                load_weights(model, self.cfg.init_from)
+            except RuntimeError as exc:  # tensor shapes differ
+                raise HandgenError(f"init_from={self.cfg.init_from}: its weights do not fit this config's model "
+                                   f"({str(exc).splitlines()[-1].strip()})") from None
+        if self.cfg.train.freeze_encoder:
+            model.requires_grad_(False)
+            for decoder in (model.decoders if model.config.hand_split_decoder else [model.decoder]):
+                decoder.requires_grad_(True)
+        return model
 
     def num_train_items(self) -> int:
         return len(self.features["train"])
@@ -117,7 +145,7 @@ class FSQTokenizerTask(TrainingTask):
         return {"x": self.features[split][idx]}
 
     def compute_loss(self, model, batch, train: bool):
-        recon, _ = model(batch["x"])
+        recon, _ = model(batch["x"], code_noise=float(self.cfg.train.code_noise) if train else 0.0)
         return reconstruction_loss(recon, batch["x"], self.cfg.loss)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:

@@ -45,9 +45,10 @@ class MotionARTask(TrainingTask):
         if not cfg.data:
             cfg.data = self.tokenizer.cfg.data  # the tokenizer's own DATA_DIR
         self.tokenizer.check_data(cfg.data)
-        if cfg.model.hand_text and not int(self.tokenizer.model.config.hand_split_at):
-            raise HandgenError("model.hand_text needs a per-hand tokenizer (model.hand_split: true in its config); "
-                               f"{cfg.tokenizer} codes both hands together: set model.hand_text=false")
+        for key in ("hand_text", "hand_attention"):
+            if getattr(cfg.model, key) and not int(self.tokenizer.model.config.hand_split_at):
+                raise HandgenError(f"model.{key} needs a per-hand tokenizer (model.hand_split: true in its config); "
+                                   f"{cfg.tokenizer} codes both hands together: set model.{key}=false")
         self.clips: CaptionedClips = load_captioned_clips(cfg)
         self.tokens = {name: self._tokenize(self.clips.split(name).features) for name in ("train", "val")}
         self.tokens_per_clip = int(self.tokens["train"].shape[1])

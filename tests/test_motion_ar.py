@@ -140,8 +140,11 @@ def test_hand_text_reaches_only_the_inputs_that_predict_its_hands_slots():
         assert torch.allclose(net.prefix(TEXTS, keep)[0][0, -1], net.begin)
 
 
-def test_hand_text_decoding_matches_teacher_forcing():
-    net = _hand_text_model()
+@pytest.mark.parametrize("make", ["hand_text", "hand_attention"])
+def test_per_hand_text_decoding_matches_teacher_forcing(make):
+    """KV-cache decoding = uncached decoding = teacher forcing, with each hand's pooled text (hand_text) and with
+    the per-hand attention mask (hand_attention) alike."""
+    net = _hand_text_model() if make == "hand_text" else _hand_attention_model()
     start = torch.randint(0, CODES, (3, 3), generator=torch.Generator().manual_seed(5))
     for guidance in (1.0, 2.5):
         sampling = TokenSampling(greedy=True, guidance=guidance)
@@ -175,19 +178,6 @@ def test_hand_attention_keeps_the_first_left_slots_blind_to_the_right_text():
         assert (base[:2, :2] - left[:2, :2]).abs().amax() > 1e-3  # the left slots read their own text
         plain = _hand_attention_model(hand_attention=False)
         assert (plain(TEXTS, tokens)[:2, :2] - plain(other_right, tokens)[:2, :2]).abs().amax() > 1e-3
-
-
-def test_hand_attention_decoding_matches_teacher_forcing():
-    net = _hand_attention_model()
-    start = torch.randint(0, CODES, (3, 3), generator=torch.Generator().manual_seed(5))
-    for guidance in (1.0, 2.5):
-        sampling = TokenSampling(greedy=True, guidance=guidance)
-        cached = sample_tokens(net, TEXTS, 9, sampling, start=start)
-        assert torch.equal(cached, sample_tokens(net, TEXTS, 9, sampling, start=start, use_cache=False))
-    out = sample_tokens(net, TEXTS, 9, TokenSampling(greedy=True), start=start)
-    with torch.no_grad():
-        logits = net(TEXTS, torch.cat([start, out], 1))
-    assert torch.equal(logits[:, 3:12, :CODES].argmax(-1), out)
 
 
 def test_hand_text_needs_per_hand_slots():

@@ -78,8 +78,7 @@ def write_shard(
     data = buffer.getvalue()
     atomic_write_bytes(data_dir / shard_relpath(subject, sequence), data, suffix=".npz", durable=False)
     # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
-    write_shard_marker(data_dir, subject, sequence,
-                       {**marker, "shard_size": len(data), "shard_sha256": hashlib.sha256(data).hexdigest()})
+    write_shard_marker(data_dir, subject, sequence, {**marker, **_fingerprint(len(data), hashlib.sha256(data))})
 
 
 def shard_fingerprint(npz: Path) -> dict[str, Any]:
@@ -88,7 +87,12 @@ def shard_fingerprint(npz: Path) -> dict[str, Any]:
     with Path(npz).open("rb") as f:
         while block := f.read(1 << 20):
             digest.update(block)
-    return {"shard_size": Path(npz).stat().st_size, "shard_sha256": digest.hexdigest()}
+    return _fingerprint(Path(npz).stat().st_size, digest)
+
+
+def _fingerprint(size: int, digest: hashlib._Hash) -> dict[str, Any]:
+    """The marker's record of a shard: its size in bytes and SHA-256 (one place for write and check)."""
+    return {"shard_size": size, "shard_sha256": digest.hexdigest()}
 
 
 def write_shard_marker(data_dir: str | Path, subject: str, sequence: str, marker: Mapping[str, Any]) -> None:
@@ -107,7 +111,7 @@ def read_shard_marker(data_dir: str | Path, subject: str, sequence: str) -> dict
         return None
     if not npz.is_file() or not isinstance(marker, dict) or marker.get("format_version") != FORMAT_VERSION:
         return None
-    if "shard_sha256" in marker and shard_fingerprint(npz) != {k: marker.get(k) for k in ("shard_size", "shard_sha256")}:
+    if "shard_sha256" in marker and (found := shard_fingerprint(npz)) != {k: marker.get(k) for k in found}:
         log.warning("%s: changed or damaged since prep wrote it (size/digest differ from its marker); converting again",
                     npz)
         return None

@@ -99,6 +99,9 @@ RULES: dict[str, Rule] = {
     "distill.solver_steps": POSITIVE_INT,
     "distill.target_ema": Rule("float", 0, 1, hi_open=True),
     "distill.timestep_scaling": POSITIVE,
+    "distill.ode_pairs": NONNEG_INT,
+    "distill.pair_weight": NONNEG,
+    "distill.pair_solver_steps": POSITIVE_INT,
     "loss.derivative_scale": UNIT,
     "loss.max_weight": Rule("float", 1),
 }

@@ -241,6 +241,9 @@ class DistillSection:
     solver_steps: int = 50  # DDIM grid the teacher's ODE is walked on (LCM's 50)
     target_ema: float = 0.95  # EMA decay of the target network (LCM's 0.95)
     timestep_scaling: float = 10.0  # LCMScheduler's boundary-condition scaling
+    ode_pairs: int = 0  # teacher samples (noise -> DPM-Solver++ end) made at the start; 0: consistency loss only
+    pair_weight: float = 1.0  # weight of the student-to-teacher-sample loss on those pairs
+    pair_solver_steps: int = 20  # DPM-Solver++ steps of the teacher for each pair
 
 
 @dataclass

@@ -68,7 +68,7 @@ def student_run(tiny_diffusion_run, tmp_path_factory):
     return run_training(str(REPO / "configs" / "motion_consistency_tiny.yaml"), [
         f"teacher={tiny_diffusion_run}", f"output_dir={out}", "max_steps=4", "train.batch_size=8",
         "train.warmup_steps=0", "train.log_every=1", "train.val_items=8", "train.val_every=4",
-        "train.checkpoint_every=4"])
+        "train.checkpoint_every=4", "distill.ode_pairs=6", "distill.pair_solver_steps=3"])
 
 
 def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_run, tiny_diffusion_run, tmp_path):
@@ -105,6 +105,36 @@ def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_
     assert sorted(p.name for p in out.glob("sample_*.npz")) == ["sample_000.npz", "sample_001.npz"]
     with np.load(out / "sample_000.npz") as z:
         assert str(z["sampler"]) == "lcm" and float(z["guidance"]) == guidance
+
+
+def test_teacher_pairs_are_the_teachers_own_samples_and_are_made_once(student_run, tiny_diffusion_run, monkeypatch):
+    from handgen.io.run_dir import read_run_config
+    from handgen.sample.diffusion_generator import DiffusionMotionGenerator
+    from handgen.train.tasks.motion_consistency import PAIR_SEED, PAIRS_FILE, MotionConsistencyTask
+
+    cfg = read_run_config(student_run)
+    pairs = torch.load(student_run / PAIRS_FILE, weights_only=True)["pairs"]
+    teacher = DiffusionMotionGenerator(tiny_diffusion_run)
+    frames, dim = teacher.clip_len, teacher.stats.mean.shape[0]
+    assert pairs["x0"].shape == pairs["noise"].shape == (6, frames, dim) and pairs["rows"].shape == (6, 3)
+    task = MotionConsistencyTask(cfg, student_run)
+    texts = {k: task.clips.text_states(pairs["rows"][:, j], "cpu") for j, k in enumerate(BRANCHES)}
+    # the teacher's own sampler from the chunk's generator: same start noise, same DPM-Solver++ end
+    x0 = teacher.sample_window(texts, frames, sampler="dpmpp", steps=3, guidance=float(cfg.distill.guidance),
+                               generator=torch.Generator().manual_seed(int(cfg.seed) + PAIR_SEED))
+    assert torch.allclose(x0, pairs["x0"], atol=1e-4)
+    assert torch.equal(torch.randn(pairs["noise"].shape, generator=torch.Generator().manual_seed(int(cfg.seed) + PAIR_SEED)),
+                       pairs["noise"])
+    assert (pairs["x0"] - pairs["noise"]).abs().mean() > 0.1
+
+    def refuse(device):
+        raise AssertionError("pairs made again")
+
+    monkeypatch.setattr(task, "_make_pairs", refuse)
+    assert torch.equal(task._load_or_make_pairs("cpu")["x0"], pairs["x0"])  # resume=latest reuses them
+    task.cfg.distill.pair_solver_steps = 4  # other settings: the file is not theirs
+    with pytest.raises(AssertionError, match="made again"):
+        task._load_or_make_pairs("cpu")
 
 
 def test_student_keeps_the_inpainting_modes(student_run, tmp_path):

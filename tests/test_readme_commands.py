@@ -95,9 +95,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("python -m eval.text_contrast runs/diff", extra=("--num", "1", "--steps", "2")),
     Entry("handgen train --config configs/motion_consistency_tiny.yaml teacher=runs/diff output_dir=runs/student",
           skip="tests/test_consistency.py distils the session's tiny diffusion run with this config"),
-    Entry("handgen sample --ckpt runs/student --steps 2 --left \"The left hand makes a fist.\" --right \"The right "
+    Entry("handgen sample --ckpt runs/student --left \"The left hand makes a fist.\" --right \"The right "
           "hand waves.\" --both \"The hands move independently.\" --num 4 --seed 0 --out samples_student/",
-          skip="tests/test_consistency.py runs handgen sample --ckpt STUDENT --steps 2 on its distilled student"),
+          skip="tests/test_consistency.py runs handgen sample --ckpt STUDENT (--steps 2) on its distilled student"),
     Entry("accelerate launch -m handgen.train --config configs/motion_diffusion.yaml data=DATA_DIR "
           "output_dir=runs/diff_l", skip="real-scale model; accelerate launch --cpu runs in tests/test_training_loop.py"),
     Entry("handgen train --config configs/motion_diffusion_tiny.yaml data=DATA_DIR output_dir=runs/diff resume=latest",

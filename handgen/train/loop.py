@@ -99,6 +99,7 @@ def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
     if accelerator.is_main_process:
         save_config(cfg, run_dir / "config.yaml")
         task.write_artifacts(run_dir)
+    task.prepare(accelerator.device)
 
     sampler = StepSampler(task.num_train_items(), int(tc.batch_size) * accelerator.num_processes, int(cfg.seed))
     accum = int(tc.grad_accum)

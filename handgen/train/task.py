@@ -29,6 +29,9 @@ class TrainingTask:
     def num_train_items(self) -> int:
         raise NotImplementedError
 
+    def prepare(self, device: torch.device) -> None:
+        """Work done once before the first step, on the training device (default: none); not in samples/s."""
+
     def make_batch(self, indices: np.ndarray, split: str = "train") -> dict[str, torch.Tensor]:
         """Tensors of the items ``indices`` of ``split`` (on CPU; the loop moves them)."""
         raise NotImplementedError

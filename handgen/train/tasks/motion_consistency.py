@@ -6,6 +6,13 @@ student takes the teacher's architecture, text encoder, noise schedule and loss 
 from the teacher's weights and learns ``f(x_t, t)`` of :mod:`handgen.diffusion.consistency`
 with classifier-free guidance at ``distill.guidance`` baked in: one network call per step.
 
+With ``distill.ode_pairs`` N > 0 the teacher first samples N motions with its own sampler
+(DPM-Solver++ at ``distill.pair_solver_steps``, guidance ``distill.guidance``) from training
+captions, and each step adds ``distill.pair_weight`` x the loss between the student at
+``x_t = sqrt(abar_t) x0* + sqrt(1 - abar_t) z`` (z the pair's starting noise, t on the grid)
+and the teacher's sample x0*: the student is taught the teacher's ODE end directly, which
+200 steps of the bootstrapped consistency loss alone do not reach (docs/few_step.md).
+
 The EMA target network (decay ``distill.target_ema``, LCM's 0.95) lives in the task, starts
 from the teacher's weights and is not checkpointed: ``resume=latest`` restarts it from the
 resumed student's weights.
@@ -14,6 +21,7 @@ resumed student's weights.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +29,22 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from tqdm.auto import tqdm
+
 from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
                                            teacher_guided_x0, update_target)
+from handgen.diffusion.guidance import guided_x0
+from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
-from handgen.diffusion.schedulers import diffusion_scheduler
+from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler
 from handgen.errors import HandgenError
 from handgen.io.run_dir import load_weights, read_json, read_run_config
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
 
+PAIR_SEED, PAIR_CHUNK = 7919, 64  # the teacher pairs' generator seeds (cfg.seed + PAIR_SEED + chunk) and chunk size
+PAIRS_FILE = "teacher_pairs.pt"  # distill.ode_pairs' teacher samples, reused by resume=latest
 TEACHER_SECTIONS: tuple[str, ...] = ("model", "diffusion", "loss")  # copied whole from the teacher's config
 
 
@@ -78,6 +92,7 @@ class MotionConsistencyTask(TrainingTask):
         self.lcm = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling))
         self.teacher = self._teacher_net()
         self.target = copy.deepcopy(self.teacher)
+        self.pairs: dict[str, torch.Tensor] | None = None  # made by prepare() (teacher on the training device)
 
     def _teacher_net(self) -> nn.Module:
         net = load_weights(build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim), self.cfg.teacher)
@@ -117,9 +132,79 @@ class MotionConsistencyTask(TrainingTask):
             x0_teacher = teacher_guided_x0(self.teacher, x_t, t, texts, keep, float(d.guidance))
             x_prev = ddim_step(x_t, x0_teacher, t, t_prev, self.train_scheduler.alphas_cumprod)
             target = consistency_output(self.target(x_prev, t_prev, texts, keep), x_prev, t_prev, self.lcm)
+        loss, parts = self._x0_loss(student, target)
+        if train and int(d.ode_pairs) > 0 and float(d.pair_weight) > 0:
+            pair_loss, _ = self._pair_loss(model, b, device)
+            loss = loss + float(d.pair_weight) * pair_loss
+            parts["pair"] = pair_loss.item()
+        return loss, parts
+
+    def _x0_loss(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         lw = self.cfg.loss
-        return motion_x0_loss(student, target, float(lw.mse), float(lw.velocity), float(lw.acceleration),
+        return motion_x0_loss(pred, target, float(lw.mse), float(lw.velocity), float(lw.acceleration),
                               *self.derivative_scales)
+
+    def _pairs_key(self) -> dict:
+        d = self.cfg.distill
+        return {"teacher": str(Path(self.cfg.teacher).resolve()), "n": int(d.ode_pairs), "guidance": float(d.guidance),
+                "steps": int(d.pair_solver_steps), "seed": int(self.cfg.seed), "data": str(Path(self.cfg.data).resolve())}
+
+    def _load_or_make_pairs(self, device) -> dict[str, torch.Tensor]:
+        """The teacher pairs of RUN_DIR/teacher_pairs.pt when made with the same settings, else new ones (saved there)."""
+        path = self.run_dir / PAIRS_FILE
+        if path.exists():
+            saved = torch.load(path, weights_only=True)
+            if saved.get("key") == self._pairs_key():
+                return saved["pairs"]
+        pairs = self._make_pairs(device)
+        partial = path.with_name(f"{PAIRS_FILE}.{os.getpid()}.partial")  # every process makes the same pairs
+        torch.save({"key": self._pairs_key(), "pairs": pairs}, partial)
+        os.replace(partial, path)
+        return pairs
+
+    @torch.no_grad()
+    def _make_pairs(self, device) -> dict[str, torch.Tensor]:
+        """``distill.ode_pairs`` teacher samples: noise z (N, T, D), the sample x0* (N, T, D), text rows (N, 3).
+
+        Chunk i of PAIR_CHUNK samples starts from ``torch.Generator().manual_seed(seed + PAIR_SEED + i)``, as
+        the teacher's own sampler (``DiffusionMotionGenerator.sample_window``) would from that generator.
+        """
+        d, n = self.cfg.distill, int(self.cfg.distill.ode_pairs)
+        seed = int(self.cfg.seed) + PAIR_SEED
+        rows_np = torch.randint(0, len(self.clips.train), (n,), generator=torch.Generator().manual_seed(seed)).numpy()
+        batch = self.clips.batch("train", rows_np)
+        rows = torch.stack([batch[f"text_{k}"] for k in BRANCHES], dim=1)  # (N, 3)
+        noise, samples = [], []
+        for i, start in enumerate(tqdm(range(0, n, PAIR_CHUNK), desc="teacher samples for distillation", leave=False)):
+            sl = slice(start, min(start + PAIR_CHUNK, n))
+            shape = (sl.stop - sl.start, self.clips.clip_len, self.clips.feature_dim)
+            noise.append(torch.randn(shape, generator=torch.Generator().manual_seed(seed + i)))
+            texts = {k: self.clips.text_states(rows[sl, j], device) for j, k in enumerate(BRANCHES)}
+            scheduler = sampling_scheduler("dpmpp", self.train_scheduler, int(d.pair_solver_steps))
+            samples.append(reverse_diffusion(
+                lambda x, t, texts=texts: guided_x0(self.teacher, x, t, texts, float(d.guidance)),
+                scheduler, self.train_scheduler, shape, torch.Generator().manual_seed(seed + i), device=device).cpu())
+        return {"noise": torch.cat(noise), "x0": torch.cat(samples), "rows": rows}
+
+    def prepare(self, device: torch.device) -> None:
+        """Make (or load) the teacher pairs when ``distill.ode_pairs`` > 0."""
+        if int(self.cfg.distill.ode_pairs) > 0 and float(self.cfg.distill.pair_weight) > 0:
+            self.teacher.to(device)
+            self.pairs = self._load_or_make_pairs(device)
+
+    def _pair_loss(self, model, b: int, device) -> tuple[torch.Tensor, dict[str, float]]:
+        """The student at a noised teacher sample (its own starting noise) against that sample."""
+        if self.pairs is None:
+            raise HandgenError("the teacher pairs are made by prepare(device) before training")
+        d = self.cfg.distill
+        pick = torch.randint(0, self.pairs["x0"].shape[0], (b,))
+        x0, noise = self.pairs["x0"][pick].to(device), self.pairs["noise"][pick].to(device)
+        index = torch.randint(0, int(d.solver_steps), (b,), device=device)
+        t, _ = solver_grid(int(self.cfg.diffusion.num_train_timesteps), int(d.solver_steps), index)
+        x_t = self.train_scheduler.add_noise(x0, noise, t)
+        texts = {k: self.clips.text_states(self.pairs["rows"][pick, j], device) for j, k in enumerate(BRANCHES)}
+        student = consistency_output(model(x_t, t, texts), x_t, t, self.lcm)
+        return self._x0_loss(student, x0)
 
     def val_batches(self, batch_size: int) -> list[np.ndarray]:
         return self.clips.val_batches(batch_size, self.cfg.train.val_items)

@@ -11,7 +11,7 @@ rules`` -> ``train`` the tiny diffusion and evaluator configs (30 steps) -> ``sa
 -> ``eval motion`` (the test split: 6 clips) -> the fist contrast of ``eval.text_contrast`` (2 samples per prompt) ->
 ``prep grasps`` -> tiny grasp autoencoder and prior (10 steps, 32^3 grids) -> ``grasp`` on a 16 x 8 x 5 cm
 box (seed 0, few steps) -> ``eval grasp``; with ``--ar`` afterwards, on the same DATA_DIR: the tiny FSQ
-tokenizer and AR configs (10 steps each) -> ``sample`` -> the AR's fist contrast. Recorded per stage: content hashes of the written arrays
+tokenizer, its decoder fine-tune (where configs/fsq_tiny_decoder.yaml exists) and AR configs (10 steps each) -> ``sample`` -> the AR's fist contrast. Recorded per stage: content hashes of the written arrays
 (exact, and rounded to 1e-6), the resolved training configs, the last training-log row, the sampled
 joints (sum, abs-max, hash), every number of the eval reports. Timings and paths are left out.
 Used for issue 19's check that the restructure (392eca0) changed no figure: see the comparison in the
@@ -161,7 +161,12 @@ def run_ar_stages(work: Path, steps: int = 10) -> list[dict]:
         common = [f"max_steps={steps}", "train.log_every=5", f"train.val_every={steps}",
                   f"train.checkpoint_every={steps}", "train.warmup_steps=3", "train.batch_size=8", "train.val_items=16"]
         p.handgen("train", "--config", configs / "fsq_tiny.yaml", "data=data", "output_dir=runs/fsq", *common)
-        p.handgen("train", "--config", configs / "motion_ar_tiny.yaml", "tokenizer=runs/fsq", "output_dir=runs/ar",
+        tokenizer = "runs/fsq"
+        if (configs / "fsq_tiny_decoder.yaml").is_file():  # the README's decoder stage (commits since 6cedb30)
+            p.handgen("train", "--config", configs / "fsq_tiny_decoder.yaml", "init_from=runs/fsq",
+                      "output_dir=runs/fsq_dec", *common)
+            tokenizer = "runs/fsq_dec"
+        p.handgen("train", "--config", configs / "motion_ar_tiny.yaml", f"tokenizer={tokenizer}", "output_dir=runs/ar",
                   *common)
         p.handgen("sample", "--ckpt", "runs/ar", "--prompts", work / "prompts.jsonl", "--seed", 0, "--out", "samples_ar")
         stdout = p.python("-c", CONTRAST, "runs/ar", json.dumps({"guidance": 2.0}))
@@ -205,6 +210,7 @@ def collect(work: Path) -> dict:
         "grasp": lambda: grasp_numbers(work / "grasps"),
         "eval_grasp": lambda: flatten_numbers(json.loads((work / "grasp_report.json").read_text())),
         "train_fsq": lambda: run_numbers(work / "runs" / "fsq"),
+        "train_fsq_decoder": lambda: run_numbers(work / "runs" / "fsq_dec"),
         "train_ar": lambda: run_numbers(work / "runs" / "ar"),
         "sample_ar": lambda: sample_numbers(work / "samples_ar"),
         "text_contrast_ar": lambda: flatten_numbers(json.loads((work / "text_contrast_ar.json").read_text())),

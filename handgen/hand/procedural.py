@@ -21,7 +21,11 @@ import torch
 from handgen.hand import anatomy, skeleton_kernel
 from handgen.hand.base import HandModel
 from handgen.hand.skinning import (
-    SkinningLayout, axis_angle_pose_to_rotmats, forward_kinematics, rigid_skin, skin_matrices,
+    SkinningLayout,
+    axis_angle_pose_to_rotmats,
+    forward_kinematics,
+    rigid_skin,
+    skin_matrices,
 )
 from handgen.hand.surface import flesh_offsets, rest_surface
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, NUM_BETAS, TIP_PARENTS

@@ -18,6 +18,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,12 +32,19 @@ _ZIP64_EXTRA = struct.Struct("<HHQQ")  # tag 1, 16 bytes: uncompressed and compr
 _LIMIT = zipfile.ZIP64_LIMIT  # past this (2 GiB) the central directory needs ZIP64 records too: np.savez does it
 
 
+@lru_cache(maxsize=256)
+def _npy_header(dtype: np.dtype, fortran_order: bool, shape: tuple[int, ...]) -> bytes:
+    """The ``.npy`` version 1.0 header of an array (a shard's few shapes recur: made once each)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                  "fortran_order": fortran_order, "shape": shape})
+    return header.getvalue()
+
+
 def npy_bytes(array: np.ndarray) -> bytes:
     """What ``np.save`` writes for a non-object ``array``: the version 1.0 header, then the data."""
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    fortran = array.flags.f_contiguous and not array.flags.c_contiguous
-    return header.getvalue() + array.tobytes(order="F" if fortran else "C")
+    fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    return _npy_header(array.dtype, fortran, array.shape) + array.tobytes(order="F" if fortran else "C")
 
 
 def _dos_stamp(date_time: tuple[int, ...]) -> tuple[int, int]:

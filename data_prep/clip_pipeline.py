@@ -253,7 +253,8 @@ def _convert_guarded(
 
 def _warm_up_hands(hands: HandPair) -> None:
     """Pose one frame of each hand without autograd, so that what a hand model compiles or loads on its first
-    call (the procedural hand's compiled skeleton: numba's start-up) is paid here, not in the first sequence."""
+    call (prep's compiled skeleton, :mod:`data_prep.compiled_hand`: numba's start-up) is paid here, not in the
+    first sequence."""
     with torch.no_grad():
         for side in HANDS:
             hands[side](torch.zeros(1, 3), torch.zeros(1, 45))

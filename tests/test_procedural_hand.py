@@ -191,26 +191,3 @@ def test_joints_and_rotations_share_the_skeletons_rotations_bit_for_bit(right):
         assert torch.equal(joints, right.joints(*args))
         expected = rotvec_to_rotmat(torch.cat(args[:2], dim=-1).unflatten(-1, (16, 3)))
         assert rotations.shape == (4, 7, 16, 3, 3) and rotations.dtype == dtype and torch.equal(rotations, expected)
-
-
-def test_compiled_skeleton_is_torchs_bit_for_bit(left, right):
-    """Without autograd the skeleton is the compiled loop (skeleton_kernel): the same bytes as torch's forward
-    kinematics (taken when a gradient is tracked), for joints, rotations, vertices and the tracked-gradient case."""
-    rng = np.random.default_rng(21)
-    for hand in (left, right):
-        for batch in (1, 90, 300):  # 300 > SKIN_CHUNK; large angles, non-zero betas
-            go, hp, tr = (torch.as_tensor(rng.normal(size=(batch, n)) * s, dtype=torch.float32)
-                          for n, s in ((3, 2.0), (45, 0.8), (3, 0.3)))
-            betas = torch.as_tensor(rng.normal(size=(batch, 10)), dtype=torch.float32)
-            with torch.no_grad():
-                fast, (fast_joints, fast_rot) = hand(go, hp, betas, tr), hand.joints_and_rotations(go, hp, betas, tr)
-            tracked = go.clone().requires_grad_(True)
-            slow, (slow_joints, _) = hand(tracked, hp, betas, tr), hand.joints_and_rotations(tracked, hp, betas, tr)
-            assert slow.vertices.requires_grad and not fast.vertices.requires_grad
-            for a, b in ((fast.vertices, slow.vertices), (fast.joints, slow.joints), (fast_joints, slow_joints)):
-                assert a.dtype == torch.float32 and a.numpy().tobytes() == b.detach().numpy().tobytes()
-            world_fast = hand._skeleton(go, hp, betas)[0]  # the world rotations too, against torch's
-            world_slow = hand._skeleton(tracked, hp, betas)[0].detach()
-            assert torch.equal(world_fast, world_slow) and fast_rot.shape == (batch, 16, 3, 3)
-            slow.vertices.sum().backward()  # the tracked path still differentiates
-            assert tracked.grad is not None and torch.isfinite(tracked.grad).all()

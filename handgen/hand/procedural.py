@@ -18,14 +18,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from handgen.hand import anatomy, skeleton_kernel
+from handgen.hand import anatomy
 from handgen.hand.base import HandModel
 from handgen.hand.skinning import (
-    SkinningLayout,
-    axis_angle_pose_to_rotmats,
-    forward_kinematics,
-    rigid_skin,
-    skin_matrices,
+    SkinningLayout, axis_angle_pose_to_rotmats, forward_kinematics, rigid_skin, skin_matrices,
 )
 from handgen.hand.surface import flesh_offsets, rest_surface
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, NUM_BETAS, TIP_PARENTS
@@ -92,15 +88,6 @@ def _mirror(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-# parents, fingertips' joints and the 21-keypoint order of skeleton_kernel.posed_skeleton
-_SKELETON_INDEX = tuple(np.asarray(ids, dtype=np.int64) for ids in (MANO_PARENTS, TIP_PARENTS, KEYPOINTS_FROM_MANO))
-
-
-def _compiled_skeleton_applies(*tensors: torch.Tensor) -> bool:
-    """Whether the compiled skeleton may replace torch's: float32 CPU tensors that autograd does not track."""
-    return all(t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad for t in tensors)
-
-
 class ProceduralHand(HandModel):
     """Built-in hand with MANO's kinematic tree and parameters; see the module docstring."""
 
@@ -139,14 +126,16 @@ class ProceduralHand(HandModel):
         batch = betas.shape[0]
         joints_rest = torch.addmm(self._j_template_flat, betas, self._j_shapedirs_flat).view(batch, 16, 3)
         tips_rest = torch.addmm(self._tip_template_flat, betas, self._tip_shapedirs_flat).view(batch, 5, 3)
-        if _compiled_skeleton_applies(rotmats, joints_rest, tips_rest):  # same numbers, ~10x faster
-            rotations, positions, keypoints = skeleton_kernel.posed_skeleton(
-                rotmats.contiguous().numpy(), joints_rest.numpy(), tips_rest.numpy(), *_SKELETON_INDEX)
-            return torch.from_numpy(rotations), torch.from_numpy(positions), joints_rest, torch.from_numpy(keypoints)
+        rotations, positions, keypoints = self._kinematics(rotmats, joints_rest, tips_rest)
+        return rotations, positions, joints_rest, keypoints
+
+    def _kinematics(self, rotmats, joints_rest, tips_rest):
+        """World rotations (B,16,3,3), posed joints (B,16,3) and the 21 keypoints (B,21,3) from the local rotations
+        (B,16,3,3) and the rest joints (B,16,3) and fingertips (B,5,3): forward kinematics, then the tips carried
+        by their joints (data_prep.compiled_hand overrides it with a compiled loop giving the same numbers)."""
         rotations, positions = forward_kinematics(rotmats, joints_rest)
         tips = rigid_skin(tips_rest, TIP_PARENTS, rotations, positions, joints_rest)
-        keypoints = torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
-        return rotations, positions, joints_rest, keypoints
+        return rotations, positions, torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
 
     def joints_and_rotations(
         self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None = None,

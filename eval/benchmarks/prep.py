@@ -8,7 +8,7 @@ on the other cores does not change: the rate of a worker on an idle core. The ob
 rows convert it twice with the same grids: the first pass makes the grids exact where the hands
 reach (once per object and run), the second shows the per-frame cost of a long dataset. The
 setup row is the object grids' build plus what a converting process needs once (numba's start-up
-for the compiled contact kernels and the hand's compiled skeleton, the hands' flesh radii:
+for the compiled contact kernels and prep's compiled hand skeleton, the hands' flesh radii:
 ``ArcticReader.prepare`` and the pipeline's first call of each hand).
 """
 

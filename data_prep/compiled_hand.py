@@ -1,8 +1,9 @@
 """The procedural hand with a compiled skeleton, for prep: the same numbers as torch's, ~10x faster per call.
 
 :class:`CompiledSkeletonHand` is :class:`~handgen.hand.procedural.ProceduralHand` whose forward kinematics,
-fingertips and keypoint order (its ``_kinematics``) run as one numba loop, :func:`posed_skeleton`, when autograd
-does not track the pose (float32 on the CPU); otherwise torch's. Torch multiplies these 3x3 matrices (batched,
+fingertips and keypoint order (its ``_kinematics``) run as one numba loop, :func:`posed_skeleton`, and whose
+axis-angle to rotation matrices (``_local_rotations``) run as :func:`rodrigues` around torch's own square root and
+cosine, when autograd does not track the pose (float32 on the CPU); otherwise torch's. Torch multiplies these 3x3 matrices (batched,
 float32) with its small-matrix loop, each element ``((0 + a0 b0) + a1 b1) + a2 b2`` rounded to float32 at every
 step; the loop does the same operations in the same order (numba forms no fused multiply-adds without
 ``fastmath``), so the numbers are the same bit for bit (tests/test_procedural_hand.py). Torch spends ~0.6 ms on
@@ -18,6 +19,8 @@ swaps the procedural hands of a pair; MANO hands stay as they are.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import torch
@@ -25,6 +28,7 @@ import torch
 from handgen.hand.pair import HandPair
 from handgen.hand.procedural import ProceduralHand
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, TIP_PARENTS
+from handgen.repr.rotations import _MIN_ANGLE
 
 # parents, the fingertips' joints and the 21-keypoint order, as posed_skeleton reads them
 _TREE = tuple(np.asarray(ids, dtype=np.int64) for ids in (MANO_PARENTS, TIP_PARENTS, KEYPOINTS_FROM_MANO))
@@ -79,12 +83,74 @@ def posed_skeleton(rotmats, joints_rest, tips_rest, parents, tip_parents, keypoi
     return rotations, positions, keypoints
 
 
+@numba.njit(cache=True, nogil=True)
+def _squared_angles(rotvecs, floor):
+    """``(x x + y y) + z z`` (n,) float32 of axis-angles (n, 3), raised to ``floor`` (torch's clamp_min; NaN stays)."""
+    out = np.empty(rotvecs.shape[0], dtype=np.float32)
+    for i in range(rotvecs.shape[0]):
+        x, y, z = rotvecs[i, 0], rotvecs[i, 1], rotvecs[i, 2]
+        s = (x * x + y * y) + z * z
+        out[i] = floor if s < floor else s  # noqa: FURB136 - max() would drop a NaN, torch keeps it
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _sinc(u):
+    """torch.sinc of a float32: ``sin(pi u) / (pi u)`` with pi as a float32, the C library's sinf; 1 at 0."""
+    if u == 0:
+        return np.float32(1.0)
+    product = np.float32(np.pi) * u
+    return np.sin(product) / product
+
+
+@numba.njit(cache=True, nogil=True)
+def rodrigues(rotvecs, angle, cosine, inv_pi, half_inv_pi):
+    """:func:`handgen.repr.rotations.rotvec_to_rotmat` (n, 3, 3) float32 from the axis-angles (n, 3), their angles
+    (n,) and cosines (n,) as torch computed them: the same float32 operations in the same order."""
+    out = np.empty((rotvecs.shape[0], 3, 3), dtype=np.float32)
+    half = np.float32(0.5)
+    for i in range(rotvecs.shape[0]):
+        x, y, z = rotvecs[i, 0], rotvecs[i, 1], rotvecs[i, 2]
+        a = _sinc(angle[i] * inv_pi)  # sin(t)/t
+        h = _sinc(angle[i] * half_inv_pi)
+        b = half * (h * h)  # (1 - cos t)/t^2
+        c = cosine[i]
+        bx, by, bz = b * x, b * y, b * z
+        ax, ay, az = a * x, a * y, a * z
+        bxy, bxz, byz = bx * y, bx * z, by * z
+        out[i, 0, 0], out[i, 0, 1], out[i, 0, 2] = c + bx * x, bxy - az, bxz + ay
+        out[i, 1, 0], out[i, 1, 1], out[i, 1, 2] = bxy + az, c + by * y, byz - ax
+        out[i, 2, 0], out[i, 2, 1], out[i, 2, 2] = bxz - ay, byz + ax, c + bz * z
+    return out
+
+
+_ANGLE_FLOOR = np.float32(_MIN_ANGLE**2)
+_INV_PI, _HALF_INV_PI = np.float32(1.0 / math.pi), np.float32(0.5 / math.pi)
+
+
+def _compiled(*tensors: torch.Tensor) -> bool:
+    """Whether the compiled loops may stand in for torch: float32 CPU tensors that autograd does not track."""
+    return all(t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad for t in tensors)
+
+
 class CompiledSkeletonHand(ProceduralHand):
-    """:class:`ProceduralHand` whose skeleton is :func:`posed_skeleton` when autograd does not track it."""
+    """:class:`ProceduralHand` whose local rotations and skeleton are compiled loops when autograd does not track
+    them."""
+
+    def _local_rotations(self, global_orient, full_hand_pose):
+        """``axis_angle_pose_to_rotmats``'s bytes: the squared angles, then :func:`rodrigues` here; the angles'
+        square root and cosine by torch, on the same (B, 16) layout (its vectorised float32 sqrt and cos are not
+        the C library's, and an element's result depends on its place in the vectorised loop)."""
+        if not _compiled(global_orient, full_hand_pose):
+            return super()._local_rotations(global_orient, full_hand_pose)
+        rotvecs = torch.cat([global_orient, full_hand_pose], dim=-1).reshape(-1, 3).numpy()
+        angle = torch.sqrt(torch.from_numpy(_squared_angles(rotvecs, _ANGLE_FLOOR)).view(-1, 16))
+        cosine = torch.cos(angle)
+        rotations = rodrigues(rotvecs, angle.view(-1).numpy(), cosine.view(-1).numpy(), _INV_PI, _HALF_INV_PI)
+        return torch.from_numpy(rotations).view(-1, 16, 3, 3)
 
     def _kinematics(self, rotmats, joints_rest, tips_rest):
-        tensors = (rotmats, joints_rest, tips_rest)
-        if not all(t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad for t in tensors):
+        if not _compiled(rotmats, joints_rest, tips_rest):
             return super()._kinematics(rotmats, joints_rest, tips_rest)
         rotations, positions, keypoints = posed_skeleton(
             rotmats.contiguous().numpy(), joints_rest.contiguous().numpy(), tips_rest.contiguous().numpy(), *_TREE)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from data_prep import compiled_hand
 from data_prep.compiled_hand import CompiledSkeletonHand, with_compiled_skeleton
 from handgen.hand import ProceduralHand
 from handgen.hand.pair import HandPair
@@ -25,9 +26,14 @@ def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.detach().numpy().tobytes() == b.detach().numpy().tobytes()
 
 
-def test_compiled_skeleton_is_torchs_bit_for_bit(left, right):
-    """Without autograd the compiled loop poses the skeleton: the same bytes as torch's forward kinematics for
-    vertices, joints, the 6D rotations' source and the world rotations; with a tracked pose it is torch's own."""
+def test_compiled_skeleton_is_torchs_bit_for_bit(left, right, monkeypatch):
+    """Without autograd the compiled loops make the local rotations and pose the skeleton: the same bytes as torch's
+    for vertices, joints, the local rotations (the features' 6D) and the world rotations; with a tracked pose it is
+    torch's own path."""
+    calls = []
+    for name in ("posed_skeleton", "rodrigues"):  # count the compiled loops' calls
+        real = getattr(compiled_hand, name)
+        monkeypatch.setattr(compiled_hand, name, lambda *args, _real=real, _name=name: calls.append(_name) or _real(*args))
     rng = np.random.default_rng(21)
     for hand in (left, right):
         compiled = CompiledSkeletonHand(hand.side)
@@ -35,6 +41,8 @@ def test_compiled_skeleton_is_torchs_bit_for_bit(left, right):
             go, hp, tr = (torch.as_tensor(rng.normal(size=(batch, n)) * s, dtype=torch.float32)
                           for n, s in ((3, 2.0), (45, 0.8), (3, 0.3)))
             betas = torch.as_tensor(rng.normal(size=(batch, 10)), dtype=torch.float32)
+            go[0], hp[0] = 0.0, 0.0  # zero rotations: the angle's floor
+            hp[-1, :6] = torch.tensor([1e-9, -1e-9, 0.0, 4.0, -9.0, 12.0])  # tiny and several turns
             with torch.no_grad():
                 fast, slow = compiled(go, hp, betas, tr), hand(go, hp, betas, tr)
                 fast_pair, slow_pair = (h.joints_and_rotations(go, hp, betas, tr) for h in (compiled, hand))
@@ -42,8 +50,11 @@ def test_compiled_skeleton_is_torchs_bit_for_bit(left, right):
             for a, b in ((fast.vertices, slow.vertices), (fast.joints, slow.joints), (fast_world, slow_world),
                          *zip(fast_pair, slow_pair)):
                 assert _same_bytes(a, b)
+            assert calls.count("posed_skeleton") == calls.count("rodrigues") == 3  # compiled, not torch's
+            calls.clear()
             tracked = go.clone().requires_grad_(True)
             out = compiled(tracked, hp, betas, tr)  # torch's path: differentiable, same numbers
+            assert not calls
             assert _same_bytes(out.vertices, slow.vertices)
             out.vertices.sum().backward()
             assert tracked.grad is not None and torch.isfinite(tracked.grad).all()

@@ -119,7 +119,11 @@ class ProceduralHand(HandModel):
 
     def _skeleton(self, global_orient, full_hand_pose, betas):
         """World rotations (B,16,3,3), positions (B,16,3), rest joints (B,16,3) and the 21 keypoints (B,21,3)."""
-        return self._posed_skeleton(axis_angle_pose_to_rotmats(global_orient, full_hand_pose), betas)
+        return self._posed_skeleton(self._local_rotations(global_orient, full_hand_pose), betas)
+
+    def _local_rotations(self, global_orient, full_hand_pose):
+        """The 16 local rotations (B,16,3,3) of (B,3) + (B,45) axis-angles (data_prep.compiled_hand overrides it)."""
+        return axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
 
     def _posed_skeleton(self, rotmats, betas):
         """:meth:`_skeleton` from the local rotations (B,16,3,3)."""
@@ -146,7 +150,7 @@ class ProceduralHand(HandModel):
         if not self.flat_hand_mean or global_orient.dtype != self.hands_mean.dtype:
             return super().joints_and_rotations(global_orient, hand_pose, betas, transl)
         lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
-        rotmats = axis_angle_pose_to_rotmats(go, hp)
+        rotmats = self._local_rotations(go, hp)
         keypoints = self._posed_skeleton(rotmats, b)[3]
         return self._translate(keypoints, transl, lead).reshape(*lead, 21, 3), rotmats.reshape(*lead, 16, 3, 3)
 

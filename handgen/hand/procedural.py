@@ -164,7 +164,7 @@ class ProceduralHand(HandModel):
 
         def vertices(rows: torch.Tensor) -> torch.Tensor:
             matrices = skin_matrices(rotations[rows], positions[rows], joints_rest[rows])
-            return self.skin(b[rows], matrices) + offset[rows]
+            return self.skin(b[rows], matrices, offset[rows])
 
         return keypoints + offset, vertices
 

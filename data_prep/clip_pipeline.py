@@ -141,7 +141,7 @@ class PrepSummary:
     clip_frames: int
     frames_converted: int
     seconds: float
-    setup_seconds: float = 0.0  # the source's preparation (object distance grids), not in ``seconds``
+    setup_seconds: float = 0.0  # the source's preparation (object grids) + the hands' first call, not in ``seconds``
     cpu_seconds: float = 0.0  # CPU time the workers spent converting, all together (load-independent)
 
     @property
@@ -161,7 +161,7 @@ class PrepSummary:
             f"converted); {self.clips['total']} clips ({split_counts}), {self.clip_frames} clip frames; "
             f"{self.frames_converted} source frames in {self.seconds:.2f} s = {self.frames_per_second:.0f} frames/s "
             f"({workers} worker(s); {self.frames_per_cpu_second:.0f} frames per CPU-second of a worker)"
-            + (f"; setup (object grids) {self.setup_seconds:.1f} s" if self.setup_seconds else "")
+            + (f"; setup (object grids, compiled kernels) {self.setup_seconds:.1f} s" if self.setup_seconds else "")
         )
 
 
@@ -251,12 +251,22 @@ def _convert_guarded(
     return result
 
 
+def _warm_up_hands(hands: HandPair) -> None:
+    """Pose one frame of each hand without autograd, so that what a hand model compiles or loads on its first
+    call (prep's compiled skeleton, :mod:`data_prep.compiled_hand`: numba's start-up) is paid here, not in the
+    first sequence."""
+    with torch.no_grad():
+        for side in HANDS:
+            hands[side](torch.zeros(1, 3), torch.zeros(1, 45))
+
+
 _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(hands: HandPair, reader, convert: Converter) -> None:
     """Pool initializer: one torch thread; the worker's own copy of the hand models and reader (its start_worker())."""
     torch.set_num_threads(1)
+    _warm_up_hands(hands)
     if hasattr(reader, "start_worker"):
         reader.start_worker(hands)
     _WORKER.update(hands=hands, reader=reader, convert=convert)
@@ -350,8 +360,10 @@ def run_pipeline(
     reused = {t.key: r for t in source.tasks if (r := _reuse(t, out, settings)) is not None}
     todo = [t for t in source.tasks if t.key not in reused]
     setup_started = time.perf_counter()
-    if todo and source.prepare is not None:
-        source.prepare(todo)
+    if todo:
+        _warm_up_hands(hands)
+        if source.prepare is not None:
+            source.prepare(todo)
     setup_seconds = time.perf_counter() - setup_started
     started = time.perf_counter()
     converted = convert_all(todo, out, hands, source.reader, settings, workers, progress)
@@ -388,7 +400,7 @@ def run_pipeline(
         partial=sum(bool(s.get("partial")) for s in skipped),
         clips={**{s: sum(r["split"] == s for r in rows) for s in fmt.SPLITS}, "total": len(rows)},
         clip_frames=len(rows) * clip_len, frames_converted=sum(r.frames for r in converted if r.rows), seconds=seconds,
-        setup_seconds=setup_seconds if source.prepare is not None and todo else 0.0,
+        setup_seconds=setup_seconds if todo else 0.0,
         cpu_seconds=sum(r.cpu_seconds for r in converted if r.rows),
     )
     run = {"frames_converted": summary.frames_converted, "seconds": round(seconds, 3),

@@ -45,6 +45,7 @@ from data_prep.arctic_objects import (
 from data_prep.arctic_reader import ARCTIC_FPS, MANO_SUFFIX, read_mano_sequence
 from data_prep.caption_segments import SIDE_FILE, CaptionSegment, match_segment, read_caption_segments
 from data_prep.clip_pipeline import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task, run_pipeline
+from data_prep.compiled_hand import with_compiled_skeleton
 from data_prep.object_contact import CONTACT_DIST, ObjectDistance, flesh_radius, sequence_contact
 from handgen.errors import HandgenError, InputFileError
 from handgen.geometry import grid_kernels
@@ -188,11 +189,12 @@ def caption_annotator(segments: dict[str, list[CaptionSegment]]):
 
 
 def make_hands(mano_dir: str | None) -> HandPair:
-    """The flat-hand-mean hand pair (MANO from ``mano_dir``/$HANDGEN_MANO_DIR, else procedural)."""
+    """The flat-hand-mean hand pair (MANO from ``mano_dir``/$HANDGEN_MANO_DIR, else procedural, with its skeleton
+    compiled: :mod:`data_prep.compiled_hand`)."""
     mano_path = resolve_mano_dir(mano_dir)
     mano_arg = str(mano_path) if mano_path is not None else None
     try:
-        return make_hand_pair(mano_arg, flat_hand_mean=True)
+        return with_compiled_skeleton(make_hand_pair(mano_arg, flat_hand_mean=True))
     except (OSError, ValueError, ImportError) as exc:
         raise HandgenError(f"cannot build the MANO hand model from {mano_arg}: {exc}") from None
 

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 
 import numpy as np
 import pytest
@@ -213,7 +212,7 @@ def test_write_failures_are_one_line_and_leave_the_old_file(tmp_path, monkeypatc
     def fail(*args, **kwargs):
         raise OSError(code_, "simulated")
 
-    monkeypatch.setattr(tempfile, "mkstemp", fail)
+    monkeypatch.setattr(os, "open", fail)  # the temporary file cannot be created
     with pytest.raises(OutputWriteError, match=r"cannot write .*report.json: ") as info:
         atomic_write_json(path, {"new": 2})
     assert "\n" not in str(info.value)

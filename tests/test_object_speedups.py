@@ -11,6 +11,7 @@ from data_prep.object_distance import DistanceGrid, point_triangle_distance
 from data_prep.synthetic.grasp_solver import close_fingers, hand_rotation, open_hand, place_palm
 from data_prep.synthetic.hand_geometry import SkinnedPoints, pose_hand
 from handgen.geometry import grid_kernels
+from handgen.geometry.exact_band import lower_corner
 
 
 def test_point_triangle_distance_matches_trimesh_in_every_region():
@@ -57,6 +58,31 @@ def test_lower_bound_and_below_read_a_lazy_grid_without_making_all_of_it_exact()
         np.testing.assert_array_equal(lazy.materialize().values, eager.values)
 
 
+def _trilinear_reference(grid: DistanceGrid, points: np.ndarray) -> np.ndarray:
+    """The numpy trilinear interpolation that DistanceGrid.__call__ ran before the compiled one: voxel coordinates
+    ``(p - origin) / spacing``, the cell's lower corner (clamped), float32 values widened, x then y then z;
+    ``cap`` outside the grid."""
+    values = grid.values
+    _, ny, nz = values.shape
+    flat = values.reshape(-1)
+    coords = [(points[:, k] - grid.origin[k]) * (1.0 / grid.spacing) for k in range(3)]
+    inside = np.ones(len(points), dtype=bool)
+    for k, c in enumerate(coords):
+        inside &= (c >= 0.0) & (c <= values.shape[k] - 1)
+    x, y, z = (c[inside] for c in coords)
+    ix, iy, iz = lower_corner(values.shape, x, y, z)
+    fx, fy, fz = x - ix, y - iy, z - iz
+    sx, sy = ny * nz, nz
+    i = ix * sx + iy * sy + iz
+    c00 = flat[i] * (1 - fx) + flat[i + sx] * fx
+    c01 = flat[i + 1] * (1 - fx) + flat[i + sx + 1] * fx
+    c10 = flat[i + sy] * (1 - fx) + flat[i + sx + sy] * fx
+    c11 = flat[i + sy + 1] * (1 - fx) + flat[i + sx + sy + 1] * fx
+    out = np.full(len(points), grid.cap, dtype=np.float64)
+    out[inside] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz
+    return out
+
+
 def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     """grid_kernels (numba) = the numpy code they replace in DistanceGrid.below: the point-triangle distance in
     every Voronoi region and on degenerate triangles, the exact band values, trilinear interpolation; and the
@@ -88,8 +114,13 @@ def test_compiled_kernels_give_the_numpy_paths_numbers_bit_for_bit():
     points = rng.uniform(-0.08, 0.08, size=(5000, 3))  # some beyond the grid
     points[:5] = eager.origin + (np.array(eager.shape) - 1.0) * eager.spacing  # the grid's far corner: clamped cell
     inv, shape = 1.0 / eager.spacing, np.asarray(eager.shape)
-    np.testing.assert_array_equal(grid_kernels.interpolate(eager.values.reshape(-1), shape, eager.origin, inv, points,
-                                                           eager.cap), eager(points))
+    reference = _trilinear_reference(eager, points)
+    assert grid_kernels.interpolate(eager.values.reshape(-1), shape, eager.origin, inv, points,
+                                    eager.cap).tobytes() == reference.tobytes()
+    assert eager(points).tobytes() == reference.tobytes()  # __call__ is that kernel
+    assert (reference[5:] == eager.cap).any() and (reference < eager.cap).any()
+    lazy = DistanceGrid.from_mesh(mesh.vertices, mesh.faces, lazy=True, **kwargs)
+    assert lazy(points).tobytes() == _trilinear_reference(lazy, points).tobytes() == reference.tobytes()
     np.testing.assert_array_equal(eager.below(points, 0.006), eager(points) < 0.006)  # an exact grid: no band arrays
     # the per-frame maps into an object's frames: numpy's elementwise products in the same order, float32 widened
     world, shift, rot, pivot = rng.normal(size=(4, 7, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3, 3)), rng.normal(size=3)

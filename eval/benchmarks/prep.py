@@ -8,7 +8,8 @@ on the other cores does not change: the rate of a worker on an idle core. The ob
 rows convert it twice with the same grids: the first pass makes the grids exact where the hands
 reach (once per object and run), the second shows the per-frame cost of a long dataset. The
 setup row is the object grids' build plus what a converting process needs once (numba's start-up
-for the compiled contact kernels, the hands' flesh radii: ``ArcticReader.prepare``).
+for the compiled contact kernels and prep's compiled hand skeleton, the hands' flesh radii:
+``ArcticReader.prepare`` and the pipeline's first call of each hand).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 def _timed_prep(raw: Path, data: Path, workers: int) -> tuple[float, float, int, float]:
     """(wall seconds, CPU seconds of the workers' conversion, source frames, setup seconds) of one ``prep_arctic``.
 
-    Wall and CPU seconds are ``prep``'s own (the conversion, without the object grids' setup).
+    Wall and CPU seconds are ``prep``'s own (the conversion, without the setup: object grids, compiled kernels).
     """
     from data_prep.prep_arctic import prep_arctic
 
@@ -69,7 +70,7 @@ def bench_prep(num_seqs: int = 64, frames: int = 90, workers: int = 2) -> list[d
         case = f"{num_seqs} seqs x {frames} frames, 1/3 with objects (contact), 1 worker"
         row(case, count / wall)
         row(case + ", per CPU-second of the worker", count / cpu)
-        row(case + ": object grid setup (not in frames/s)", setup, "s")
+        row(case + ": setup, object grids + compiled kernels (not in frames/s)", setup, "s")
         cpu, count = _warm_object_pass(mixed_raw, Path(tmp) / "d_warm")
         row(case + ", grids already exact where the hands reach, per CPU-second", count / cpu)
         if workers > 1:

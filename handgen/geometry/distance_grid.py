@@ -53,7 +53,7 @@ import trimesh
 from scipy import ndimage
 
 from handgen.geometry import grid_kernels
-from handgen.geometry.exact_band import ExactBand, corner_bricks, lower_corner
+from handgen.geometry.exact_band import ExactBand, corner_bricks
 from handgen.geometry.mesh_distance import point_triangle_distance
 from handgen.geometry.ray_parity import parity_inside
 
@@ -201,6 +201,11 @@ class DistanceGrid:
         It interpolates the current values: a lazy grid's band voxels not yet exact hold a lower bound of
         their exact value, and interpolation (non-negative weights, monotone rounding) keeps the order.
         """
+        return self._interpolate(points)
+
+    def _interpolate(self, points: np.ndarray) -> np.ndarray:
+        """Trilinear interpolation (...) of the current values at points (..., 3), ``cap`` outside the grid (one
+        compiled pass, :func:`handgen.geometry.grid_kernels.interpolate`)."""
         points = np.asarray(points, dtype=np.float64)
         flat_points = np.ascontiguousarray(points.reshape(-1, 3))
         out = grid_kernels.interpolate(self.values.reshape(-1), np.asarray(self.shape, dtype=np.int64), self.origin,
@@ -238,16 +243,12 @@ class DistanceGrid:
         return self._block_min
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid."""
-        lead, coords, inside = self._coords(points)
+        """Interpolated distance (...) at points (..., 3) metres; ``cap`` outside the grid. A lazy grid first makes
+        the bricks around the points exact."""
         if self._band is not None:
+            _, coords, inside = self._coords(points)
             self._resolve(corner_bricks(self.values.shape, *(c[inside] for c in coords)))
-        if inside.all():
-            return _trilinear(self.values, *coords).reshape(lead)
-        out = np.full(len(inside), self.cap, dtype=np.float64)
-        if inside.any():
-            out[inside] = _trilinear(self.values, *(c[inside] for c in coords))
-        return out.reshape(lead)
+        return self._interpolate(points)
 
 
 def _surface_samples(triangles: np.ndarray, step: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -336,18 +337,3 @@ def _neighbour_faces(faces_of, flat: np.ndarray, shape: tuple) -> np.ndarray:
             faces[ok] = faces_of(np.ravel_multi_index(nb[ok].T, shape))
             out.append(faces)
     return np.concatenate(out, axis=1)
-
-
-def _trilinear(values: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Trilinear interpolation of ``values`` at fractional voxel coordinates (N,) each, inside the grid."""
-    _, ny, nz = values.shape
-    flat = np.ascontiguousarray(values).reshape(-1)
-    ix, iy, iz = lower_corner(values.shape, x, y, z)
-    fx, fy, fz = x - ix, y - iy, z - iz
-    sx, sy = ny * nz, nz
-    i = ix * sx + iy * sy + iz
-    c00 = flat[i] * (1 - fx) + flat[i + sx] * fx
-    c01 = flat[i + 1] * (1 - fx) + flat[i + sx + 1] * fx
-    c10 = flat[i + sy] * (1 - fx) + flat[i + sx + sy] * fx
-    c11 = flat[i + sy + 1] * (1 - fx) + flat[i + sx + sy + 1] * fx
-    return (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz

@@ -116,8 +116,8 @@ def _brick_keys(shape: tuple, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np
 
 
 def lower_corner(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Voxel indices (i, j, k), (n,) each, of the lower corner of the grid cell that
-    :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each (>= 0, so the
+    """Voxel indices (i, j, k), (n,) each, of the lower corner of the grid cell that the trilinear interpolation
+    (:func:`handgen.geometry.grid_kernels.interpolate`) reads for fractional coordinates (n,) each (>= 0, so the
     cast floors), clamped so that the cell's upper corner stays inside a grid of ``shape``."""
     nx, ny, nz = shape
     return (np.minimum(x.astype(np.int64), nx - 2), np.minimum(y.astype(np.int64), ny - 2),
@@ -125,7 +125,8 @@ def lower_corner(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> t
 
 
 def corner_bricks(shape: tuple, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Bricks (8n,) of the voxels :func:`handgen.geometry.distance_grid._trilinear` reads for fractional coordinates (n,) each."""
+    """Bricks (8n,) of the voxels the trilinear interpolation (:func:`handgen.geometry.grid_kernels.interpolate`)
+    reads for fractional coordinates (n,) each."""
     counts = -(-np.asarray(shape) // BRICK)
     b = [np.stack([i // BRICK, (i + 1) // BRICK]) for i in lower_corner(shape, x, y, z)]  # (2, n) per axis
     keys = (b[0][:, None, None] * counts[1] + b[1][None, :, None]) * counts[2] + b[2][None, None, :]

@@ -30,7 +30,9 @@ def _lower(c: float, n: int) -> int:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _interpolate(flat, ny: int, nz: int, ix: int, iy: int, iz: int, fx: float, fy: float, fz: float) -> float:
-    """``distance_grid._trilinear`` at one point: its lower voxel (ix, iy, iz) and fractions (fx, fy, fz)."""
+    """Trilinear interpolation at one point from its lower voxel (ix, iy, iz) and fractions (fx, fy, fz): float32
+    values widened, ``(v0 (1 - fx) + v1 fx)`` along x, then y, then z (tests/test_object_speedups.py holds the
+    numpy formula it is checked against)."""
     sx, sy = ny * nz, nz
     i = ix * sx + iy * sy + iz
     gx = 1.0 - fx

@@ -119,17 +119,27 @@ class ProceduralHand(HandModel):
 
     def _skeleton(self, global_orient, full_hand_pose, betas):
         """World rotations (B,16,3,3), positions (B,16,3), rest joints (B,16,3) and the 21 keypoints (B,21,3)."""
-        return self._posed_skeleton(axis_angle_pose_to_rotmats(global_orient, full_hand_pose), betas)
+        return self._posed_skeleton(self._local_rotations(global_orient, full_hand_pose), betas)
+
+    def _local_rotations(self, global_orient, full_hand_pose):
+        """The 16 local rotations (B,16,3,3) of (B,3) + (B,45) axis-angles (data_prep.compiled_hand overrides it)."""
+        return axis_angle_pose_to_rotmats(global_orient, full_hand_pose)
 
     def _posed_skeleton(self, rotmats, betas):
         """:meth:`_skeleton` from the local rotations (B,16,3,3)."""
         batch = betas.shape[0]
         joints_rest = torch.addmm(self._j_template_flat, betas, self._j_shapedirs_flat).view(batch, 16, 3)
         tips_rest = torch.addmm(self._tip_template_flat, betas, self._tip_shapedirs_flat).view(batch, 5, 3)
+        rotations, positions, keypoints = self._kinematics(rotmats, joints_rest, tips_rest)
+        return rotations, positions, joints_rest, keypoints
+
+    def _kinematics(self, rotmats, joints_rest, tips_rest):
+        """World rotations (B,16,3,3), posed joints (B,16,3) and the 21 keypoints (B,21,3) from the local rotations
+        (B,16,3,3) and the rest joints (B,16,3) and fingertips (B,5,3): forward kinematics, then the tips carried
+        by their joints (data_prep.compiled_hand overrides it with a compiled loop giving the same numbers)."""
         rotations, positions = forward_kinematics(rotmats, joints_rest)
         tips = rigid_skin(tips_rest, TIP_PARENTS, rotations, positions, joints_rest)
-        keypoints = torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
-        return rotations, positions, joints_rest, keypoints
+        return rotations, positions, torch.cat([positions, tips], dim=1)[:, list(KEYPOINTS_FROM_MANO)]
 
     def joints_and_rotations(
         self, global_orient: torch.Tensor, hand_pose: torch.Tensor, betas: torch.Tensor | None = None,
@@ -140,7 +150,7 @@ class ProceduralHand(HandModel):
         if not self.flat_hand_mean or global_orient.dtype != self.hands_mean.dtype:
             return super().joints_and_rotations(global_orient, hand_pose, betas, transl)
         lead, go, hp, b = self._flatten(global_orient, hand_pose, betas)
-        rotmats = axis_angle_pose_to_rotmats(go, hp)
+        rotmats = self._local_rotations(go, hp)
         keypoints = self._posed_skeleton(rotmats, b)[3]
         return self._translate(keypoints, transl, lead).reshape(*lead, 21, 3), rotmats.reshape(*lead, 16, 3, 3)
 
@@ -154,7 +164,7 @@ class ProceduralHand(HandModel):
 
         def vertices(rows: torch.Tensor) -> torch.Tensor:
             matrices = skin_matrices(rotations[rows], positions[rows], joints_rest[rows])
-            return self.skin(b[rows], matrices) + offset[rows]
+            return self.skin(b[rows], matrices, offset[rows])
 
         return keypoints + offset, vertices
 

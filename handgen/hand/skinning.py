@@ -103,11 +103,13 @@ class SkinningLayout(torch.nn.Module):
         """(B, 3, N) shaped rest vertices, component-major, metres."""
         return torch.addmm(self.v_template_cm, betas, self.shapedirs_cm).view(betas.shape[0], 3, -1)
 
-    def forward(self, betas: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
-        """Posed vertices (B, N, 3), contiguous, for betas (B, 10) and ``skin_matrices`` (B, 12, 16)."""
+    def forward(self, betas: torch.Tensor, matrices: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """Posed vertices (B, N, 3), contiguous, for betas (B, 10) and ``skin_matrices`` (B, 12, 16); ``shift``
+        (B, 1, 3) is added to them (without autograd in the same pass as the reordering: the same numbers)."""
         batch, num_v = betas.shape[0], self.weights_t.shape[1]
         out = None
-        if not (torch.is_grad_enabled() and (betas.requires_grad or matrices.requires_grad)):
+        tracked = shift is not None and shift.requires_grad
+        if not (torch.is_grad_enabled() and (betas.requires_grad or matrices.requires_grad or tracked)):
             out = torch.empty(batch, num_v, 3, dtype=matrices.dtype, device=matrices.device)
         chunks = []
         for start in range(0, batch, SKIN_CHUNK):
@@ -120,11 +122,14 @@ class SkinningLayout(torch.nn.Module):
             posed = torch.addcmul(posed, blended[:, :, 2], pts[:, 2:3]).transpose(1, 2)  # (b,N,3)
             if out is None:
                 chunks.append(posed)
-            else:
+            elif shift is None:
                 out[start:stop] = posed
+            else:
+                torch.add(posed, shift[start:stop], out=out[start:stop])
         if out is not None:
             return out
-        return chunks[0].contiguous() if len(chunks) == 1 else torch.cat(chunks, dim=0)
+        posed = chunks[0].contiguous() if len(chunks) == 1 else torch.cat(chunks, dim=0)
+        return posed if shift is None else posed + shift
 
 
 def rigid_skin(points: torch.Tensor, joint_ids: list[int] | tuple[int, ...], rotations: torch.Tensor,

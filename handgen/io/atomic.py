@@ -5,9 +5,10 @@ for readers and after a crash of the process, but after a power loss the file ma
 empty. For files whose reader checks them anyway (DATA_DIR shards, whose marker holds their size
 and digest) that costs a re-conversion, not a wrong result, and saves ~5 ms of waiting per file.
 
-The file gets the permissions a plain ``open(path, "w")`` would give (0666 minus the umask), not
-``mkstemp``'s 0600. Write errors (read-only folder, full disk, a folder where the file should be)
-become one-line :class:`~handgen.errors.HandgenError` messages and leave the old file untouched.
+The temporary file is created with ``O_EXCL`` and mode 0666, so the file gets the permissions a plain
+``open(path, "w")`` would give (0666 minus the umask; ``mkstemp`` would give 0600 and need a chmod).
+Write errors (read-only folder, full disk, a folder where the file should be) become one-line
+:class:`~handgen.errors.HandgenError` messages and leave the old file untouched.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -24,11 +24,28 @@ import numpy as np
 
 from handgen.errors import HandgenError, OutputWriteError
 
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+
+def _create_temp(path: Path, suffix: str) -> tuple[int, Path]:
+    """A new file beside ``path``, open for writing (fd), and its path. ``O_EXCL`` with mode 0666: the umask
+    gives it the permissions ``open(path, "w")`` would (no chmod); a missing folder is made."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{os.urandom(5).hex()}{suffix or '.tmp'}"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+def _remove(tmp: Path) -> None:
+    try:
+        tmp.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _fsync_file(path: Path) -> None:
@@ -74,15 +91,12 @@ def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Ite
     if path.is_dir():
         raise HandgenError(f"cannot write {path}: is a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+        fd, tmp_path = _create_temp(path, suffix)
     except OSError as exc:
         raise write_error(path, exc) from None
     os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
         if durable:
             _fsync_file(tmp_path)
         os.replace(tmp_path, path)
@@ -95,14 +109,39 @@ def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Ite
             tmp_path.unlink()
 
 
-def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> None:
-    with atomic_path(path, durable=durable) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def atomic_write_bytes(path: str | Path, data: bytes, suffix: str = "", durable: bool = True) -> None:
-    with atomic_path(path, suffix=suffix, durable=durable) as tmp:
-        tmp.write_bytes(data)
+    """Write ``data`` to ``path`` atomically: a new file beside it, written with one descriptor, then renamed
+    (errors as :func:`atomic_path`; a prep shard costs 4 system calls besides the write and the rename's)."""
+    path = Path(path)
+    if path.is_dir():
+        raise HandgenError(f"cannot write {path}: is a folder")
+    try:
+        fd, tmp = _create_temp(path, suffix)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        if durable:
+            _fsync_dir(path.parent)
+    except OSError as exc:
+        _remove(tmp)
+        raise write_error(path, exc) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> None:
+    """``text`` as UTF-8 (no newline translation), written like :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def atomic_write_json(path: str | Path, obj, durable: bool = True) -> None:

@@ -10,7 +10,6 @@ fails that check and is converted again by the next ``prep``; the index files ar
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import zipfile
@@ -30,6 +29,7 @@ from handgen.io.data_format import (
     SHARD_DTYPES,
     shard_relpath,
 )
+from handgen.io.npz_bytes import npz_bytes
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,8 @@ def write_shard(
         raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
     data_dir = Path(data_dir)
     typed = {k: np.asarray(v, dtype=SHARD_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
-    # the npz made in memory, written with one call, its digest taken from the same bytes (not read back)
-    buffer = io.BytesIO()
-    np.savez(buffer, **typed)
-    data = buffer.getvalue()
+    # np.savez's bytes made in memory (handgen.io.npz_bytes), written with one call, digested (not read back)
+    data = npz_bytes(typed)
     atomic_write_bytes(data_dir / shard_relpath(subject, sequence), data, suffix=".npz", durable=False)
     # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
     write_shard_marker(data_dir, subject, sequence, {**marker, **_fingerprint(len(data), hashlib.sha256(data))})

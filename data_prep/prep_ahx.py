@@ -33,16 +33,10 @@ from typing import Any
 
 from data_prep.ahx_reader import KEYPOINTS_SIDECAR_SUFFIX, discover_sequences, read_smplx_sequence, sequence_name
 from data_prep.assembly_labels import ActionSegment, dominant_verb, read_action_labels
-from data_prep.clip_pipeline import (
-    PrepSource,
-    PrepSummary,
-    ReadSequence,
-    SequenceTask,
-    file_task,
-    run_pipeline,
-)
+from data_prep.clip_pipeline import run_pipeline
 from data_prep.hand_keypoints import UNIT_SCALE
 from data_prep.prep_arctic import make_hands
+from data_prep.prep_records import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task
 from data_prep.smplx_hands import parse_wrist_offset
 from handgen.errors import HandgenError
 from handgen.hand.pair import HandPair

@@ -44,9 +44,10 @@ from data_prep.arctic_objects import (
 )
 from data_prep.arctic_reader import ARCTIC_FPS, MANO_SUFFIX, read_mano_sequence
 from data_prep.caption_segments import SIDE_FILE, CaptionSegment, match_segment, read_caption_segments
-from data_prep.clip_pipeline import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task, run_pipeline
+from data_prep.clip_pipeline import run_pipeline
 from data_prep.compiled_hand import with_compiled_skeleton
 from data_prep.object_contact import CONTACT_DIST, ObjectDistance, flesh_radius, sequence_contact
+from data_prep.prep_records import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task
 from handgen.errors import HandgenError, InputFileError
 from handgen.geometry import grid_kernels
 from handgen.hand.factory import make_hand_pair, resolve_mano_dir

@@ -62,10 +62,11 @@ import torch
 from data_prep.arctic_objects import object_name_of, read_object_track
 from data_prep.arctic_reader import read_mano_sequence
 from data_prep.caption_segments import SIDE_FILE, read_caption_segments
-from data_prep.clip_pipeline import SequenceResult, SequenceTask, convert_all, skip_reason
+from data_prep.clip_pipeline import convert_all, skip_reason
 from data_prep.hand_frame import DEFINITION, apply_frame, right_hand_frame
 from data_prep.object_contact import CONTACT_DIST, sequence_contact
 from data_prep.prep_arctic import ArcticReader, find_sequences, make_hands
+from data_prep.prep_records import SequenceResult, SequenceTask
 from data_prep.splits import assign_splits
 from handgen.errors import HandgenError, InputFileError
 from handgen.grasp.frame_holds import FrameHoldTester

@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from data_prep.clip_pipeline import SequenceResult, SequenceTask, convert_all, file_task
+from data_prep.clip_pipeline import convert_all
+from data_prep.prep_records import SequenceResult, SequenceTask, file_task
 from data_prep.handx_reader import (
     HANDX_FPS, HANDX_FRAMES, METADATA_FILE, SPLIT_FILES, UP_AXES, HandXClip, make_clip, read_source_metadata,
     rotate_params,

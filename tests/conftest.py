@@ -126,3 +126,11 @@ def grasp_runs(tmp_path_factory):
     assert cli_in_process("train", "--config", "configs/grasp_prior_tiny.yaml", f"data={data}", f"object_encoder={ae}",
                           f"output_dir={prior}", *TINY_PRIOR) == 0
     return data, ae, prior
+
+
+@pytest.fixture(scope="session")
+def mano_dir(tmp_path_factory):
+    """Synthetic MANO_{LEFT,RIGHT}.pkl in the official layout (tests/test_mano_hand.py, tests/test_mano_files.py)."""
+    from handgen.testing.synthetic_mano import write_synthetic_mano_dir
+
+    return write_synthetic_mano_dir(tmp_path_factory.mktemp("mano_pkl"), seed=0, fmt="pkl")

@@ -12,6 +12,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = next((p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared")
 YCB_DIR = SHARED / "data" / "ycb"
 
+# MANO's layout (docs/reference.md section 1), written out so that tests do not reuse the code under test
+MANO_KEYPOINT_ORDER = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]
+MANO_PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14]
+MANO_TIPS = {"right": [745, 317, 444, 556, 673], "left": [745, 317, 445, 556, 673]}
+
 
 def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None, check: bool = False):
     """Run ``python -m handgen ARGS`` in a subprocess; returns CompletedProcess (text)."""

@@ -7,8 +7,13 @@ import pytest
 import torch
 
 from eval.benchmarks.few_step import CallCounter
-from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
-                                           teacher_guided_x0)
+from handgen.diffusion.consistency import (
+    consistency_output,
+    consistency_scheduler,
+    ddim_step,
+    solver_grid,
+    teacher_guided_x0,
+)
 from handgen.diffusion.schedulers import training_scheduler
 from handgen.errors import HandgenError
 from handgen.models.motion_denoiser import BRANCHES, DenoiserConfig, MotionDenoiser

@@ -28,14 +28,19 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 from torch import nn
-
 from tqdm.auto import tqdm
 
-from handgen.diffusion.consistency import (consistency_output, consistency_scheduler, ddim_step, solver_grid,
-                                           teacher_guided_x0, update_target)
+from handgen.diffusion.consistency import (
+    consistency_output,
+    consistency_scheduler,
+    ddim_step,
+    solver_grid,
+    teacher_guided_x0,
+    update_target,
+)
 from handgen.diffusion.guidance import guided_x0
-from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
+from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler
 from handgen.errors import HandgenError
 from handgen.io.run_dir import load_weights, read_json, read_run_config

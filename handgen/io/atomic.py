@@ -78,6 +78,16 @@ def write_error(path: str | Path, exc: OSError) -> OutputWriteError:
     return OutputWriteError(f"cannot write {path}: {reason}")
 
 
+def _open_temp(path: Path, suffix: str) -> tuple[int, Path]:
+    """:func:`_create_temp` with the module's errors: a folder at ``path`` or an unwritable folder."""
+    if path.is_dir():
+        raise HandgenError(f"cannot write {path}: is a folder")
+    try:
+        return _create_temp(path, suffix)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
@@ -88,12 +98,7 @@ def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Ite
         HandgenError: the folder cannot be written (read-only, full, not a folder); ``path`` is untouched.
     """
     path = Path(path)
-    if path.is_dir():
-        raise HandgenError(f"cannot write {path}: is a folder")
-    try:
-        fd, tmp_path = _create_temp(path, suffix)
-    except OSError as exc:
-        raise write_error(path, exc) from None
+    fd, tmp_path = _open_temp(path, suffix)
     os.close(fd)
     try:
         yield tmp_path
@@ -113,12 +118,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, suffix: str = "", durable:
     """Write ``data`` to ``path`` atomically: a new file beside it, written with one descriptor, then renamed
     (errors as :func:`atomic_path`; a prep shard costs 4 system calls besides the write and the rename's)."""
     path = Path(path)
-    if path.is_dir():
-        raise HandgenError(f"cannot write {path}: is a folder")
-    try:
-        fd, tmp = _create_temp(path, suffix)
-    except OSError as exc:
-        raise write_error(path, exc) from None
+    fd, tmp = _open_temp(path, suffix)
     try:
         try:
             view = memoryview(data)

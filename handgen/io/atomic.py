@@ -7,6 +7,8 @@ and digest) that costs a re-conversion, not a wrong result, and saves ~5 ms of w
 
 The temporary file is created with ``O_EXCL`` and mode 0666, so the file gets the permissions a plain
 ``open(path, "w")`` would give (0666 minus the umask; ``mkstemp`` would give 0600 and need a chmod).
+:func:`atomic_path` still sets that mode after its block, since a writer may re-create the file (safetensors
+writes 0600).
 Write errors (read-only folder, full disk, a folder where the file should be) become one-line
 :class:`~handgen.errors.HandgenError` messages and leave the old file untouched.
 """
@@ -25,6 +27,12 @@ import numpy as np
 from handgen.errors import HandgenError, OutputWriteError
 
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _create_temp(path: Path, suffix: str) -> tuple[int, Path]:
@@ -102,6 +110,7 @@ def atomic_path(path: str | Path, suffix: str = "", durable: bool = True) -> Ite
     os.close(fd)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # a writer that re-created the file (safetensors: 0600) gets open()'s mode
         if durable:
             _fsync_file(tmp_path)
         os.replace(tmp_path, path)

@@ -138,7 +138,7 @@ class MotionConsistencyTask(TrainingTask):
             x_prev = ddim_step(x_t, x0_teacher, t, t_prev, self.train_scheduler.alphas_cumprod)
             target = consistency_output(self.target(x_prev, t_prev, texts, keep), x_prev, t_prev, self.lcm)
         loss, parts = self._x0_loss(student, target)
-        if train and int(d.ode_pairs) > 0 and float(d.pair_weight) > 0:
+        if train and self._uses_pairs():
             pair_loss, _ = self._pair_loss(model, b, device)
             loss = loss + float(d.pair_weight) * pair_loss
             parts["pair"] = pair_loss.item()
@@ -156,14 +156,14 @@ class MotionConsistencyTask(TrainingTask):
 
     def _load_or_make_pairs(self, device) -> dict[str, torch.Tensor]:
         """The teacher pairs of RUN_DIR/teacher_pairs.pt when made with the same settings, else new ones (saved there)."""
-        path = self.run_dir / PAIRS_FILE
+        path, key = self.run_dir / PAIRS_FILE, self._pairs_key()
         if path.exists():
             saved = torch.load(path, weights_only=True)
-            if saved.get("key") == self._pairs_key():
+            if saved.get("key") == key:
                 return saved["pairs"]
         pairs = self._make_pairs(device)
         partial = path.with_name(f"{PAIRS_FILE}.{os.getpid()}.partial")  # every process makes the same pairs
-        torch.save({"key": self._pairs_key(), "pairs": pairs}, partial)
+        torch.save({"key": key, "pairs": pairs}, partial)
         os.replace(partial, path)
         return pairs
 
@@ -191,9 +191,13 @@ class MotionConsistencyTask(TrainingTask):
                 scheduler, self.train_scheduler, shape, torch.Generator().manual_seed(seed + i), device=device).cpu())
         return {"noise": torch.cat(noise), "x0": torch.cat(samples), "rows": rows}
 
+    def _uses_pairs(self) -> bool:
+        """Whether the teacher pairs enter the loss (``distill.ode_pairs`` and ``distill.pair_weight`` both > 0)."""
+        return int(self.cfg.distill.ode_pairs) > 0 and float(self.cfg.distill.pair_weight) > 0
+
     def prepare(self, device: torch.device) -> None:
-        """Make (or load) the teacher pairs when ``distill.ode_pairs`` > 0."""
-        if int(self.cfg.distill.ode_pairs) > 0 and float(self.cfg.distill.pair_weight) > 0:
+        """Make (or load) the teacher pairs when they enter the loss."""
+        if self._uses_pairs():
             self.teacher.to(device)
             self.pairs = self._load_or_make_pairs(device)
 

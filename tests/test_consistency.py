@@ -12,8 +12,8 @@ from handgen.diffusion.consistency import (
     consistency_scheduler,
     ddim_step,
     solver_grid,
-    teacher_guided_x0,
 )
+from handgen.diffusion.guidance import guided_x0
 from handgen.diffusion.schedulers import training_scheduler
 from handgen.errors import HandgenError
 from handgen.models.motion_denoiser import BRANCHES, DenoiserConfig, MotionDenoiser
@@ -44,7 +44,7 @@ def test_ddim_step_with_the_true_x0_stays_on_the_forward_trajectory():
     assert torch.allclose(ddim_step(x_t, x0, t, t_prev, sched.alphas_cumprod), expected, atol=1e-5)
 
 
-def test_teacher_guidance_is_one_batched_call_and_scale_one_is_the_conditional_pass():
+def test_teacher_guidance_with_dropped_branches_is_one_batched_call_and_scale_one_is_the_conditional_pass():
     torch.manual_seed(0)
     net = MotionDenoiser(DenoiserConfig(feature_dim=6, text_dim=8, layers=1, width=16, heads=2, ff=32,
                                         branch_heads=True)).eval()
@@ -54,8 +54,8 @@ def test_teacher_guidance_is_one_batched_call_and_scale_one_is_the_conditional_p
     texts = {k: (torch.randn(2, 3, 8), torch.ones(2, 3, dtype=torch.bool)) for k in BRANCHES}
     keep = {k: torch.ones(2, dtype=torch.bool) for k in BRANCHES}
     with torch.no_grad(), CallCounter(net) as counter:
-        cond = teacher_guided_x0(net, x, t, texts, keep, 1.0)
-        guided = teacher_guided_x0(net, x, t, texts, keep, 3.0)
+        cond = guided_x0(net, x, t, texts, 1.0, keep)
+        guided = guided_x0(net, x, t, texts, 3.0, keep)
     assert counter.calls == 2
     with torch.no_grad():
         assert torch.allclose(cond, net(x, t, texts), atol=1e-5)

@@ -19,9 +19,6 @@ from diffusers import DDPMScheduler, LCMScheduler
 from torch import nn
 
 from handgen.errors import HandgenError
-from handgen.models.motion_denoiser import BRANCHES
-
-TextStates = dict[str, tuple[torch.Tensor, torch.Tensor]]  # branch -> (states (B,L,H), mask (B,L))
 
 
 def consistency_scheduler(train_scheduler: DDPMScheduler, solver_steps: int, timestep_scaling: float,
@@ -71,22 +68,6 @@ def ddim_step(x_t: torch.Tensor, x0: torch.Tensor, t: torch.Tensor, t_prev: torc
     a_prev = alphas_cumprod.to(x_t.device)[t_prev].view(-1, 1, 1)
     eps = (x_t - a_t.sqrt() * x0) / (1.0 - a_t).sqrt()
     return a_prev.sqrt() * x0 + (1.0 - a_prev).sqrt() * eps
-
-
-def teacher_guided_x0(teacher: nn.Module, x_t: torch.Tensor, timesteps: torch.Tensor, texts: TextStates,
-                      keep: dict[str, torch.Tensor], guidance: float) -> torch.Tensor:
-    """Teacher x0 with classifier-free guidance, one batch of 2B: uncond + w (cond - uncond).
-
-    ``keep`` (branch -> (B,) bool) drops texts from the conditional pass too, so a dropped
-    branch is guided toward nothing (the student learns the unconditional case as well).
-    """
-    batch = x_t.shape[0]
-    doubled = {k: (torch.cat([s, s]), torch.cat([m, m])) for k, (s, m) in texts.items()}
-    none = torch.zeros(batch, dtype=torch.bool, device=x_t.device)
-    keep2 = {k: torch.cat([keep[k], none]) for k in BRANCHES}
-    out = teacher(torch.cat([x_t, x_t]), torch.cat([timesteps, timesteps]), doubled, keep2)
-    cond, uncond = out.split(batch)
-    return uncond + guidance * (cond - uncond)
 
 
 @torch.no_grad()

@@ -35,7 +35,6 @@ from handgen.diffusion.consistency import (
     consistency_scheduler,
     ddim_step,
     solver_grid,
-    teacher_guided_x0,
     update_target,
 )
 from handgen.diffusion.guidance import guided_x0
@@ -134,7 +133,7 @@ class MotionConsistencyTask(TrainingTask):
         keep = {k: torch.rand(b, device=device) >= p_drop for k in BRANCHES}
         student = consistency_output(model(x_t, t, texts, keep), x_t, t, self.lcm)
         with torch.no_grad():
-            x0_teacher = teacher_guided_x0(self.teacher, x_t, t, texts, keep, float(d.guidance))
+            x0_teacher = guided_x0(self.teacher, x_t, t, texts, float(d.guidance), keep)
             x_prev = ddim_step(x_t, x0_teacher, t, t_prev, self.train_scheduler.alphas_cumprod)
             target = consistency_output(self.target(x_prev, t_prev, texts, keep), x_prev, t_prev, self.lcm)
         loss, parts = self._x0_loss(student, target)

@@ -86,6 +86,8 @@ RULES: dict[str, Rule] = {
     "model.commitment": NONNEG,
     "sample.steps": POSITIVE_INT,
     "sample.guidance": NONNEG,
+    "sample.noisy_guidance": NONNEG,
+    "sample.noisy_from": NONNEG_INT,
     "sample.temperature": POSITIVE,
     "sample.top_p": Rule("float", 0, 1, lo_open=True),
     "sds.steps": POSITIVE_INT,

@@ -168,6 +168,8 @@ class DiffusionSampleSection:
     sampler: str = "dpmpp"
     steps: int = 20
     guidance: float = 2.5
+    noisy_guidance: float | None = None  # guidance at timesteps t >= noisy_from (null: `guidance` at every step)
+    noisy_from: int = 400
 
 
 @dataclass

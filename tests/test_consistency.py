@@ -97,6 +97,8 @@ def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_
         gen.generate(left="a fist", guidance=4.0)
     with pytest.raises(HandgenError, match="own sampler"):
         gen.generate(left="a fist", sampler="dpmpp")
+    with pytest.raises(HandgenError, match="noisy-step guidance needs its teacher"):
+        gen.generate(left="a fist", noisy_guidance=5.0)
     # evaluation on a data set cuts over-long captions as training did (eval/motion_sets passes truncate=True)
     long_text = " ".join(["the left hand slowly closes into a tight fist"] * 8)
     with pytest.raises(HandgenError, match="tokens"):

@@ -173,6 +173,8 @@ def test_lock_on_another_host_is_refused(tmp_path):
     ("loss.mse=-1", "loss.mse=-1"),
     ("sample.steps=0", "sample.steps=0"),
     ("sample.guidance=-2", "sample.guidance=-2"),
+    ("sample.noisy_guidance=-1", "sample.noisy_guidance=-1.0: must be a number >= 0"),
+    ("sample.noisy_from=-5", "sample.noisy_from=-5: must be an integer >= 0"),
     ("diffusion.num_train_timesteps=0", "diffusion.num_train_timesteps=0"),
     ("text.max_tokens=0", "text.max_tokens=0"),
 ])

@@ -21,6 +21,7 @@ import numpy as np
 
 from handgen.api.motion import Motion
 from handgen.device import resolve_device
+from handgen.diffusion.guidance import GuidanceSchedule
 from handgen.errors import HandgenError
 from handgen.hand.factory import make_hand_pair
 from handgen.hand.pair import HandPair
@@ -35,7 +36,7 @@ from handgen.sample.prompts import BRANCH_KEYS
 
 log = logging.getLogger(__name__)
 
-DIFFUSION_OPTIONS: tuple[str, ...] = ("sampler", "steps")
+DIFFUSION_OPTIONS: tuple[str, ...] = ("sampler", "steps", "noisy_guidance")
 AR_OPTIONS: tuple[str, ...] = ("temperature", "top_k", "top_p", "greedy")
 AR_MODES: tuple[str, ...] = ("text", "prefix")
 ENGINES = {"motion_diffusion": DiffusionMotionGenerator, "motion_consistency": ConsistencyMotionGenerator,
@@ -135,8 +136,13 @@ class MotionGenerator:
 
     def sampling_options(self, sampler: str | None = None, steps: int | None = None, guidance: float | None = None,
                          temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
-                         greedy: bool | None = None, use_cache: bool = True) -> tuple[dict[str, Any], str, dict]:
+                         greedy: bool | None = None, use_cache: bool = True,
+                         noisy_guidance: float | None = None) -> tuple[dict[str, Any], str, dict]:
         """Merge the given options with the run's ``sample:`` defaults.
+
+        Diffusion runs: without ``guidance`` the run's ``sample.guidance`` applies, with its
+        ``sample.noisy_guidance`` on the noisy steps when set; a given ``guidance`` is used at every
+        step unless ``noisy_guidance`` is given too (:class:`~handgen.diffusion.guidance.GuidanceSchedule`).
 
         Returns ``(engine keyword arguments, a one-line label, arrays recorded in the sample files)``.
 
@@ -144,17 +150,23 @@ class MotionGenerator:
             HandgenError: options that do not apply to this kind of run.
         """
         given = {"sampler": sampler, "steps": steps, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-                 "greedy": greedy}
+                 "greedy": greedy, "noisy_guidance": noisy_guidance}
         foreign = self.inapplicable(given)
         if foreign:
             raise HandgenError(f"{', '.join(foreign)} do(es) not apply to {'AR' if self.is_ar else 'diffusion'} runs")
         scfg = self.cfg.sample
         if not self.is_ar:
             name = sampler or str(scfg.sampler)
+            noisy = noisy_guidance if noisy_guidance is not None else (
+                scfg.get("noisy_guidance") if guidance is None else None)
+            schedule = GuidanceSchedule(float(guidance if guidance is not None else scfg.guidance),
+                                        None if noisy is None else float(noisy), int(scfg.get("noisy_from", 400)))
             options = {"sampler": name, "steps": steps if steps is not None else (None if sampler else int(scfg.steps)),
-                       "guidance": float(guidance if guidance is not None else scfg.guidance)}
-            extra = {"sampler": np.asarray(name), "guidance": np.asarray(options["guidance"])}
-            return options, f"{name}, guidance {options['guidance']}", extra
+                       "guidance": schedule if schedule.noisy is not None else schedule.scale}
+            extra = {"sampler": np.asarray(name), "guidance": np.asarray(schedule.scale)}
+            if schedule.noisy is not None:
+                extra.update(noisy_guidance=np.asarray(schedule.noisy), noisy_from=np.asarray(schedule.noisy_from))
+            return options, f"{name}, guidance {schedule.label()}", extra
         options = {
             "guidance": float(guidance if guidance is not None else scfg.guidance),
             "temperature": float(temperature if temperature is not None else scfg.temperature),
@@ -184,6 +196,7 @@ class MotionGenerator:
         sampler: str | None = None,
         steps: int | None = None,
         guidance: float | None = None,
+        noisy_guidance: float | None = None,
         condition: MotionCondition | TokenCondition | None = None,
         temperature: float | None = None,
         top_k: int | None = None,
@@ -212,7 +225,7 @@ class MotionGenerator:
         frames = frames or self.clip_len
         self.engine.check_frames(frames)
         options, label, extra = self.sampling_options(sampler, steps, guidance, temperature, top_k, top_p, greedy,
-                                                      use_cache)
+                                                      use_cache, noisy_guidance)
         extra["mode"] = np.asarray("prefix" if isinstance(condition, TokenCondition) else
                                    condition.mode if condition is not None else "text")
         triplets = [p for p in prompts for _ in range(num)]

@@ -42,7 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--max-clips", type=arg_types.positive_int, default=None, help="use only the first N clips of the split")
     m.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp", "lcm"), default=None, help="diffusion runs")
     m.add_argument("--steps", type=arg_types.positive_int, default=None, help="diffusion runs: sampler steps")
-    m.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance (default from the run)")
+    m.add_argument("--guidance", type=arg_types.nonneg, default=None,
+                   help="classifier-free guidance at every step (default from the run, with its noisy-step guidance)")
+    m.add_argument("--noisy-guidance", type=arg_types.nonneg, default=None,
+                   help="diffusion runs: guidance on the noisy steps (t >= the run's sample.noisy_from)")
     m.add_argument("--temperature", type=arg_types.positive, default=None, help="AR runs")
     m.add_argument("--top-k", type=arg_types.positive_int, default=None, help="AR runs: sample among the k likeliest tokens")
     m.add_argument("--top-p", type=arg_types.float_in(0, 1, lo_open=True), default=None, help="AR runs: nucleus sampling mass")
@@ -80,6 +83,7 @@ def _run_motion(args: argparse.Namespace) -> int:
     if args.real and args.ckpt:
         raise HandgenError("give either --ckpt or --real, not both (a model report includes the real row)")
     options = {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance,
+               "noisy_guidance": args.noisy_guidance,
                "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "greedy": args.greedy}
     if args.protocol == "handx" or args.samples:
         from eval.handx_report import evaluate_handx, format_handx_report

@@ -27,7 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp", "lcm"), default=None,
                    help="diffusion sampler (default from the config; lcm: a consistency student's, its only one)")
     p.add_argument("--steps", type=arg_types.positive_int, default=None, help="sampler steps (default from the config)")
-    p.add_argument("--guidance", type=arg_types.nonneg, default=None, help="classifier-free guidance scale (default from the config)")
+    p.add_argument("--guidance", type=arg_types.nonneg, default=None,
+                   help="classifier-free guidance scale at every step (default from the config: sample.guidance, "
+                        "with sample.noisy_guidance on the noisy steps when set)")
+    p.add_argument("--noisy-guidance", type=arg_types.nonneg, default=None,
+                   help="diffusion: guidance scale on the noisy steps (t >= the config's sample.noisy_from)")
     p.add_argument("--temperature", type=arg_types.positive, default=None, help="AR: softmax temperature (default from the config)")
     p.add_argument("--top-k", type=arg_types.positive_int, default=None, help="AR: sample among the k most likely tokens")
     p.add_argument("--top-p", type=arg_types.float_in(0, 1, lo_open=True), default=None, help="AR: nucleus sampling, smallest token set of this mass")
@@ -71,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         raise HandgenError("--num must be at least 1")
     generator = MotionGenerator(args.ckpt, device=device, mano_dir=args.mano_dir)
     options = {"sampler": args.sampler, "steps": args.steps, "temperature": args.temperature, "top_k": args.top_k,
-               "top_p": args.top_p, "greedy": args.greedy or None}
+               "top_p": args.top_p, "greedy": args.greedy or None, "noisy_guidance": args.noisy_guidance}
     foreign = generator.inapplicable(options)
     if args.no_kv_cache and not generator.is_ar:
         foreign.append("no_kv_cache")

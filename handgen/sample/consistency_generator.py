@@ -12,6 +12,7 @@ import math
 import torch
 
 from handgen.diffusion.consistency import consistency_scheduler
+from handgen.diffusion.guidance import GuidanceSchedule
 from handgen.diffusion.inpainting import InpaintingCondition
 from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.errors import HandgenError
@@ -29,8 +30,13 @@ class ConsistencyMotionGenerator(DiffusionMotionGenerator):
     def distilled_guidance(self) -> float:
         return float(self.cfg.distill.guidance)
 
-    def check_options(self, sampler: str | None, guidance: float | None) -> None:
+    def check_options(self, sampler: str | None, guidance: float | GuidanceSchedule | None) -> None:
         """Raise HandgenError for a sampler other than ``lcm`` or a guidance scale other than the distilled one."""
+        if isinstance(guidance, GuidanceSchedule):
+            if guidance.noisy is not None:
+                raise HandgenError(f"this student has guidance {self.distilled_guidance:g} distilled in at every "
+                                   f"step; a noisy-step guidance needs its teacher ({self.cfg.teacher})")
+            guidance = guidance.scale
         if sampler not in (None, SAMPLER):
             raise HandgenError(f"a consistency student samples with its own sampler ({SAMPLER}, 1-4 --steps), "
                                f"not {sampler}; sample its teacher ({self.cfg.teacher}) for {sampler}")

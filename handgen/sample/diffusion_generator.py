@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from handgen.diffusion.guidance import guided_x0
+from handgen.diffusion.guidance import GuidanceSchedule, guided_x0
 from handgen.diffusion.inpainting import InpaintingCondition
 from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.schedulers import SchedulerCache, diffusion_scheduler, sampling_scheduler
@@ -48,19 +48,21 @@ class DiffusionMotionGenerator(TextMotionRun):
         frames: int,
         sampler: str = "dpmpp",
         steps: int | None = None,
-        guidance: float = 2.5,
+        guidance: float | GuidanceSchedule = 2.5,
         generator: torch.Generator | None = None,
         condition: InpaintingCondition | None = None,
         progress: bool = False,
     ) -> torch.Tensor:
-        """One window of normalised features (B, frames, D)."""
+        """One window of normalised features (B, frames, D); ``guidance`` a scale or a per-step schedule."""
         self.check_frames(frames)
         batch = texts["left"][0].shape[0]
         scheduler = self.schedulers.get((sampler, steps), lambda: sampling_scheduler(sampler, self.train_scheduler, steps))
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
+        schedule = GuidanceSchedule.of(guidance)
+
         def predict(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return guided_x0(self.model, x_t, t, texts, guidance)
+            return guided_x0(self.model, x_t, t, texts, schedule.at(int(t[0])))
 
         shape = (batch, frames, self.stats.mean.shape[0])
         return reverse_diffusion(predict, scheduler, self.train_scheduler, shape, generator, condition,
@@ -79,7 +81,7 @@ class DiffusionMotionGenerator(TextMotionRun):
         seed: int = 0,
         sampler: str = "dpmpp",
         steps: int | None = None,
-        guidance: float = 2.5,
+        guidance: float | GuidanceSchedule = 2.5,
         condition=None,
         progress: bool = False,
         truncate: bool = False,

@@ -20,7 +20,7 @@ def test_schedule_gives_the_noisy_scale_from_its_timestep_on():
 
 
 def _spy_scales(monkeypatch) -> list[tuple[int, float]]:
-    import handgen.sample.diffusion_generator as diffusion_generator
+    from handgen.sample import diffusion_generator
 
     seen: list[tuple[int, float]] = []
     real = diffusion_generator.guided_x0

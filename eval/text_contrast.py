@@ -1,6 +1,6 @@
 """Run the text-following contrasts on a trained motion run dir.
 
-    python -m eval.text_contrast RUN_DIR [--num 32] [--frames 60] [--seed 1] [--guidance G] [--greedy] ...
+    python -m eval.text_contrast RUN_DIR [--num 32] [--frames 60] [--seed 1] [--guidance G] [--noisy-guidance G] ...
     python -m eval.text_contrast RUN_DIR --families finger       # only the left/right fist contrast
 
 Works for diffusion and AR runs (the run's ``model_type`` picks the generator; options that
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--guidance", type=float, default=None)
+    parser.add_argument("--noisy-guidance", type=float, default=None, help="diffusion runs: guidance on the noisy steps")
     parser.add_argument("--sampler", default=None, help="diffusion runs")
     parser.add_argument("--steps", type=int, default=None, help="diffusion runs")
     parser.add_argument("--temperature", type=float, default=None, help="AR runs")
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-p", type=float, default=None, help="AR runs")
     parser.add_argument("--greedy", action="store_true", help="AR runs")
     args = parser.parse_args(argv)
-    options = {k: v for k, v in {"guidance": args.guidance, "sampler": args.sampler, "steps": args.steps,
+    options = {k: v for k, v in {"guidance": args.guidance, "noisy_guidance": args.noisy_guidance,
+                                 "sampler": args.sampler, "steps": args.steps,
                                  "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
                                  "greedy": args.greedy or None}.items() if v is not None}
     generator = MotionGenerator(args.run_dir)

@@ -160,6 +160,7 @@ def test_app_generates_and_grasps_in_a_browser(app_url, tmp_path):
         page.locator("#steps input[type=number]").fill("4")
         page.locator("#frames input").fill(str(FRAMES))
         page.locator("#seed input").fill("3")
+        page.locator("#noisy-guidance input").fill("4.5")
         page.locator("#generate").click()
         page.locator("#download-glb").wait_for(state="visible", timeout=90_000)
         assert f"{FRAMES} frames at" in page.locator("#motion-summary").inner_text()
@@ -197,6 +198,8 @@ def test_app_generates_and_grasps_in_a_browser(app_url, tmp_path):
     motion, extras = load_motion(files["npz"])
     assert extras["joints"].shape == (FRAMES, 2, 21, 3) and np.isfinite(extras["joints"]).all()
     assert extras["texts"]["right"] == "the right hand waves"
+    with np.load(files["npz"]) as z:  # the page's noisy-step guidance reached the sampler
+        assert float(z["noisy_guidance"]) == 4.5 and float(z["guidance"]) == 3.0
     positions = bvh_world_positions(read_bvh(files["bvh"]))
     bvh_joints = np.stack([np.stack([positions[n] for n in bvh_keypoint_names(s)], axis=1) for s in HANDS], axis=1)
     assert np.abs(bvh_joints - extras["joints"]).max() < 1e-3  # metres

@@ -28,10 +28,12 @@ class MotionFiles:
 
 def generate_files(generator: MotionGenerator, out_dir: str | Path, *, left: str = "", right: str = "",
                    both: str = "", sampler: str | None = None, steps: int | None = None,
-                   guidance: float | None = None, seed: int = 0, frames: int | None = None) -> MotionFiles:
+                   guidance: float | None = None, noisy_guidance: float | None = None, seed: int = 0,
+                   frames: int | None = None) -> MotionFiles:
     """Generate one motion for the three texts and write ``motion.npz/.gif/.bvh/.glb`` into ``out_dir``.
 
-    ``sampler``/``steps`` apply to diffusion runs only (ignored for AR runs); None takes the run's defaults.
+    ``sampler``/``steps``/``noisy_guidance`` apply to diffusion runs only (ignored for AR runs); None takes the
+    run's defaults.
 
     Raises:
         HandgenError: no text at all, frames or options the run cannot take, over-long prompts.
@@ -40,14 +42,14 @@ def generate_files(generator: MotionGenerator, out_dir: str | Path, *, left: str
     if not any(texts.values()):
         raise HandgenError("type at least one of the three texts (left hand, right hand, both hands)")
     if generator.is_ar:
-        sampler = steps = None
+        sampler = steps = noisy_guidance = None
     elif sampler is not None and sampler not in SAMPLERS:
         raise HandgenError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     motion = generator.generate(**texts, frames=frames or None, seed=int(seed), sampler=sampler,
-                                steps=int(steps) if steps else None, guidance=guidance)
+                                steps=int(steps) if steps else None, guidance=guidance, noisy_guidance=noisy_guidance)
     seconds = time.perf_counter() - started
     npz = motion.save(out / "motion.npz")[0]
     gif = motion.render(out / "motion.gif")

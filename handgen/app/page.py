@@ -1,6 +1,7 @@
 """The web app's page (Gradio): a motion tab and a grasp tab over the Python API.
 
-Motion tab: three texts (left / right / both hands), sampler, steps, guidance, seed and frames; Generate
+Motion tab: three texts (left / right / both hands), sampler, steps, guidance (and, for diffusion runs, the
+guidance on the noisy steps), seed and frames; Generate
 shows the animated glb in a 3D viewer (Gradio's Model3D, Babylon.js shipped inside the gradio wheel:
 nothing is fetched from the network), the GIF, and npz / BVH / glb downloads. Grasp tab (with a grasp
 prior): upload a mesh, get grasps (glb with the object), their metrics and hold test.
@@ -55,6 +56,11 @@ def _motion_tab(generator: MotionGenerator, workdir: Path) -> None:
                               visible=is_diffusion, elem_id="steps")
             guidance = gr.Slider(0.0, 10.0, step=0.1, value=float(cfg.guidance), label="guidance",
                                  elem_id="guidance")
+            noisy = cfg.get("noisy_guidance") if is_diffusion else None
+            noisy_guidance = gr.Number(value=None if noisy is None else float(noisy), minimum=0,
+                                       label=f"guidance on the noisy steps, t >= {cfg.get('noisy_from', 400)} "
+                                             "(empty: the guidance above)", visible=is_diffusion,
+                                       elem_id="noisy-guidance")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_id="seed")
                 frames = gr.Number(value=generator.clip_len, precision=0, minimum=1, label="frames",
@@ -71,18 +77,19 @@ def _motion_tab(generator: MotionGenerator, workdir: Path) -> None:
                 glb = gr.DownloadButton("motion.glb", visible=False, elem_id="download-glb")
 
     @_shown_errors
-    def generate(left_text, right_text, both_text, sampler_name, step_count, guidance_scale, seed_value, frame_count):
+    def generate(left_text, right_text, both_text, sampler_name, step_count, guidance_scale, noisy_scale, seed_value,
+                 frame_count):
         files: MotionFiles = generate_files(
             generator, tempfile.mkdtemp(prefix="motion_", dir=workdir), left=left_text, right=right_text,
             both=both_text, sampler=sampler_name if is_diffusion else None,
             steps=int(step_count) if is_diffusion else None, guidance=float(guidance_scale),
-            seed=int(seed_value or 0), frames=int(frame_count) if frame_count else None)
+            noisy_guidance=float(noisy_scale) if is_diffusion and noisy_scale is not None else None, seed=int(seed_value or 0), frames=int(frame_count) if frame_count else None)
         return (str(files.glb), str(files.gif), files.summary,
                 gr.DownloadButton(value=str(files.npz), visible=True),
                 gr.DownloadButton(value=str(files.bvh), visible=True),
                 gr.DownloadButton(value=str(files.glb), visible=True))
 
-    button.click(generate, [left, right, both, sampler, steps, guidance, seed, frames],
+    button.click(generate, [left, right, both, sampler, steps, guidance, noisy_guidance, seed, frames],
                  [viewer, gif, summary, npz, bvh, glb])
 
 

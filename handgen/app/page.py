@@ -83,7 +83,8 @@ def _motion_tab(generator: MotionGenerator, workdir: Path) -> None:
             generator, tempfile.mkdtemp(prefix="motion_", dir=workdir), left=left_text, right=right_text,
             both=both_text, sampler=sampler_name if is_diffusion else None,
             steps=int(step_count) if is_diffusion else None, guidance=float(guidance_scale),
-            noisy_guidance=float(noisy_scale) if is_diffusion and noisy_scale is not None else None, seed=int(seed_value or 0), frames=int(frame_count) if frame_count else None)
+            noisy_guidance=float(noisy_scale) if is_diffusion and noisy_scale is not None else None,
+            seed=int(seed_value or 0), frames=int(frame_count) if frame_count else None)
         return (str(files.glb), str(files.gif), files.summary,
                 gr.DownloadButton(value=str(files.npz), visible=True),
                 gr.DownloadButton(value=str(files.bvh), visible=True),

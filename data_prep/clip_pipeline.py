@@ -34,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from data_prep.clipping import bad_frame_ranges, clip_arrays, window_starts
+from data_prep.heap import retain_freed_memory
 from data_prep.prep_records import PrepSource, PrepSummary, SequenceReader, SequenceResult, SequenceTask
 from data_prep.splits import assign_splits
 from handgen.errors import HandgenError, InputFileError
@@ -145,8 +146,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(hands: HandPair, reader, convert: Converter) -> None:
-    """Pool initializer: one torch thread; the worker's own copy of the hand models and reader (its start_worker())."""
+    """Pool initializer: one torch thread, the heap kept (:mod:`data_prep.heap`); the worker's own copy of the hand
+    models and reader (its start_worker())."""
     torch.set_num_threads(1)
+    retain_freed_memory()
     _warm_up_hands(hands)
     if hasattr(reader, "start_worker"):
         reader.start_worker(hands)
@@ -242,6 +245,7 @@ def run_pipeline(
     todo = [t for t in source.tasks if t.key not in reused]
     setup_started = time.perf_counter()
     if todo:
+        retain_freed_memory()  # this process converts (workers=1) or waits: its heap is prep's (data_prep.heap)
         _warm_up_hands(hands)
         if source.prepare is not None:
             source.prepare(todo)

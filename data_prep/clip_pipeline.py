@@ -149,10 +149,10 @@ def _init_worker(hands: HandPair, reader, convert: Converter) -> None:
     """Pool initializer: one torch thread, the heap kept (:mod:`data_prep.heap`); the worker's own copy of the hand
     models and reader (its start_worker())."""
     torch.set_num_threads(1)
-    retain_freed_memory()
     _warm_up_hands(hands)
     if hasattr(reader, "start_worker"):
         reader.start_worker(hands)
+    retain_freed_memory()  # after the start's lasting allocations: the heap's reserve is for the conversion
     _WORKER.update(hands=hands, reader=reader, convert=convert)
 
 
@@ -245,10 +245,11 @@ def run_pipeline(
     todo = [t for t in source.tasks if t.key not in reused]
     setup_started = time.perf_counter()
     if todo:
-        retain_freed_memory()  # this process converts (workers=1) or waits: its heap is prep's (data_prep.heap)
         _warm_up_hands(hands)
         if source.prepare is not None:
             source.prepare(todo)
+        # after the setup's lasting allocations (the grids): the heap's reserve is for the conversion (data_prep.heap)
+        retain_freed_memory()
     setup_seconds = time.perf_counter() - setup_started
     started = time.perf_counter()
     converted = convert_all(todo, out, hands, source.reader, settings, workers, progress)

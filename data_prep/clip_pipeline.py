@@ -34,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from data_prep.clipping import bad_frame_ranges, clip_arrays, window_starts
+from data_prep.heap import retain_freed_memory
 from data_prep.prep_records import PrepSource, PrepSummary, SequenceReader, SequenceResult, SequenceTask
 from data_prep.splits import assign_splits
 from handgen.errors import HandgenError, InputFileError
@@ -145,11 +146,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(hands: HandPair, reader, convert: Converter) -> None:
-    """Pool initializer: one torch thread; the worker's own copy of the hand models and reader (its start_worker())."""
+    """Pool initializer: one torch thread, the heap kept (:mod:`data_prep.heap`); the worker's own copy of the hand
+    models and reader (its start_worker())."""
     torch.set_num_threads(1)
     _warm_up_hands(hands)
     if hasattr(reader, "start_worker"):
         reader.start_worker(hands)
+    retain_freed_memory()  # after the start's lasting allocations: the heap's reserve is for the conversion
     _WORKER.update(hands=hands, reader=reader, convert=convert)
 
 
@@ -245,6 +248,8 @@ def run_pipeline(
         _warm_up_hands(hands)
         if source.prepare is not None:
             source.prepare(todo)
+        # after the setup's lasting allocations (the grids): the heap's reserve is for the conversion (data_prep.heap)
+        retain_freed_memory()
     setup_seconds = time.perf_counter() - setup_started
     started = time.perf_counter()
     converted = convert_all(todo, out, hands, source.reader, settings, workers, progress)

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 import torch
 
+from data_prep.compiled_skinning import CompiledSkinning
 from handgen.hand.pair import HandPair
 from handgen.hand.procedural import ProceduralHand
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, TIP_PARENTS
@@ -134,8 +135,12 @@ def _compiled(*tensors: torch.Tensor) -> bool:
 
 
 class CompiledSkeletonHand(ProceduralHand):
-    """:class:`ProceduralHand` whose local rotations and skeleton are compiled loops when autograd does not track
-    them."""
+    """:class:`ProceduralHand` whose local rotations, skeleton and skinning are compiled loops when autograd does not
+    track them (skinning: :mod:`data_prep.compiled_skinning`)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.skin = CompiledSkinning(self.skin)
 
     def _local_rotations(self, global_orient, full_hand_pose):
         """``axis_angle_pose_to_rotmats``'s bytes: the squared angles, then :func:`rodrigues` here; the angles'

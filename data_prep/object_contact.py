@@ -153,6 +153,17 @@ def flesh_radius(hands: HandPair, side: str) -> float:
     return _FLESH[key]
 
 
+def warm_up_contact(hands: HandPair) -> None:
+    """Pose a chunk of neutral frames of each hand and skin them, as :func:`sequence_contact` does for near hands:
+    what the contact's first sequence would otherwise pay once in a process (prep's compiled skinning's first call,
+    the heap's growth to a chunk's temporaries, kept by :mod:`data_prep.heap`)."""
+    zeros = torch.zeros(CHUNK_FRAMES, 3)
+    with torch.no_grad():
+        for side in HANDS:
+            _, vertices = hands[side].joints_then_vertices(zeros, torch.zeros(CHUNK_FRAMES, 45), None, zeros)
+            vertices(torch.arange(CHUNK_FRAMES))
+
+
 def posed_hands(motion: BimanualMotion, hands: HandPair) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (F,2,V,3) and fingertips (F,2,5,3) of both hands (flat-hand-mean ``hands``), metres."""
     params = motion.torch_params()

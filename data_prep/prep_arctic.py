@@ -46,7 +46,7 @@ from data_prep.arctic_reader import ARCTIC_FPS, MANO_SUFFIX, read_mano_sequence
 from data_prep.caption_segments import SIDE_FILE, CaptionSegment, match_segment, read_caption_segments
 from data_prep.clip_pipeline import run_pipeline
 from data_prep.compiled_hand import with_compiled_skeleton
-from data_prep.object_contact import CONTACT_DIST, ObjectDistance, flesh_radius, sequence_contact
+from data_prep.object_contact import CONTACT_DIST, ObjectDistance, flesh_radius, sequence_contact, warm_up_contact
 from data_prep.prep_records import PrepSource, PrepSummary, ReadSequence, SequenceTask, file_task
 from handgen.errors import HandgenError, InputFileError
 from handgen.geometry import grid_kernels
@@ -148,6 +148,7 @@ class ArcticReader:
             grid_kernels.load()
             for side in HANDS:
                 flesh_radius(hands, side)
+            warm_up_contact(hands)
 
     def read(self, task: SequenceTask, hands: HandPair) -> ReadSequence:
         motion, valid = read_mano_sequence(task.path, hands)

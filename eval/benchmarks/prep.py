@@ -4,12 +4,15 @@ Rows: ``prep arctic`` on hands-only sequences and on hand-object sequences (whos
 contact with the object costs most of their time), each with one worker; then the whole
 set with ``workers`` processes. Wall-clock frames/s is what ``prep`` prints; beside it, frames
 per CPU-second of a worker (``prep``'s own count of the CPU time spent converting), which load
-on the other cores does not change: the rate of a worker on an idle core. The object set's
-rows convert it twice with the same grids: the first pass makes the grids exact where the hands
-reach (once per object and run), the second shows the per-frame cost of a long dataset. The
-setup row is the object grids' build plus what a converting process needs once (numba's start-up
-for the compiled contact kernels and prep's compiled hand skeleton, the hands' flesh radii:
-``ArcticReader.prepare`` and the pipeline's first call of each hand).
+on the other cores does not change: the rate of a worker on an idle core. The object set is
+converted with cold grids (``prep``: the contact makes them exact where the hands reach, once
+per object and run), then by a second reader that has read the set once, with grids already
+exact where the hands reach: the per-frame cost of a long dataset. That first read writes no
+shards: every file a bench run creates and deletes slows the file creations of the runs in
+the next minutes (docs/fast_paths_and_seams.md, fifth pass). The setup row is the object
+grids' build plus what a converting process needs once (numba's start-up for the compiled
+contact kernels and prep's compiled hand, the hands' flesh radii, a chunk of each hand posed
+and skinned: ``ArcticReader.prepare`` and the pipeline's first call of each hand).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+
+import torch
 
 
 def _timed_prep(raw: Path, data: Path, workers: int) -> tuple[float, float, int, float]:
@@ -31,16 +36,18 @@ def _timed_prep(raw: Path, data: Path, workers: int) -> tuple[float, float, int,
 
 
 def _warm_object_pass(raw: Path, data: Path) -> tuple[float, int]:
-    """(CPU seconds, source frames) of converting ``raw`` a second time with the grids of a first pass."""
+    """(CPU seconds, source frames) of converting ``raw`` with grids already made exact by reading it once."""
     from data_prep.clip_pipeline import convert_all
     from data_prep.prep_arctic import ArcticReader, find_sequences, make_hands
 
     hands, tasks, reader = make_hands(None), find_sequences(raw), ArcticReader(raw)
     settings = {"source": "arctic", "clip_len": 60, "stride": 30, "hand_model": hands.name}
     reader.prepare(tasks, hands)
-    convert_all(tasks, data / "first", hands, reader, settings, 1, False)
+    with torch.no_grad():
+        for task in tasks:  # the contact makes the grids exact where the hands reach; no shard written
+            reader.read(task, hands)
     cpu = time.process_time()
-    results = convert_all(tasks, data / "second", hands, reader, settings, 1, False)
+    results = convert_all(tasks, data, hands, reader, settings, 1, False)
     return time.process_time() - cpu, sum(r.frames for r in results)
 
 

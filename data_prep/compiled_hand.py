@@ -29,7 +29,7 @@ from data_prep.compiled_skinning import CompiledSkinning
 from handgen.hand.pair import HandPair
 from handgen.hand.procedural import ProceduralHand
 from handgen.hand.topology import KEYPOINTS_FROM_MANO, MANO_PARENTS, TIP_PARENTS
-from handgen.repr.rotations import _MIN_ANGLE
+from handgen.repr.rotations import MIN_ANGLE
 
 # parents, the fingertips' joints and the 21-keypoint order, as posed_skeleton reads them
 _TREE = tuple(np.asarray(ids, dtype=np.int64) for ids in (MANO_PARENTS, TIP_PARENTS, KEYPOINTS_FROM_MANO))
@@ -125,7 +125,7 @@ def rodrigues(rotvecs, angle, cosine, inv_pi, half_inv_pi):
     return out
 
 
-_ANGLE_FLOOR = np.float32(_MIN_ANGLE**2)
+_ANGLE_FLOOR = np.float32(MIN_ANGLE**2)
 _INV_PI, _HALF_INV_PI = np.float32(1.0 / math.pi), np.float32(0.5 / math.pi)
 
 

@@ -9,7 +9,7 @@ import torch
 
 # below this angle (radians) the angle used for the Rodrigues coefficients is clamped:
 # keeps the gradient finite at a zero rotation (error ~1e-13)
-_MIN_ANGLE = 1e-6
+MIN_ANGLE = 1e-6  # public: data_prep/compiled_hand.py floors its angles at the same value
 
 
 def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
@@ -20,7 +20,7 @@ def rotvec_to_rotmat(rotvec: torch.Tensor) -> torch.Tensor:
     ``roma.rotvec_to_rotmat`` to float rounding, with about a third of its operations.
     """
     x, y, z = rotvec.unbind(-1)
-    angle = torch.sqrt((x * x + y * y + z * z).clamp_min(_MIN_ANGLE**2))
+    angle = torch.sqrt((x * x + y * y + z * z).clamp_min(MIN_ANGLE**2))
     a = torch.sinc(angle * (1.0 / math.pi))  # sin(t)/t
     b = 0.5 * torch.sinc(angle * (0.5 / math.pi)).square()  # (1 - cos t)/t^2
     c = torch.cos(angle)

@@ -158,9 +158,9 @@ class MotionGenerator:
         if not self.is_ar:
             name = sampler or str(scfg.sampler)
             noisy = noisy_guidance if noisy_guidance is not None else (
-                scfg.get("noisy_guidance") if guidance is None else None)
+                scfg.noisy_guidance if guidance is None else None)
             schedule = GuidanceSchedule(float(guidance if guidance is not None else scfg.guidance),
-                                        None if noisy is None else float(noisy), int(scfg.get("noisy_from", 400)))
+                                        None if noisy is None else float(noisy), int(scfg.noisy_from))
             options = {"sampler": name, "steps": steps if steps is not None else (None if sampler else int(scfg.steps)),
                        "guidance": schedule if schedule.noisy is not None else schedule.scale}
             extra = {"sampler": np.asarray(name), "guidance": np.asarray(schedule.scale)}

@@ -56,11 +56,10 @@ def _motion_tab(generator: MotionGenerator, workdir: Path) -> None:
                               visible=is_diffusion, elem_id="steps")
             guidance = gr.Slider(0.0, 10.0, step=0.1, value=float(cfg.guidance), label="guidance",
                                  elem_id="guidance")
-            noisy = cfg.get("noisy_guidance") if is_diffusion else None
-            noisy_guidance = gr.Number(value=None if noisy is None else float(noisy), minimum=0,
-                                       label=f"guidance on the noisy steps, t >= {cfg.get('noisy_from', 400)} "
-                                             "(empty: the guidance above)", visible=is_diffusion,
-                                       elem_id="noisy-guidance")
+            noisy_guidance = gr.Number(  # diffusion runs only (their sample section has the keys)
+                value=cfg.noisy_guidance if is_diffusion else None, minimum=0, visible=is_diffusion,
+                label=f"guidance on the noisy steps, t >= {cfg.noisy_from} (empty: the guidance above)"
+                if is_diffusion else "", elem_id="noisy-guidance")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_id="seed")
                 frames = gr.Number(value=generator.clip_len, precision=0, minimum=1, label="frames",
@@ -83,7 +82,7 @@ def _motion_tab(generator: MotionGenerator, workdir: Path) -> None:
             generator, tempfile.mkdtemp(prefix="motion_", dir=workdir), left=left_text, right=right_text,
             both=both_text, sampler=sampler_name if is_diffusion else None,
             steps=int(step_count) if is_diffusion else None, guidance=float(guidance_scale),
-            noisy_guidance=float(noisy_scale) if is_diffusion and noisy_scale is not None else None,
+            noisy_guidance=None if noisy_scale is None else float(noisy_scale),
             seed=int(seed_value or 0), frames=int(frame_count) if frame_count else None)
         return (str(files.glb), str(files.gif), files.summary,
                 gr.DownloadButton(value=str(files.npz), visible=True),

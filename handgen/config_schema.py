@@ -100,6 +100,7 @@ class TrainSection:
     val_items: int = 256
     log_every: int = 50
     cond_drop_prob: float = 0.0  # text dropped for classifier-free guidance
+    uncond_prob: float = 0.0  # diffusion: all three texts dropped together (guidance's unconditional pass)
     branch_drop_prob: float = 0.0  # AR: one branch's text dropped alone
     input_noise: float = 0.0  # evaluator: Gaussian noise on the normalised motion input
     crop_frames: int | None = None  # tokenizer: random re-canonicalised windows

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from handgen.diffusion.guidance import GuidanceSchedule
+from handgen.diffusion.guidance import GuidanceSchedule, training_keep
 from handgen.errors import HandgenError
 from tests.helpers import cli_in_process
 
@@ -17,6 +18,19 @@ def test_schedule_gives_the_noisy_scale_from_its_timestep_on():
     assert [GuidanceSchedule(2.5).at(t) for t in (999, 0)] == [2.5, 2.5]
     assert GuidanceSchedule.of(2.0) == GuidanceSchedule(2.0) and GuidanceSchedule.of(schedule) is schedule
     assert str(schedule) == "3 (5 at t >= 400)" and str(GuidanceSchedule(2.5)) == "2.5"
+
+
+def test_training_keep_drops_branches_alone_and_all_texts_together():
+    torch.manual_seed(0)
+    alone = training_keep(20000, "cpu", 0.1)
+    none_kept = ~(alone["left"] | alone["right"] | alone["both"])
+    assert 0.09 < (~alone["left"]).float().mean() < 0.11 and none_kept.float().mean() < 0.003  # 0.1 ** 3
+    torch.manual_seed(0)
+    together = training_keep(20000, "cpu", 0.1, 0.1)
+    assert all(torch.equal(together[k], alone[k] & together[k]) for k in alone)  # same per-branch draws
+    none_kept = ~(together["left"] | together["right"] | together["both"])
+    assert 0.09 < none_kept.float().mean() < 0.115
+    assert all(bool(v.all()) for v in training_keep(64, "cpu", 0.0, 0.0).values())
 
 
 def _spy_scales(monkeypatch) -> list[tuple[int, float]]:

@@ -166,6 +166,7 @@ def test_lock_on_another_host_is_refused(tmp_path):
     ("train.log_every=0", "train.log_every=0"),
     ("train.ema_decay=1.5", "train.ema_decay=1.5"),
     ("train.cond_drop_prob=2", "train.cond_drop_prob=2"),
+    ("train.uncond_prob=1.5", "train.uncond_prob=1.5"),
     ("train.ema=maybe", "not a valid bool"),
     ("model.dropout=-0.1", "model.dropout=-0.1"),
     ("model.width=0", "model.width=0"),

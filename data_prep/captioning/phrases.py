@@ -138,6 +138,8 @@ PALM_TOUCH = ["The palms touch once.", "The two palms come together and touch br
               "The hands meet palm to palm once."]
 TOUCH_PALM = ["The {t} {tip} touches the {r} palm.", "The {t} hand's {tip} comes to rest on the {r} palm.",
               "The {t} hand touches the center of the {r} palm with its {tip}."]
+TOUCH_PALM_MANY = ["The {t} {tip} touch the {r} palm.", "The {t} hand's {tip} come to rest on the {r} palm.",
+                   "The {t} hand touches the center of the {r} palm with its {tip}."]  # several tips, one sentence
 TIP_TOUCH = ["The left {a} touches the right {b}.", "The left {a} and the right {b} come into contact."]
 APPROACH = ["The hands move toward each other.", "The two hands come closer together.",
             "Both hands draw closer to each other."]
@@ -173,6 +175,17 @@ def finger_list(names: list[str]) -> str:
         joined = long[0] if len(long) == 1 else ", ".join(long[:-1]) + " and " + long[-1]
         parts.append(joined + (" finger" if len(long) == 1 else " fingers"))
     return " and the ".join(parts)
+
+
+def tip_list(names: list[str]) -> str:
+    """``["index", "middle"]`` -> "index and middle fingertips"; ``["thumb", "index"]`` -> "thumb tip and index
+    fingertip"; one name -> its ``TIP_NAMES`` entry."""
+    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
+    long = [short[n] for n in short if n in names]  # hand order
+    parts = ["thumb tip"] if "thumb" in names else []
+    if long:
+        parts.append(join_and(long) + (" fingertip" if len(long) == 1 else " fingertips"))
+    return " and the ".join(parts) if len(parts) == 2 and len(long) > 1 else " and ".join(parts)
 
 
 def finger_states(ev: dict[str, Any]) -> dict[str, list[str]]:

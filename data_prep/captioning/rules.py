@@ -19,7 +19,7 @@ from data_prep.captioning.phrases import finger_detail as _finger_detail
 from data_prep.captioning.phrases import finger_list as _fingers
 from data_prep.captioning.phrases import join_and as _and
 from data_prep.captioning.phrases import pick as _pick
-from data_prep.events.summary import ClipSummary, HandSummary, summarise
+from data_prep.events.summary import ClipSummary, HandSummary, PairSummary, summarise
 from handgen.analysis.wrist import AXES
 from handgen.hand.topology import HANDS
 
@@ -146,6 +146,28 @@ def _relative_sentence(events: dict[str, Any]) -> str | None:
     return f"The left hand stays {_and(found)} the right hand." if found else None
 
 
+def contact_parts(pair: PairSummary, variant: int) -> list[str]:
+    """One sentence per palm that fingertips of the other hand touch, then one per left fingertip that touches
+    right fingertips: "The left thumb tip and index fingertip touch the right palm."."""
+    parts: list[str] = []
+    palm_tips: dict[tuple[str, str], list[str]] = {}  # (hand, palm) -> its fingertips on that palm
+    for touch in pair.touches:
+        tips = palm_tips.setdefault((touch["hand"], touch["palm"]), [])
+        if touch["finger"] not in tips:
+            tips.append(touch["finger"])
+    for (hand, palm), fingers in palm_tips.items():
+        options = P.TOUCH_PALM if len(fingers) == 1 else P.TOUCH_PALM_MANY
+        parts.append(_pick(options, variant).format(t=hand, tip=P.tip_list(fingers), r=palm))
+    right_tips: dict[str, list[str]] = {}  # left fingertip -> the right fingertips it touches
+    for contact in pair.tip_contacts:
+        tips = right_tips.setdefault(contact["left"], [])
+        if contact["right"] not in tips:
+            tips.append(contact["right"])
+    for left, rights in right_tips.items():
+        parts.append(_pick(P.TIP_TOUCH, variant).format(a=P.TIP_NAMES[left], b=P.tip_list(rights)))
+    return parts
+
+
 def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, variant: int) -> str:
     """The two hands together: the object first (who holds or touches it, what it does), then the
     contacts between the hands (always reported), then approach/separation or mirroring (not when
@@ -159,17 +181,7 @@ def relation_caption(clip: ClipSummary, events: dict[str, Any], level: str, vari
         parts.append(_pick(P.CLAP, variant).format(n=pair.palm_contacts))
     elif pair.palm_contacts == 1:
         parts.append(_pick(P.PALM_TOUCH, variant))
-    seen = set()
-    for touch in pair.touches:
-        key = (touch["hand"], touch["finger"], touch["palm"])
-        if key not in seen:
-            seen.add(key)
-            parts.append(_pick(P.TOUCH_PALM, variant).format(t=key[0], tip=P.TIP_NAMES[key[1]], r=key[2]))
-    for contact in pair.tip_contacts:
-        key = ("tips", contact["left"], contact["right"])
-        if key not in seen:
-            seen.add(key)
-            parts.append(_pick(P.TIP_TOUCH, variant).format(a=P.TIP_NAMES[key[1]], b=P.TIP_NAMES[key[2]]))
+    parts += contact_parts(pair, variant)
     touching = bool(parts)
     parts = object_parts + parts
     moving = not holding and not pair.palm_contacts

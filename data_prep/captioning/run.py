@@ -36,7 +36,7 @@ from handgen.io.atomic import atomic_write_jsonl
 from handgen.io.data_dir import DataDir
 
 log = logging.getLogger(__name__)
-RULES_MODEL = "handgen-rules-1"
+RULES_MODEL = "handgen-rules-2"  # 2: contacts grouped per palm and per left fingertip
 DEFAULT_MODEL = "gpt-4o-mini"
 FLUSH_EVERY = 64
 CAPTIONERS = ("rules", "openai")

@@ -38,6 +38,21 @@ def guided_x0(
     return uncond + guidance * (cond - uncond)
 
 
+def training_keep(batch: int, device: torch.device | str, per_branch: float, together: float = 0.0,
+                  ) -> dict[str, torch.Tensor]:
+    """Which texts each training item keeps, branch -> (B,) bool, for classifier-free guidance.
+
+    Each branch is dropped on its own with probability ``per_branch`` (HandX) and all three together with
+    ``together``. With independent drops alone the unconditional input, which guidance subtracts at every
+    step, is seen with probability ``per_branch ** 3`` (0.1 % at 0.1).
+    """
+    keep = {k: torch.rand(batch, device=device) >= per_branch for k in BRANCHES}
+    if together > 0:  # no extra draw otherwise: runs without it train as before, bit for bit
+        some = torch.rand(batch, device=device) >= together
+        keep = {k: kept & some for k, kept in keep.items()}
+    return keep
+
+
 @dataclass(frozen=True)
 class GuidanceSchedule:
     """The guidance scale per denoising step: ``noisy`` at timesteps t >= ``noisy_from``, ``scale`` below.

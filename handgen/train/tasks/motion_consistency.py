@@ -37,7 +37,7 @@ from handgen.diffusion.consistency import (
     solver_grid,
     update_target,
 )
-from handgen.diffusion.guidance import guided_x0
+from handgen.diffusion.guidance import guided_x0, training_keep
 from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.sampling_loop import reverse_diffusion
 from handgen.diffusion.schedulers import diffusion_scheduler, sampling_scheduler
@@ -129,8 +129,9 @@ class MotionConsistencyTask(TrainingTask):
         t, t_prev = solver_grid(int(self.cfg.diffusion.num_train_timesteps), int(d.solver_steps), index)
         x_t = self.train_scheduler.add_noise(x0, torch.randn_like(x0), t)
         texts = {k: self.clips.text_states(batch[f"text_{k}"], device) for k in BRANCHES}
-        p_drop = float(self.cfg.train.cond_drop_prob) if train else 0.0
-        keep = {k: torch.rand(b, device=device) >= p_drop for k in BRANCHES}
+        tc = self.cfg.train
+        keep = training_keep(b, device, float(tc.cond_drop_prob) if train else 0.0,
+                             float(tc.uncond_prob) if train else 0.0)
         student = consistency_output(model(x_t, t, texts, keep), x_t, t, self.lcm)
         with torch.no_grad():
             x0_teacher = guided_x0(self.teacher, x_t, t, texts, float(d.guidance), keep)

@@ -10,6 +10,7 @@ from torch import nn
 
 from handgen.diffusion.motion_loss import (derivative_scale_exponent, loss_derivative_scales, motion_x0_loss,
                                            prediction_weights)
+from handgen.diffusion.guidance import training_keep
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
@@ -46,8 +47,9 @@ class MotionDiffusionTask(TrainingTask):
         noise = torch.randn_like(x0)
         x_t = self.scheduler.add_noise(x0, noise, t)
         texts = {k: self.clips.text_states(batch[f"text_{k}"], x0.device) for k in BRANCHES}
-        p_drop = float(self.cfg.train.cond_drop_prob) if train else 0.0
-        keep = {k: torch.rand(b, device=x0.device) >= p_drop for k in BRANCHES}
+        tc = self.cfg.train
+        keep = training_keep(b, x0.device, float(tc.cond_drop_prob) if train else 0.0,
+                             float(tc.uncond_prob) if train else 0.0)
         x0_pred = model(x_t, t, texts, keep)
         lw = self.cfg.loss
         weights = prediction_weights(self.prediction_type, self.scheduler.alphas_cumprod, t, lw.max_weight,

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from handgen.diffusion.guidance import training_keep
 from handgen.diffusion.motion_loss import (derivative_scale_exponent, loss_derivative_scales, motion_x0_loss,
                                            prediction_weights)
-from handgen.diffusion.guidance import training_keep
 from handgen.diffusion.schedulers import diffusion_scheduler
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips

@@ -88,7 +88,9 @@ class FamilyResult:
 
     @property
     def noise(self) -> float:
-        """Standard error of the contrast over the samples."""
+        """Standard error of the contrast over the samples (NaN with one sample per prompt)."""
+        if min(len(self.scores_a), len(self.scores_b)) < 2:
+            return float("nan")
         var = self.scores_a.var(ddof=1) / len(self.scores_a) + self.scores_b.var(ddof=1) / len(self.scores_b)
         return float(np.sqrt(var))
 
@@ -98,7 +100,7 @@ class FamilyResult:
 
     def line(self) -> str:
         unit = UNITS[self.family]
-        ratio = self.contrast / self.noise if self.noise > 0 else float("inf")
+        ratio = self.contrast / self.noise if self.noise != 0 else float("inf")  # NaN noise: NaN ratio
         return (f"{self.family:8s} contrast {self.contrast:+.3f} {unit} (noise {self.noise:.3f}, {ratio:+.1f}x), "
                 f"{100 * self.right_way:.0f}% of {len(self.scores_a) + len(self.scores_b)} samples the right way")
 

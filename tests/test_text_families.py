@@ -68,3 +68,17 @@ def test_a_generator_that_ignores_the_text_has_no_contrast(hand_pair):
     results = text_families(lambda triplets, frames: np.stack(same[: len(triplets)]), num=4, frames=FRAMES)
     for r in results:
         assert abs(r.contrast) < 1e-9, r.line()
+
+
+def test_one_sample_per_prompt_has_no_noise_figure_and_no_warning():
+    import warnings
+
+    from eval.text_families import FamilyResult
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = FamilyResult("finger", np.array([0.9]), np.array([-0.8]))
+        assert np.isnan(one.noise) and one.contrast == pytest.approx(1.7)
+        assert "noise nan, +nanx" in one.line() and "100% of 2 samples" in one.line()
+        two = FamilyResult("finger", np.array([0.9, 1.1]), np.array([-0.8, -1.0]))
+        assert two.noise == pytest.approx(np.sqrt(0.02 / 2 + 0.02 / 2))

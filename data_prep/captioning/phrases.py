@@ -18,6 +18,7 @@ from handgen.hand.topology import FINGERS
 
 FINGER_NAMES = {"thumb": "thumb", "index": "index finger", "middle": "middle finger", "ring": "ring finger",
                 "pinky": "little finger"}
+SHORT_NAMES = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}  # the four fingers, hand order
 TIP_NAMES = {"thumb": "thumb tip", "index": "index fingertip", "middle": "middle fingertip",
              "ring": "ring fingertip", "pinky": "little fingertip"}
 
@@ -168,8 +169,7 @@ def join_and(items: list[str]) -> str:
 
 def finger_list(names: list[str]) -> str:
     """``["index", "middle"]`` -> "index and middle fingers"; the thumb and the little finger by name."""
-    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
-    long = [short[n] for n in names if n != "thumb"]
+    long = [SHORT_NAMES[n] for n in names if n != "thumb"]
     parts = ["thumb"] if "thumb" in names else []
     if long:
         joined = long[0] if len(long) == 1 else ", ".join(long[:-1]) + " and " + long[-1]
@@ -180,8 +180,7 @@ def finger_list(names: list[str]) -> str:
 def tip_list(names: list[str]) -> str:
     """``["index", "middle"]`` -> "index and middle fingertips"; ``["thumb", "index"]`` -> "thumb tip and index
     fingertip"; one name -> its ``TIP_NAMES`` entry."""
-    short = {"index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
-    long = [short[n] for n in short if n in names]  # hand order
+    long = [short for n, short in SHORT_NAMES.items() if n in names]  # hand order
     parts = ["thumb tip"] if "thumb" in names else []
     if long:
         parts.append(join_and(long) + (" fingertip" if len(long) == 1 else " fingertips"))

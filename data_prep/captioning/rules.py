@@ -10,6 +10,7 @@ intent is named. ``k`` triplets come in three levels of detail (:func:`caption_l
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from data_prep.captioning import object_phrases as O
@@ -146,23 +147,25 @@ def _relative_sentence(events: dict[str, Any]) -> str | None:
     return f"The left hand stays {_and(found)} the right hand." if found else None
 
 
+def _grouped(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
+    """(key, value) pairs -> key -> its distinct values, both in first-seen order."""
+    out: dict[Any, list[str]] = {}
+    for key, value in pairs:
+        values = out.setdefault(key, [])
+        if value not in values:
+            values.append(value)
+    return out
+
+
 def contact_parts(pair: PairSummary, variant: int) -> list[str]:
     """One sentence per palm that fingertips of the other hand touch, then one per left fingertip that touches
     right fingertips: "The left thumb tip and index fingertip touch the right palm."."""
     parts: list[str] = []
-    palm_tips: dict[tuple[str, str], list[str]] = {}  # (hand, palm) -> its fingertips on that palm
-    for touch in pair.touches:
-        tips = palm_tips.setdefault((touch["hand"], touch["palm"]), [])
-        if touch["finger"] not in tips:
-            tips.append(touch["finger"])
+    palm_tips = _grouped(((t["hand"], t["palm"]), t["finger"]) for t in pair.touches)  # (hand, palm) -> tips
     for (hand, palm), fingers in palm_tips.items():
         options = P.TOUCH_PALM if len(fingers) == 1 else P.TOUCH_PALM_MANY
         parts.append(_pick(options, variant).format(t=hand, tip=P.tip_list(fingers), r=palm))
-    right_tips: dict[str, list[str]] = {}  # left fingertip -> the right fingertips it touches
-    for contact in pair.tip_contacts:
-        tips = right_tips.setdefault(contact["left"], [])
-        if contact["right"] not in tips:
-            tips.append(contact["right"])
+    right_tips = _grouped((c["left"], c["right"]) for c in pair.tip_contacts)  # left tip -> the right tips it touches
     for left, rights in right_tips.items():
         parts.append(_pick(P.TIP_TOUCH, variant).format(a=P.TIP_NAMES[left], b=P.tip_list(rights)))
     return parts

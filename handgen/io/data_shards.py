@@ -33,6 +33,11 @@ from handgen.io.npz_bytes import npz_bytes
 
 log = logging.getLogger(__name__)
 
+# every member of a shard is stamped 1980-01-01 00:00:00 (the zip format's first date), as reproducible
+# builds do: a shard's bytes depend on its clips only, so converting the same sequence again, a minute or
+# a year later, writes the same file
+SHARD_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
 
 def validate_shard_arrays(arrays: Mapping[str, np.ndarray]) -> int:
     """Check a shard's arrays against :data:`SHARD_ARRAYS` (+ all or none of :data:`OBJECT_ARRAYS`); returns N.
@@ -72,8 +77,9 @@ def write_shard(
         raise ValueError(f"marker has {len(marker.get('rows', ()))} rows for {n} clips")
     data_dir = Path(data_dir)
     typed = {k: np.asarray(v, dtype=SHARD_DTYPES.get(k, np.float32)) for k, v in arrays.items()}
-    # np.savez's bytes made in memory (handgen.io.npz_bytes), written with one call, digested (not read back)
-    data = npz_bytes(typed)
+    # np.savez's bytes made in memory (handgen.io.npz_bytes), written with one call, digested (not read back);
+    # stamped SHARD_DATE_TIME, not the clock: the same clips give the same bytes (and digest) whenever written
+    data = npz_bytes(typed, date_time=SHARD_DATE_TIME)
     atomic_write_bytes(data_dir / shard_relpath(subject, sequence), data, suffix=".npz", durable=False)
     # size + digest of the npz: a later prep notices a shard damaged or replaced since (and redoes it)
     write_shard_marker(data_dir, subject, sequence, {**marker, **_fingerprint(len(data), hashlib.sha256(data))})

@@ -94,6 +94,23 @@ def test_cached_and_uncached_greedy_decoding_agree(model, guidance):
                        sample_tokens(model, TEXTS, 8, sampling, start=start, use_cache=False))
 
 
+def test_cached_decoding_uses_the_installed_transformers_cache_argument(model):
+    # transformers 5 renamed LlamaModel's past_key_values to cache (the old name warns, then goes in 5.40);
+    # pytest's filters hide FutureWarnings, so the decoding is run here with them as errors
+    import inspect
+    import warnings
+
+    from transformers import LlamaModel
+
+    expected = "cache" if "cache" in inspect.signature(LlamaModel.forward).parameters else "past_key_values"
+    assert model.cache_kwarg == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        out = sample_tokens(model, TEXTS, 6, TokenSampling(greedy=True, guidance=2.0), use_cache=True)
+    assert out.shape == (3, 6)
+
+
 def test_grouped_tokens_get_slot_embeddings_consistent_between_decoding_and_teacher_forcing():
     """With 3 codes per step the same id embeds differently in each slot, and greedy decoding (which embeds
     one token at a time at its stream index, after 4 given tokens) picks exactly the argmax of the

@@ -37,6 +37,7 @@ simply contributes no tokens.
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import asdict, dataclass
 
@@ -127,6 +128,9 @@ class MotionAR(nn.Module):
         llama._attn_implementation = "sdpa"
         self.backbone = LlamaModel(llama)
         self.backbone.embed_tokens = nn.Identity()  # inputs arrive as embeddings; no unused weights
+        # transformers 5 names the key-value cache ``cache`` (``past_key_values`` warns there and goes in 5.40);
+        # 4.x knows only ``past_key_values``
+        self.cache_kwarg = "cache" if "cache" in inspect.signature(LlamaModel.forward).parameters else "past_key_values"
         std = llama.initializer_range
         self.text_proj = nn.Linear(config.text_dim, width)
         self.separators = nn.Parameter(torch.randn(len(BRANCHES), width) * std)
@@ -263,8 +267,8 @@ class MotionAR(nn.Module):
         """
         attend = mask if mask.dim() == 4 else mask.long()
         out = self.backbone(inputs_embeds=self.drop(embeds), attention_mask=attend, position_ids=positions,
-                            past_key_values=cache, use_cache=cache is not None)
-        return out.last_hidden_state, out.past_key_values
+                            use_cache=cache is not None, **{self.cache_kwarg: cache})
+        return out.last_hidden_state, getattr(out, self.cache_kwarg)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Next-token logits (..., codebook_size + 1); the last class is the end token."""

@@ -99,9 +99,9 @@ class FamilyResult:
         return float(((self.scores_a > 0).sum() + (self.scores_b < 0).sum()) / (len(self.scores_a) + len(self.scores_b)))
 
     def line(self) -> str:
-        unit = UNITS[self.family]
-        ratio = self.contrast / self.noise if self.noise != 0 else float("inf")  # NaN noise: NaN ratio
-        return (f"{self.family:8s} contrast {self.contrast:+.3f} {unit} (noise {self.noise:.3f}, {ratio:+.1f}x), "
+        unit, contrast, noise = UNITS[self.family], self.contrast, self.noise
+        ratio = contrast / noise if noise != 0 else float("inf")  # NaN noise: NaN ratio
+        return (f"{self.family:8s} contrast {contrast:+.3f} {unit} (noise {noise:.3f}, {ratio:+.1f}x), "
                 f"{100 * self.right_way:.0f}% of {len(self.scores_a) + len(self.scores_b)} samples the right way")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from handgen.io.atomic import atomic_write_bytes
-from handgen.io.npz_bytes import npz_bytes
+from handgen.io.npz_bytes import npz_bytes, zipfile_npz
 
 
 def _arrays() -> dict[str, np.ndarray]:
@@ -45,6 +45,19 @@ def test_npz_bytes_are_np_savez_bytes_and_load_back():
             assert loaded[key].dtype == value.dtype and np.array_equal(loaded[key], value), key
     with pytest.raises(ValueError, match="Python objects"):
         npz_bytes({"bad": np.array([{}, 1], dtype=object)})
+
+
+def test_the_large_archive_path_writes_the_same_archive_with_the_given_stamp(monkeypatch):
+    import handgen.io.npz_bytes as module
+
+    arrays, stamp = _arrays(), (1980, 1, 1, 0, 0, 0)
+    assert zipfile_npz(arrays, stamp) == npz_bytes(arrays, stamp)  # the fallback is the same file, not np.savez's
+    monkeypatch.setattr(module, "_LIMIT", 1000)  # take the >2 GiB path on a small archive
+    data = npz_bytes(arrays, stamp)
+    assert data == zipfile_npz(arrays, stamp)
+    assert {i.date_time for i in zipfile.ZipFile(io.BytesIO(data)).infolist()} == {stamp}
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        assert all(np.array_equal(loaded[key], value) for key, value in arrays.items())
 
 
 def test_atomic_write_bytes_replaces_the_file_whole_with_normal_permissions(tmp_path):

@@ -57,7 +57,8 @@ def npz_bytes(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...] | Non
     """The uncompressed npz of ``arrays`` (names -> non-object arrays), as ``np.savez(file, **arrays)`` writes it.
 
     ``date_time`` (year, month, day, hour, minute, second) stamps every member; default: now, local time,
-    as ``zipfile`` does. Archives over 2 GiB are left to ``np.savez`` (they need ZIP64 directory records).
+    as ``zipfile`` does. Archives over 2 GiB are written by :func:`zipfile_npz` (they need ZIP64 directory
+    records), with the same stamp.
     """
     dos_time, dos_date = _dos_stamp(date_time or time.localtime(time.time())[:6])
     parts: list[bytes] = []
@@ -78,9 +79,19 @@ def npz_bytes(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...] | Non
                                     _MEMBER_ATTR, offset), name]
         offset += _LOCAL.size + len(name) + len(extra) + size
         if offset > _LIMIT:
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            return buffer.getvalue()
+            return zipfile_npz(arrays, date_time or time.localtime(time.time())[:6])
     central = b"".join(directory)
     end = _END.pack(zipfile.stringEndArchive, 0, 0, len(arrays), len(arrays), len(central), offset, 0)
     return b"".join([*parts, central, end])
+
+
+def zipfile_npz(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...]) -> bytes:
+    """The same uncompressed npz written through ``zipfile`` (any size: ZIP64 records where needed), every member
+    stamped ``date_time``, which ``np.savez`` cannot be told (it stamps the clock)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, value in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{key}.npy", date_time=tuple(date_time[:6])), "w",
+                              force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+    return buffer.getvalue()

@@ -104,6 +104,8 @@ RULES: dict[str, Rule] = {
     "distill.ode_pairs": NONNEG_INT,
     "distill.pair_weight": NONNEG,
     "distill.pair_solver_steps": POSITIVE_INT,
+    "distill.dm_weight": NONNEG,
+    "distill.dm_warmup": NONNEG_INT,
     "loss.derivative_scale": UNIT,
     "loss.max_weight": Rule("float", 1),
 }

@@ -247,6 +247,8 @@ class DistillSection:
     ode_pairs: int = 0  # teacher samples (noise -> DPM-Solver++ end) made at the start; 0: consistency loss only
     pair_weight: float = 1.0  # weight of the student-to-teacher-sample loss on those pairs
     pair_solver_steps: int = 20  # DPM-Solver++ steps of the teacher for each pair
+    dm_weight: float = 0.0  # weight of the distribution-matching loss (0: off)
+    dm_warmup: int = 0  # first steps in which only the fake denoiser learns
 
 
 @dataclass

@@ -73,7 +73,8 @@ def student_run(tiny_diffusion_run, tmp_path_factory):
     return run_training(str(REPO / "configs" / "motion_consistency_tiny.yaml"), [
         f"teacher={tiny_diffusion_run}", f"output_dir={out}", "max_steps=4", "train.batch_size=8",
         "train.warmup_steps=0", "train.log_every=1", "train.val_items=8", "train.val_every=4",
-        "train.checkpoint_every=4", "distill.ode_pairs=6", "distill.pair_solver_steps=3"])
+        "train.checkpoint_every=4", "distill.ode_pairs=6", "distill.pair_solver_steps=3",
+        "distill.dm_warmup=2"])
 
 
 def test_distilled_student_is_a_normal_run_sampled_in_one_call_per_step(student_run, tiny_diffusion_run, tmp_path):
@@ -155,3 +156,27 @@ def test_student_keeps_the_inpainting_modes(student_run, tmp_path):
     assert np.allclose(out.joints[0, :, 0], source.joints[0, :, 0], atol=1e-3)  # the given hand is kept
     long = gen.generate(left="a fist", right="", both="", frames=gen.clip_len + 30, steps=2)
     assert long.joints.shape[1] == gen.clip_len + 30
+
+
+def test_distribution_matching_trains_a_fake_denoiser_then_adds_its_term(student_run):
+    from handgen.io.run_dir import read_run_config
+    from handgen.train.tasks.motion_consistency import MotionConsistencyTask
+
+    cfg = read_run_config(student_run)
+    cfg.distill.dm_weight, cfg.distill.dm_warmup = 0.0, 1
+    assert MotionConsistencyTask(cfg, student_run).fake is None  # off: no fake denoiser, no extra passes
+    cfg.distill.dm_weight = 1.0
+    task = MotionConsistencyTask(cfg, student_run)
+    task.prepare("cpu")
+    model = task.build_model()
+    batch = task.make_batch(np.arange(4))
+    fake_before = [p.detach().clone() for p in task.fake.parameters()]
+    torch.manual_seed(0)
+    _, warm = task.compute_loss(model, batch, train=True)
+    assert warm["matching"] == 0.0  # warm-up: only the fake denoiser learns the student's samples
+    assert any(not torch.equal(a, b) for a, b in zip(fake_before, task.fake.parameters()))
+    assert all(p.grad is None for p in model.parameters())  # the fake's update leaves the student's gradients alone
+    loss, parts = task.compute_loss(model, batch, train=True)
+    assert parts["matching"] > 0
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

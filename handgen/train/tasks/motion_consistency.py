@@ -13,9 +13,17 @@ captions, and each step adds ``distill.pair_weight`` x the loss between the stud
 and the teacher's sample x0*: the student is taught the teacher's ODE end directly, which
 200 steps of the bootstrapped consistency loss alone do not reach (docs/few_step.md).
 
-The EMA target network (decay ``distill.target_ema``, LCM's 0.95) lives in the task, starts
-from the teacher's weights and is not checkpointed: ``resume=latest`` restarts it from the
-resumed student's weights.
+With ``distill.dm_weight`` > 0 each step also adds distribution matching
+(:mod:`handgen.diffusion.distribution_matching`): the student samples with its own few-step
+sampler, the samples are noised to a random level, and the teacher's guided x0 and a "fake"
+denoiser's x0 (a copy of the teacher trained alongside on the student's samples, one AdamW
+step at ``train.lr`` per training step) give the direction that moves them toward the
+teacher's distribution. For the first ``distill.dm_warmup`` steps only the fake learns.
+
+The EMA target network (decay ``distill.target_ema``, LCM's 0.95) and the fake denoiser live
+in the task, start from the teacher's weights and are not checkpointed: ``resume=latest``
+restarts the target from the resumed student's weights and the fake from the teacher's (with
+its warm-up again).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from handgen.diffusion.consistency import (
     solver_grid,
     update_target,
 )
+from handgen.diffusion.distribution_matching import distribution_matching_loss, matching_timesteps
 from handgen.diffusion.guidance import guided_x0, training_keep
 from handgen.diffusion.motion_loss import derivative_scale_exponent, loss_derivative_scales, motion_x0_loss
 from handgen.diffusion.sampling_loop import reverse_diffusion
@@ -94,12 +103,19 @@ class MotionConsistencyTask(TrainingTask):
             raise HandgenError(f"distill.solver_steps={d.solver_steps} must divide diffusion.num_train_timesteps="
                                f"{cfg.diffusion.num_train_timesteps}")
         self.lcm = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling))
-        self.teacher = self._teacher_net()
+        self.teacher = self._teacher_net(teacher_cfg)
         self.target = copy.deepcopy(self.teacher)
         self.pairs: dict[str, torch.Tensor] | None = None  # made by prepare() (teacher on the training device)
+        self.sample_timesteps = [int(v) for v in consistency_scheduler(
+            self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), int(cfg.sample.steps)).timesteps]
+        self.fake: nn.Module | None = None  # distribution matching's denoiser of the student's samples
+        self.matching_calls = 0  # training steps seen by the matching (not checkpointed: resume warms up again)
+        if float(d.dm_weight) > 0:
+            self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
+            self.fake_optimizer = torch.optim.AdamW(self.fake.parameters(), lr=float(cfg.train.lr), weight_decay=0.0)
 
-    def _teacher_net(self) -> nn.Module:
-        net = load_weights(build_denoiser(self.cfg, self.clips.feature_dim, self.clips.text_dim), self.cfg.teacher)
+    def _teacher_net(self, teacher_cfg) -> nn.Module:
+        net = load_weights(build_denoiser(teacher_cfg, self.clips.feature_dim, self.clips.text_dim), self.cfg.teacher)
         for p in net.parameters():
             p.requires_grad_(False)
         return net.eval()
@@ -142,7 +158,59 @@ class MotionConsistencyTask(TrainingTask):
             pair_loss, _ = self._pair_loss(model, b, device)
             loss = loss + float(d.pair_weight) * pair_loss
             parts["pair"] = pair_loss.item()
+        if train and self.fake is not None:
+            matching = self._matching_loss(model, x0.shape, texts, device)
+            loss = loss + float(d.dm_weight) * matching
+            parts["matching"] = matching.item()
         return loss, parts
+
+    def _student_samples(self, model, shape: tuple[int, ...], texts, device) -> torch.Tensor:
+        """Student samples (B, T, D) with gradient through their last call: k in 0..steps-1 student steps run
+        without gradient from noise (the sampler's own LCM steps), then one call with it (DMD2's backward
+        simulation, so the matching sees what sampling sees)."""
+        abar = self.train_scheduler.alphas_cumprod.to(device)
+        steps = self.sample_timesteps
+        k = int(torch.randint(0, len(steps), ()))
+        x = torch.randn(shape, device=device)
+        with torch.no_grad():
+            for i in range(k):
+                t = torch.full((shape[0],), steps[i], device=device, dtype=torch.long)
+                x0 = consistency_output(model(x, t, texts), x, t, self.lcm)
+                a = abar[steps[i + 1]]
+                x = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+        t = torch.full((shape[0],), steps[k], device=device, dtype=torch.long)
+        return consistency_output(model(x, t, texts), x, t, self.lcm)
+
+    def _matching_loss(self, model, shape: tuple[int, ...], texts, device) -> torch.Tensor:
+        """Distribution matching of the student's samples to the teacher's guided denoiser (a scalar; zero for the
+        first ``distill.dm_warmup`` steps, while only the fake denoiser learns); trains the fake one step."""
+        d = self.cfg.distill
+        self.fake.to(device)
+        self.matching_calls += 1
+        warm_up = self.matching_calls <= int(d.dm_warmup)
+        with torch.set_grad_enabled(not warm_up):
+            sample = self._student_samples(model, shape, texts, device)
+        loss = torch.zeros((), device=device)
+        if not warm_up:
+            tau = matching_timesteps(shape[0], int(self.cfg.diffusion.num_train_timesteps), device)
+            x_tau = self.train_scheduler.add_noise(sample.detach(), torch.randn_like(sample), tau)
+            with torch.no_grad():
+                real = guided_x0(self.teacher, x_tau, tau, texts, float(d.guidance))
+                fake = self.fake.eval()(x_tau, tau, texts)
+            loss = distribution_matching_loss(sample, real, fake)
+        self._update_fake(sample.detach(), texts)
+        return loss
+
+    def _update_fake(self, samples: torch.Tensor, texts) -> None:
+        """One optimiser step of the fake denoiser on the student's samples (B, T, D), noised at uniform t."""
+        self.fake.train()
+        t = torch.randint(0, int(self.cfg.diffusion.num_train_timesteps), (samples.shape[0],), device=samples.device)
+        x_t = self.train_scheduler.add_noise(samples, torch.randn_like(samples), t)
+        loss, _ = self._x0_loss(self.fake(x_t, t, texts), samples)
+        self.fake_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.fake.parameters(), float(self.cfg.train.grad_clip))
+        self.fake_optimizer.step()
 
     def _x0_loss(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         lw = self.cfg.loss

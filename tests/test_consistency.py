@@ -165,7 +165,10 @@ def test_distribution_matching_trains_a_fake_denoiser_then_adds_its_term(student
     cfg = read_run_config(student_run)
     cfg.distill.dm_weight, cfg.distill.dm_warmup = 0.0, 1
     assert MotionConsistencyTask(cfg, student_run).fake is None  # off: no fake denoiser, no extra passes
-    cfg.distill.dm_weight = 1.0
+    cfg.distill.dm_weight, cfg.sample.steps = 1.0, int(cfg.distill.solver_steps) + 1
+    with pytest.raises(HandgenError, match="sample.steps"):  # the matching simulates the student's own sampler
+        MotionConsistencyTask(cfg, student_run)
+    cfg.sample.steps = 4
     task = MotionConsistencyTask(cfg, student_run)
     task.prepare("cpu")
     model = task.build_model()
@@ -175,8 +178,13 @@ def test_distribution_matching_trains_a_fake_denoiser_then_adds_its_term(student
     _, warm = task.compute_loss(model, batch, train=True)
     assert warm["matching"] == 0.0  # warm-up: only the fake denoiser learns the student's samples
     assert any(not torch.equal(a, b) for a, b in zip(fake_before, task.fake.parameters()))
-    assert all(p.grad is None for p in model.parameters())  # the fake's update leaves the student's gradients alone
     loss, parts = task.compute_loss(model, batch, train=True)
     assert parts["matching"] > 0
+    assert all(p.grad is None for p in model.parameters())  # the fake's update leaves the student's gradients alone
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    model.zero_grad(set_to_none=True)
+    texts = {k: task.clips.text_states(batch[f"text_{k}"], "cpu") for k in BRANCHES}
+    matching = task._matching_loss(model, batch["x0"].shape, texts, "cpu")
+    matching.backward()  # the matching term alone reaches the student's weights
+    assert sum(float(p.grad.abs().sum()) for p in model.parameters() if p.grad is not None) > 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import struct
 import sys
-import time
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ _LOCAL = struct.Struct(zipfile.structFileHeader)
 _CENTRAL = struct.Struct(zipfile.structCentralDir)
 _END = struct.Struct(zipfile.structEndArchive)
 _ZIP64_EXTRA = struct.Struct("<HHQQ")  # tag 1, 16 bytes: uncompressed and compressed size
+SAVEZ_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # what np.savez stamps (zipfile.ZipInfo's default date)
 _LIMIT = zipfile.ZIP64_LIMIT  # past this (2 GiB) the central directory needs ZIP64 records too: np.savez does it
 
 
@@ -56,11 +56,12 @@ def _dos_stamp(date_time: tuple[int, ...]) -> tuple[int, int]:
 def npz_bytes(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...] | None = None) -> bytes:
     """The uncompressed npz of ``arrays`` (names -> non-object arrays), as ``np.savez(file, **arrays)`` writes it.
 
-    ``date_time`` (year, month, day, hour, minute, second) stamps every member; default: now, local time,
-    as ``zipfile`` does. Archives over 2 GiB are written by :func:`zipfile_npz` (they need ZIP64 directory
-    records), with the same stamp.
+    ``date_time`` (year, month, day, hour, minute, second) stamps every member; default 1980-01-01 00:00:00,
+    the stamp ``np.savez`` writes (``zipfile.ZipInfo``'s default). Archives over 2 GiB are written by
+    :func:`zipfile_npz` (they need ZIP64 directory records), with the same stamp.
     """
-    dos_time, dos_date = _dos_stamp(date_time or time.localtime(time.time())[:6])
+    date_time = tuple(date_time or SAVEZ_DATE_TIME)
+    dos_time, dos_date = _dos_stamp(date_time)
     parts: list[bytes] = []
     directory: list[bytes] = []
     offset = 0
@@ -79,7 +80,7 @@ def npz_bytes(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...] | Non
                                     _MEMBER_ATTR, offset), name]
         offset += _LOCAL.size + len(name) + len(extra) + size
         if offset > _LIMIT:
-            return zipfile_npz(arrays, date_time or time.localtime(time.time())[:6])
+            return zipfile_npz(arrays, date_time)
     central = b"".join(directory)
     end = _END.pack(zipfile.stringEndArchive, 0, 0, len(arrays), len(arrays), len(central), offset, 0)
     return b"".join([*parts, central, end])
@@ -87,7 +88,7 @@ def npz_bytes(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...] | Non
 
 def zipfile_npz(arrays: Mapping[str, np.ndarray], date_time: tuple[int, ...]) -> bytes:
     """The same uncompressed npz written through ``zipfile`` (any size: ZIP64 records where needed), every member
-    stamped ``date_time``, which ``np.savez`` cannot be told (it stamps the clock)."""
+    stamped ``date_time`` (``np.savez`` always writes 1980-01-01 and cannot be given another stamp)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for key, value in arrays.items():

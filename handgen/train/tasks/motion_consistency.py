@@ -17,7 +17,7 @@ With ``distill.dm_weight`` > 0 each step also adds distribution matching
 (:mod:`handgen.diffusion.distribution_matching`): the student samples with its own few-step
 sampler, the samples are noised to a random level, and the teacher's guided x0 and a "fake"
 denoiser's x0 (a copy of the teacher trained alongside on the student's samples, one AdamW
-step at ``train.lr`` per training step) give the direction that moves them toward the
+step at ``train.lr`` per micro-batch) give the direction that moves them toward the
 teacher's distribution. For the first ``distill.dm_warmup`` steps only the fake learns.
 
 The EMA target network (decay ``distill.target_ema``, LCM's 0.95) and the fake denoiser live
@@ -106,11 +106,14 @@ class MotionConsistencyTask(TrainingTask):
         self.teacher = self._teacher_net(teacher_cfg)
         self.target = copy.deepcopy(self.teacher)
         self.pairs: dict[str, torch.Tensor] | None = None  # made by prepare() (teacher on the training device)
-        self.sample_timesteps = [int(v) for v in consistency_scheduler(
-            self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), int(cfg.sample.steps)).timesteps]
         self.fake: nn.Module | None = None  # distribution matching's denoiser of the student's samples
-        self.matching_calls = 0  # training steps seen by the matching (not checkpointed: resume warms up again)
+        self.matching_calls = 0  # micro-batches seen by the matching (not checkpointed: resume warms up again)
         if float(d.dm_weight) > 0:
+            if not 1 <= int(cfg.sample.steps) <= int(d.solver_steps):
+                raise HandgenError(f"sample.steps={cfg.sample.steps} must be in 1..distill.solver_steps="
+                                   f"{d.solver_steps}: distribution matching simulates the student's sampler")
+            self.sample_timesteps = [int(v) for v in consistency_scheduler(
+                self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), int(cfg.sample.steps)).timesteps]
             self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
             self.fake_optimizer = torch.optim.AdamW(self.fake.parameters(), lr=float(cfg.train.lr), weight_decay=0.0)
 
@@ -187,7 +190,7 @@ class MotionConsistencyTask(TrainingTask):
         d = self.cfg.distill
         self.fake.to(device)
         self.matching_calls += 1
-        warm_up = self.matching_calls <= int(d.dm_warmup)
+        warm_up = self.matching_calls <= int(d.dm_warmup) * int(self.cfg.train.grad_accum)  # warm-up in steps
         with torch.set_grad_enabled(not warm_up):
             sample = self._student_samples(model, shape, texts, device)
         loss = torch.zeros((), device=device)
@@ -202,14 +205,16 @@ class MotionConsistencyTask(TrainingTask):
         return loss
 
     def _update_fake(self, samples: torch.Tensor, texts) -> None:
-        """One optimiser step of the fake denoiser on the student's samples (B, T, D), noised at uniform t."""
+        """One optimiser step of the fake denoiser on the student's samples (B, T, D), noised at uniform t (one per
+        micro-batch: ``train.grad_accum`` per training step)."""
         self.fake.train()
         t = torch.randint(0, int(self.cfg.diffusion.num_train_timesteps), (samples.shape[0],), device=samples.device)
         x_t = self.train_scheduler.add_noise(samples, torch.randn_like(samples), t)
         loss, _ = self._x0_loss(self.fake(x_t, t, texts), samples)
         self.fake_optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(self.fake.parameters(), float(self.cfg.train.grad_clip))
+        if float(self.cfg.train.grad_clip) > 0:  # 0: no clipping, as for the student
+            nn.utils.clip_grad_norm_(self.fake.parameters(), float(self.cfg.train.grad_clip))
         self.fake_optimizer.step()
 
     def _x0_loss(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

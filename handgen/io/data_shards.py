@@ -29,14 +29,14 @@ from handgen.io.data_format import (
     SHARD_DTYPES,
     shard_relpath,
 )
-from handgen.io.npz_bytes import npz_bytes
+from handgen.io.npz_bytes import SAVEZ_DATE_TIME, npz_bytes
 
 log = logging.getLogger(__name__)
 
-# every member of a shard is stamped 1980-01-01 00:00:00 (the zip format's first date), as reproducible
-# builds do: a shard's bytes depend on its clips only, so converting the same sequence again, a minute or
-# a year later, writes the same file
-SHARD_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+# every member of a shard is stamped 1980-01-01 00:00:00 (the zip format's first date, np.savez's own stamp),
+# as reproducible builds do: a shard's bytes depend on its clips only, so converting the same sequence again,
+# a minute or a year later, writes the same file
+SHARD_DATE_TIME = SAVEZ_DATE_TIME
 
 
 def validate_shard_arrays(arrays: Mapping[str, np.ndarray]) -> int:

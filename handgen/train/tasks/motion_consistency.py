@@ -109,11 +109,13 @@ class MotionConsistencyTask(TrainingTask):
         self.fake: nn.Module | None = None  # distribution matching's denoiser of the student's samples
         self.matching_calls = 0  # micro-batches seen by the matching (not checkpointed: resume warms up again)
         if float(d.dm_weight) > 0:
-            if not 1 <= int(cfg.sample.steps) <= int(d.solver_steps):
-                raise HandgenError(f"sample.steps={cfg.sample.steps} must be in 1..distill.solver_steps="
-                                   f"{d.solver_steps}: distribution matching simulates the student's sampler")
-            self.sample_timesteps = [int(v) for v in consistency_scheduler(
-                self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling), int(cfg.sample.steps)).timesteps]
+            try:  # the sampler the matching simulates
+                sampler = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling),
+                                                int(cfg.sample.steps))
+            except HandgenError as exc:
+                raise HandgenError(f"sample.steps={cfg.sample.steps}: {exc} (distribution matching simulates the "
+                                   f"student's sampler)") from None
+            self.sample_timesteps = [int(v) for v in sampler.timesteps]
             self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
             self.fake_optimizer = torch.optim.AdamW(self.fake.parameters(), lr=float(cfg.train.lr), weight_decay=0.0)
 
@@ -171,7 +173,6 @@ class MotionConsistencyTask(TrainingTask):
         """Student samples (B, T, D) with gradient through their last call: k in 0..steps-1 student steps run
         without gradient from noise (the sampler's own LCM steps), then one call with it (DMD2's backward
         simulation, so the matching sees what sampling sees)."""
-        abar = self.train_scheduler.alphas_cumprod.to(device)
         steps = self.sample_timesteps
         k = int(torch.randint(0, len(steps), ()))
         x = torch.randn(shape, device=device)
@@ -179,8 +180,7 @@ class MotionConsistencyTask(TrainingTask):
             for i in range(k):
                 t = torch.full((shape[0],), steps[i], device=device, dtype=torch.long)
                 x0 = consistency_output(model(x, t, texts), x, t, self.lcm)
-                a = abar[steps[i + 1]]
-                x = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
+                x = self.train_scheduler.add_noise(x0, torch.randn_like(x0), torch.full_like(t, steps[i + 1]))
         t = torch.full((shape[0],), steps[k], device=device, dtype=torch.long)
         return consistency_output(model(x, t, texts), x, t, self.lcm)
 

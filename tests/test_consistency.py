@@ -188,3 +188,30 @@ def test_distribution_matching_trains_a_fake_denoiser_then_adds_its_term(student
     matching = task._matching_loss(model, batch["x0"].shape, texts, "cpu")
     matching.backward()  # the matching term alone reaches the student's weights
     assert sum(float(p.grad.abs().sum()) for p in model.parameters() if p.grad is not None) > 0
+
+
+def test_a_resumed_distillation_continues_exactly(tiny_diffusion_run, tmp_path):
+    """The target network, the fake denoiser, its optimiser and the warm-up counter are checkpointed."""
+    from safetensors.torch import load_file
+
+    from handgen.train.loop import run_training
+
+    def train(out, steps, *extra):
+        return run_training(str(REPO / "configs" / "motion_consistency_tiny.yaml"), [
+            f"teacher={tiny_diffusion_run}", f"output_dir={out}", f"max_steps={steps}", "train.batch_size=4",
+            "train.warmup_steps=0", "train.lr_schedule=constant", "train.val_every=1000", "train.checkpoint_every=2",
+            "distill.ode_pairs=4", "distill.pair_solver_steps=2", "distill.dm_warmup=1", *extra])
+
+    ref = train(tmp_path / "ref", 4)
+    run = train(tmp_path / "cut", 2)
+    state = load_file(str(run / "checkpoints" / "step_0000002" / "task_state.safetensors"))
+    assert int(state["matching_calls"]) == 2 and any(k.startswith("fake_optimizer.") for k in state)
+    teacher = load_file(str(tiny_diffusion_run / "model.safetensors"))
+    assert not torch.equal(state["target." + next(iter(teacher))], next(iter(teacher.values())))  # it moved
+    train(run, 4, "resume=latest")
+    a, b = load_file(str(ref / "model.safetensors")), load_file(str(run / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key  # as if never interrupted
+    a, b = (load_file(str(r / "checkpoints" / "step_0000004" / "task_state.safetensors")) for r in (ref, run))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)

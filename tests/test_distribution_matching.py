@@ -35,3 +35,30 @@ def test_no_update_where_the_two_denoisers_agree_and_the_update_is_scale_free():
 def test_matching_timesteps_stay_inside_the_schedule_ends():
     t = matching_timesteps(4096, 1000, "cpu")
     assert t.dtype == torch.long and int(t.min()) >= 20 and int(t.max()) < 980 and t.float().std() > 200
+
+
+def _average_in_process(rank: int, world: int, init_file: str) -> None:
+    from handgen.train.tasks.motion_consistency import _average_over_processes
+
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        net = torch.nn.Linear(3, 2)
+        net(torch.full((1, 3), float(rank + 1))).sum().backward()  # rank r's input is r + 1 everywhere
+        _average_over_processes(net)
+        assert torch.allclose(net.weight.grad, torch.full((2, 3), 1.5))  # mean of 1 and 2
+        assert torch.allclose(net.bias.grad, torch.ones(2))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_the_fake_denoisers_gradients_are_averaged_over_processes(tmp_path):
+    import torch.multiprocessing as mp
+
+    from handgen.train.tasks.motion_consistency import _average_over_processes
+
+    net = torch.nn.Linear(3, 2)
+    net(torch.ones(1, 3)).sum().backward()
+    before = net.weight.grad.clone()
+    _average_over_processes(net)  # a single process: untouched
+    assert torch.equal(net.weight.grad, before)
+    mp.spawn(_average_in_process, args=(2, str(tmp_path / "rendezvous")), nprocs=2, join=True)

@@ -7,6 +7,7 @@ A checkpoint folder ``RUN_DIR/checkpoints/step_N/`` holds:
   ``torch.load(weights_only=True)``;
 - ``training_state.json``: the optimizer step and the EMA's scalar settings (JSON);
 - ``ema.safetensors``: the EMA shadow weights (``shadow.<i>``, in parameter order);
+- ``task_state.safetensors``: the task's own state (:meth:`TrainingTask.checkpoint_tensors`), when it has any;
 - ``digests.json``: size and SHA-256 of every other file, written when the checkpoint is saved.
 
 Resume verifies the whole folder against ``digests.json`` before anything is read: a changed,
@@ -31,6 +32,7 @@ from handgen.io.atomic import atomic_path, atomic_write_json
 DIGESTS_FILE = "digests.json"
 STATE_FILE = "training_state.json"
 EMA_FILE = "ema.safetensors"
+TASK_FILE = "task_state.safetensors"
 _EMA_SCALARS = ("decay", "min_decay", "optimization_step", "update_after_step", "use_ema_warmup", "inv_gamma", "power")
 
 
@@ -85,6 +87,21 @@ def load_training_state(folder: Path, ema: Any | None, device: torch.device | st
         except (ValueError, TypeError) as exc:
             raise HandgenError(f"{folder / STATE_FILE}: bad EMA settings ({exc})") from None
     return step
+
+
+def save_task_state(folder: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Write a task's checkpoint tensors to ``task_state.safetensors`` (nothing when there are none)."""
+    if not tensors:
+        return
+    cpu = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}  # clone: no shared storage
+    with atomic_path(Path(folder) / TASK_FILE, suffix=".safetensors") as tmp:
+        save_file(cpu, str(tmp))
+
+
+def load_task_state(folder: Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The task tensors of a checkpoint folder; ``{}`` when it holds none."""
+    path = Path(folder) / TASK_FILE
+    return load_file(str(path), device=str(device)) if path.is_file() else {}
 
 
 def write_digests(folder: Path) -> dict[str, dict[str, Any]]:

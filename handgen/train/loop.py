@@ -26,7 +26,14 @@ from handgen.io.atomic import atomic_path, atomic_write_json
 from handgen.io.run_dir import WEIGHTS_FILE
 from handgen.registry import task_class
 from handgen.train.batching import StepSampler, step_seed
-from handgen.train.checkpoint_state import load_training_state, save_training_state, verify_checkpoint, write_digests
+from handgen.train.checkpoint_state import (
+    load_task_state,
+    load_training_state,
+    save_task_state,
+    save_training_state,
+    verify_checkpoint,
+    write_digests,
+)
 from handgen.train.checkpoints import checkpoint_dir, latest_checkpoint, prune_checkpoints
 from handgen.train.csv_log import append_log_row, truncate_log
 from handgen.train.run_lock import RunLock
@@ -92,7 +99,7 @@ def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
     if resume:
         found = _resume_point(run_dir, str(resume))
         if found is not None:
-            progress.step = _load_checkpoint(accelerator, found, ema)
+            progress.step = _load_checkpoint(accelerator, found, ema, task)
             log.info("resumed from %s (step %d)", found, progress.step)
             if accelerator.is_main_process:
                 truncate_log(run_dir / "log.csv", progress.step)
@@ -140,7 +147,7 @@ def _train_locked(cfg: DictConfig, accelerator, run_dir: Path, resume) -> Path:
             logs["samples_per_s"] = samples / max(time.time() - t0, 1e-9)
             append_log_row(log_path, step, logs)
         if step % int(tc.checkpoint_every) == 0 or step == int(cfg.max_steps):
-            _save_checkpoint(accelerator, run_dir, step, int(tc.checkpoints_total_limit), ema)
+            _save_checkpoint(accelerator, run_dir, step, int(tc.checkpoints_total_limit), ema, task)
             if accelerator.is_main_process:
                 _export_weights(accelerator, model, ema, run_dir)
     bar.close()
@@ -177,8 +184,9 @@ def _resume_point(run_dir: Path, resume: str) -> Path | None:
     return path
 
 
-def _load_checkpoint(accelerator, folder: Path, ema) -> int:
-    """Verify ``folder`` against its digest manifest, then restore it; returns the optimizer step.
+def _load_checkpoint(accelerator, folder: Path, ema, task) -> int:
+    """Verify ``folder`` against its digest manifest, then restore it (model, optimiser, EMA, the task's own
+    state); returns the optimizer step.
 
     Raises:
         HandgenError: a changed, added or missing file, or a file accelerate cannot read safely.
@@ -189,10 +197,12 @@ def _load_checkpoint(accelerator, folder: Path, ema) -> int:
     except (pickle.UnpicklingError, RuntimeError, KeyError, ValueError, EOFError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise HandgenError(f"{folder}: cannot restore the checkpoint safely ({first[:200]})") from None
-    return load_training_state(folder, ema, accelerator.device)
+    step = load_training_state(folder, ema, accelerator.device)
+    task.restore_checkpoint_tensors(load_task_state(folder, accelerator.device))
+    return step
 
 
-def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int, ema=None) -> None:
+def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int, ema=None, task=None) -> None:
     final = checkpoint_dir(run_dir, step)
     partial = final.with_name(final.name + ".partial")
     accelerator.wait_for_everyone()
@@ -203,6 +213,8 @@ def _save_checkpoint(accelerator, run_dir: Path, step: int, keep: int, ema=None)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         save_training_state(partial, step, ema)
+        if task is not None:
+            save_task_state(partial, task.checkpoint_tensors())
         write_digests(partial)
         if final.exists():
             shutil.rmtree(final)

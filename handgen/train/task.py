@@ -47,6 +47,15 @@ class TrainingTask:
     def write_artifacts(self, run_dir: Path) -> None:
         """Files sampling needs besides the weights (stats, text encoder name, ...); main process only."""
 
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """State the task keeps beside the model (target networks, auxiliary optimisers, counters), saved in
+        every checkpoint so that ``resume=latest`` continues exactly (default: none). Names are free-form."""
+        return {}
+
+    def restore_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`checkpoint_tensors` saved; ``{}`` for a checkpoint that holds none (an older
+        handgen's). Raises HandgenError when the tensors do not fit the task."""
+
     def val_metrics(self, model: nn.Module) -> dict[str, float]:
         """Extra validation figures computed with the EMA weights (optional)."""
         return {}

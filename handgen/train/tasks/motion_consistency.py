@@ -21,14 +21,16 @@ step at ``train.lr`` per micro-batch) give the direction that moves them toward 
 teacher's distribution. For the first ``distill.dm_warmup`` steps only the fake learns.
 
 The EMA target network (decay ``distill.target_ema``, LCM's 0.95) and the fake denoiser live
-in the task, start from the teacher's weights and are not checkpointed: ``resume=latest``
-restarts the target from the resumed student's weights and the fake from the teacher's (with
-its warm-up again).
+in the task and start from the teacher's weights; every checkpoint also holds them, the fake's
+optimiser and the matching's step counter (``task_state.safetensors``), so ``resume=latest``
+continues exactly. Under several processes the fake's gradients are averaged over them before
+each of its steps (as DDP does for the student), so every process keeps the same fake.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from pathlib import Path
 
@@ -55,6 +57,8 @@ from handgen.io.run_dir import load_weights, read_json, read_run_config
 from handgen.models.motion_denoiser import BRANCHES, build_denoiser
 from handgen.train.motion_captions import CaptionedClips, load_captioned_clips
 from handgen.train.task import TrainingTask
+
+log = logging.getLogger(__name__)
 
 PAIR_SEED, PAIR_CHUNK = 7919, 64  # the teacher pairs' generator seeds (cfg.seed + PAIR_SEED + chunk) and chunk size
 PAIRS_FILE = "teacher_pairs.pt"  # distill.ode_pairs' teacher samples, reused by resume=latest
@@ -107,7 +111,7 @@ class MotionConsistencyTask(TrainingTask):
         self.target = copy.deepcopy(self.teacher)
         self.pairs: dict[str, torch.Tensor] | None = None  # made by prepare() (teacher on the training device)
         self.fake: nn.Module | None = None  # distribution matching's denoiser of the student's samples
-        self.matching_calls = 0  # micro-batches seen by the matching (not checkpointed: resume warms up again)
+        self.matching_calls = 0  # micro-batches seen by the matching (checkpointed with the fake)
         if float(d.dm_weight) > 0:
             try:  # the sampler the matching simulates
                 sampler = consistency_scheduler(self.train_scheduler, int(d.solver_steps), float(d.timestep_scaling),
@@ -118,6 +122,38 @@ class MotionConsistencyTask(TrainingTask):
             self.sample_timesteps = [int(v) for v in sampler.timesteps]
             self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
             self.fake_optimizer = torch.optim.AdamW(self.fake.parameters(), lr=float(cfg.train.lr), weight_decay=0.0)
+
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        """The target network, and with the matching on the fake denoiser, its AdamW state and step counter."""
+        out = {f"target.{k}": v for k, v in self.target.state_dict().items()}
+        if self.fake is not None:
+            out.update({f"fake.{k}": v for k, v in self.fake.state_dict().items()})
+            for i, state in self.fake_optimizer.state_dict()["state"].items():
+                out.update({f"fake_optimizer.{i}.{name}": v for name, v in state.items()})
+            out["matching_calls"] = torch.tensor(self.matching_calls)
+        return out
+
+    def restore_checkpoint_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        if not tensors:
+            log.warning("the checkpoint holds no target network (an older handgen): the target restarts from the "
+                        "teacher and the fake denoiser warms up again")
+            return
+        try:
+            self.target.load_state_dict({k[len("target."):]: v for k, v in tensors.items() if k.startswith("target.")})
+            if self.fake is not None:
+                self.fake.load_state_dict({k[len("fake."):]: v for k, v in tensors.items() if k.startswith("fake.")})
+                state: dict[int, dict[str, torch.Tensor]] = {}
+                for key, v in tensors.items():
+                    if key.startswith("fake_optimizer."):
+                        _, i, name = key.split(".")
+                        state.setdefault(int(i), {})[name] = v
+                groups = self.fake_optimizer.state_dict()["param_groups"]
+                self.fake_optimizer.load_state_dict({"state": state, "param_groups": groups})
+                self.matching_calls = int(tensors["matching_calls"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise HandgenError(f"the checkpoint's task state does not fit this distillation ({first[:200]}); "
+                               "was distill.dm_weight changed? start a new run") from None
 
     def _teacher_net(self, teacher_cfg) -> nn.Module:
         net = load_weights(build_denoiser(teacher_cfg, self.clips.feature_dim, self.clips.text_dim), self.cfg.teacher)
@@ -213,6 +249,7 @@ class MotionConsistencyTask(TrainingTask):
         loss, _ = self._x0_loss(self.fake(x_t, t, texts), samples)
         self.fake_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        _average_over_processes(self.fake)
         if float(self.cfg.train.grad_clip) > 0:  # 0: no clipping, as for the student
             nn.utils.clip_grad_norm_(self.fake.parameters(), float(self.cfg.train.grad_clip))
         self.fake_optimizer.step()
@@ -293,3 +330,14 @@ class MotionConsistencyTask(TrainingTask):
 
     def write_artifacts(self, run_dir: Path) -> None:
         self.clips.write_motion_run_files(run_dir, self.model_type, teacher=str(self.cfg.teacher))
+
+
+def _average_over_processes(net: nn.Module) -> None:
+    """Average ``net``'s gradients over the processes of a distributed run (nothing in a single process)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    world = torch.distributed.get_world_size()
+    for p in net.parameters():
+        if p.grad is not None:
+            torch.distributed.all_reduce(p.grad)
+            p.grad.div_(world)

@@ -1,10 +1,10 @@
 """One-frame jumps at the boundaries of the conditioning modes, against the data's frame step.
 
-    python -m eval.seam_jumps RUN_DIR DATA_DIR [--seeds 3] [--paste]
+    python -m eval.seam_jumps RUN_DIR DATA_DIR [--seeds 3] [--steps 20] [--paste]
 
 For each mode (keyframe ``0,30,59``, in-between, reaction ``--given left``, long horizon 180
-frames) samples one motion per seed with ``handgen sample`` (DPM-Solver++ 20 steps, the run's
-guidance; the condition is the first test clip of DATA_DIR) and measures the largest joint
+frames) samples one motion per seed with ``handgen sample`` (the run's sampler at ``--steps``: DPM-Solver++
+20 for a diffusion run, 1-4 for a few-step student; the run's guidance; the condition is the first test clip of DATA_DIR) and measures the largest joint
 displacement of either hand between the two frames of every boundary (reaction has no time
 seam: every step of the generated right hand). Prints max / median in mm and the share within
 the 95th-percentile frame step of DATA_DIR's training clips. ``--paste`` puts the given frames
@@ -47,7 +47,7 @@ def data_frame_step_p95(data_dir) -> float:
     return float(np.percentile(steps, 95))
 
 
-def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0) -> np.ndarray:
+def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0, steps: int = 20) -> np.ndarray:
     """One-frame jumps (m) at the boundaries of ``mode`` for one sample of ``run``.
 
     Raises:
@@ -57,7 +57,7 @@ def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0) -> np.ndar
 
     args, boundaries = MODE_BOUNDARIES[mode]
     extra = () if mode == "long" else ("--condition", str(condition))
-    argv = ["-q", "sample", "--ckpt", str(run), *TEXTS, *args, *extra, "--out", str(out_dir), "--steps", "20",
+    argv = ["-q", "sample", "--ckpt", str(run), *TEXTS, *args, *extra, "--out", str(out_dir), "--steps", str(steps),
             "--seed", str(seed)]
     if cli_main(argv) != 0:
         raise RuntimeError(f"handgen {' '.join(argv)} failed")
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("data_dir")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="sampler steps (a few-step student: 1-4)")
     parser.add_argument("--paste", action="store_true", help="no seam blending (the previous behaviour)")
     args = parser.parse_args(argv)
     from handgen.cli import main as cli_main
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     p95 = data_frame_step_p95(args.data_dir)
     print(f"data: 95th-percentile frame step {1000 * p95:.1f} mm ({'pasted' if args.paste else 'blended'} seams)")
     for mode in MODE_BOUNDARIES:
-        jumps = np.concatenate([boundary_jumps(args.run_dir, condition, tmp / f"{mode}_{s}", mode, seed=s)
+        jumps = np.concatenate([boundary_jumps(args.run_dir, condition, tmp / f"{mode}_{s}", mode, seed=s,
+                                                steps=args.steps)
                                 for s in range(args.seeds)])
         print(f"{mode:10s} max {1000 * jumps.max():6.1f} mm, median {1000 * np.median(jumps):6.1f} mm, "
               f"{100 * np.mean(jumps <= p95):5.1f}% within p95")

@@ -6,7 +6,9 @@ the same run: for the whole ``generate`` call of a loaded generator (the run's
 ``DiffusionMotionGenerator`` / ``ConsistencyMotionGenerator``: encoding the three texts, setting up
 the sampler, the sampling loop, de-normalising; loading the run is not per call and not timed, nor is
 the API's hand-model pass from features to joints), and for the sampling loop alone. The text
-encoding alone is a row of its own. Run dirs come from the environment::
+encoding alone is a row of its own. A second table times the same calls for ``BATCH`` samples of one prompt
+in one call (``handgen sample --num-samples 8``), per sample: the texts are encoded once for the batch.
+Run dirs come from the environment::
 
     HANDGEN_BENCH_DIFFUSION_RUN=runs/diff HANDGEN_BENCH_STUDENT_RUN=runs/student \
     HANDGEN_BENCH_EVALUATOR=runs/evaluator HANDGEN_BENCH_DATA=DATA_DIR handgen bench --only few_step
@@ -38,6 +40,7 @@ from handgen.sample.consistency_generator import ConsistencyMotionGenerator
 from handgen.sample.diffusion_generator import DiffusionMotionGenerator
 
 STUDENT_STEPS: tuple[int, ...] = (1, 2, 4)
+BATCH = 8  # samples of one prompt per call in the batched timing
 REFERENCE = "DPM-Solver++ 20"
 
 
@@ -87,8 +90,8 @@ def sampler_cases(teacher: DiffusionMotionGenerator, student: ConsistencyMotionG
 
 
 def time_samplers(teacher_dir, student_dir, label: str, frames: int = 60, repeats: int = 3,
-                  ddpm: bool = True) -> tuple[list[dict], list[tuple]]:
-    """Timing rows at batch 1 and the cases.
+                  ddpm: bool = True, batch: int = 1) -> tuple[list[dict], list[tuple]]:
+    """Timing rows and the cases; ``batch`` samples of one prompt per call, figures per sample.
 
     Per sampler: s/sample of ``generate`` (text encoding included) and of the sampling loop alone
     (texts encoded once), network calls per sample, and each speed as a ratio to DPM-Solver++ 20's.
@@ -97,26 +100,27 @@ def time_samplers(teacher_dir, student_dir, label: str, frames: int = 60, repeat
     """
     teacher, student = DiffusionMotionGenerator(teacher_dir), ConsistencyMotionGenerator(student_dir)
     cases = sampler_cases(teacher, student, ddpm)
-    bench = f"sample {frames} frames, batch 1, {label}"
+    bench = f"sample {frames} frames, batch {batch}" + (" (one prompt)" if batch > 1 else "") + f", {label}"
+    prompts = [PROMPT] * batch
     calls: dict[str, float] = {}
     full: dict[str, float] = {}
     loop: dict[str, float] = {}
     encoding = float("inf")
 
     def run(name: str, engine, options: dict, record: bool) -> None:
-        texts = engine.encode([PROMPT])
+        texts = engine.encode(prompts)
         timings = (("loop", lambda: engine.sample_window(texts, frames, **options)),) if "DDPM" in name else (
-            ("full", lambda: engine.generate([PROMPT], frames, **options)),
+            ("full", lambda: engine.generate(prompts, frames, **options)),
             ("loop", lambda: engine.sample_window(texts, frames, **options)))
         for kind, call in timings:
             with CallCounter(engine.model) as counter:
                 start = time.perf_counter()
                 call()
-                seconds = time.perf_counter() - start
+                seconds = (time.perf_counter() - start) / batch
             if record:
                 table = full if kind == "full" else loop
                 table[name] = min(table.get(name, float("inf")), seconds)
-                calls[name] = counter.calls
+                calls[name] = counter.calls  # one call runs the whole batch
 
     for round_ in range(repeats + 1):  # round 0 warms up
         for name, engine, options in cases:
@@ -124,17 +128,18 @@ def time_samplers(teacher_dir, student_dir, label: str, frames: int = 60, repeat
                 continue
             run(name, engine, options, record=round_ > 0)
         start = time.perf_counter()
-        student.encode([PROMPT])
+        student.encode(prompts)
         if round_ > 0:
-            encoding = min(encoding, time.perf_counter() - start)
-    rows = [{"benchmark": bench, "case": "text encoding of one prompt (3 texts, in every generate call)",
+            encoding = min(encoding, (time.perf_counter() - start) / batch)
+    rows = [{"benchmark": bench, "case": "text encoding of one prompt (3 texts, once per generate call)",
              "value": encoding, "unit": "s/sample"}]
     for name, _, _ in cases:
         if name in full:
             rows.append({"benchmark": bench, "case": f"{name}, whole generate call", "value": full[name],
                          "unit": "s/sample"})
         rows.append({"benchmark": bench, "case": f"{name}, sampling loop only", "value": loop[name], "unit": "s/sample"})
-        rows.append({"benchmark": bench, "case": f"{name}: network calls", "value": calls[name], "unit": "calls/sample"})
+        rows.append({"benchmark": bench, "case": f"{name}: network calls", "value": calls[name],
+                     "unit": "calls/sample" if batch == 1 else f"calls per call of {batch} samples"})
     reference = cases[0][0]
     for name, _, _ in cases[1:]:
         if name in full:
@@ -178,6 +183,7 @@ def bench_few_step(frames: int = 60, repeats: int = 3) -> list[dict]:
         else:
             (teacher_dir, student_dir), label = untrained_pair(Path(tmp)), "untrained tiny"
         rows, cases = time_samplers(teacher_dir, student_dir, label, frames, repeats)
+        rows += time_samplers(teacher_dir, student_dir, label, frames, repeats, ddpm=False, batch=BATCH)[0]
         evaluator, data = os.environ.get("HANDGEN_BENCH_EVALUATOR"), os.environ.get("HANDGEN_BENCH_DATA")
         if label == "trained" and evaluator and data:
             max_clips = os.environ.get("HANDGEN_BENCH_MAX_CLIPS")

@@ -198,7 +198,7 @@ def _load_checkpoint(accelerator, folder: Path, ema, task) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise HandgenError(f"{folder}: cannot restore the checkpoint safely ({first[:200]})") from None
     step = load_training_state(folder, ema, accelerator.device)
-    task.restore_checkpoint_tensors(load_task_state(folder, accelerator.device))
+    task.restore_checkpoint_tensors(load_task_state(folder))  # on the CPU: AdamW keeps its step counts there
     return step
 
 

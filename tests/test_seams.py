@@ -36,6 +36,16 @@ def test_seam_correction_interpolates_between_close_given_frames():
     torch.testing.assert_close(out, torch.tensor([1.0, 1.5, 2.0, 2.5, 3.0]))
 
 
+def test_seam_correction_interpolates_across_a_wide_gap_too():
+    given = torch.zeros(1, 30, 1, dtype=torch.bool)
+    given[0, :5] = given[0, 25:] = True  # in-between: 20 free frames, wider than two fades of 3
+    residual = torch.zeros(1, 30, 1)
+    residual[0, :5], residual[0, 25:] = 2.0, -2.0
+    out = seam_correction(residual, given, blend_frames=3)[0, :, 0]
+    torch.testing.assert_close(out[4:26], torch.linspace(2.0, -2.0, 22))  # given frame 4 to given frame 25
+    assert (out[1:] - out[:-1]).abs().max() <= 4.0 / 21 + 1e-6  # the residuals' difference over the gap per frame
+
+
 def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
     frames, dims = 20, 3
     known = torch.zeros(1, frames, dims)

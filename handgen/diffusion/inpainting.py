@@ -7,9 +7,11 @@ soft (feathered at the borders of the given region).
 
 At the end the given values are not simply pasted over the sample: the difference between
 each given frame and the generated frame next to it (on each side) is carried into the
-generated frames, fading linearly to zero over ``blend_frames`` frames (:func:`seam_correction`).
-The given frames stay exact and the step across the seam is ``1/(blend_frames+1)`` of that
-difference, so no seam appears where the model did not quite reach the condition.
+generated frames (:func:`seam_correction`): between two given frames it is interpolated
+linearly across the gap (a displacement map, as in motion warping), after the last or before
+the first given frame it fades linearly to zero over ``blend_frames`` frames. The given frames
+stay exact and the step across a seam is at most ``1/(blend_frames+1)`` of that difference, so
+no seam appears where the model did not quite reach the condition.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ SEAM_BLEND_FRAMES = 15  # half a second at 30 fps
 
 def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: int,
                     residual_before: torch.Tensor | None = None) -> torch.Tensor:
-    """Carry each given frame's residual into the frames around it, fading linearly with distance.
+    """Carry each given frame's residual into the free frames around it (a displacement map).
 
     Args:
         residual: (B, T, D) known minus sampled values on the given entries (anything elsewhere);
@@ -35,10 +37,10 @@ def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: i
             (default: ``residual``).
 
     Returns:
-        (B, T, D) correction to add to the sample: on a free frame the faded residuals of the
-        nearest given frame before and after it, or, between two given frames closer than
-        ``2 (blend_frames + 1)``, the linear interpolation of their residuals; on a given frame
-        its own residual.
+        (B, T, D) correction to add to the sample: on a free frame between two given frames
+        the linear interpolation of their residuals (the step it adds is their difference over
+        the gap); on a free frame with a given frame on one side only, that frame's residual
+        faded to zero over ``blend_frames``; on a given frame its own residual.
     """
     frames = residual.shape[1]
     t = torch.arange(frames, device=residual.device).view(1, frames, 1).expand_as(residual)
@@ -49,11 +51,11 @@ def seam_correction(residual: torch.Tensor, given: torch.Tensor, blend_frames: i
     w_after = (1.0 - (after - t).to(residual.dtype) / (blend_frames + 1)).clamp(min=0.0)
     r_before = residual.gather(1, before.clamp(0, frames - 1))
     r_after = (residual if residual_before is None else residual_before).gather(1, after.clamp(0, frames - 1))
-    ramps = w_before * r_before + w_after * r_after  # the two fades never overlap where the gap is wide
+    ramps = w_before * r_before + w_after * r_after  # one side only: a fade
     gap = after - before
-    close = (before >= 0) & (after < frames) & (gap < 2 * (blend_frames + 1))
+    inside = (before >= 0) & (after < frames)  # given frames on both sides: interpolate across the gap
     alpha = ((t - before).to(residual.dtype) / gap.clamp(min=1).to(residual.dtype)).clamp(0.0, 1.0)
-    return torch.where(close, (1.0 - alpha) * r_before + alpha * r_after, ramps)
+    return torch.where(inside, (1.0 - alpha) * r_before + alpha * r_after, ramps)
 
 
 @dataclass

@@ -8,8 +8,9 @@ frames) samples one motion per seed with ``handgen sample`` (the run's sampler a
 displacement of either hand between the two frames of every boundary (reaction has no time
 seam: every step of the generated right hand). Prints max / median in mm and the share within
 the 95th-percentile frame step of DATA_DIR's training clips, at the boundaries and, for the time
-seams, over the seam zone: every step within ``ZONE`` frames of a boundary (a model that rushes
-to meet a given frame pops a few frames inside the gap, where the boundary alone does not look). ``--paste`` puts the given frames
+seams, over the seam zone: the largest step within ``ZONE`` frames of a boundary that involves a
+generated frame (a model that rushes to meet a given frame pops a few frames inside the gap, where
+the boundary alone does not look; steps between two given frames are the condition's own). ``--paste`` puts the given frames
 in without the seam blending (the previous behaviour), for comparison.
 """
 
@@ -28,11 +29,12 @@ from handgen.repr.features import SLICES
 MODE_BOUNDARIES: dict[str, tuple[tuple[str, ...], tuple[int, ...] | None]] = {
     # mode -> (sample options, boundaries: index i = the step from frame i to i+1)
     "keyframe": (("--mode", "keyframe", "--frames-given", "0,30,59"), (0, 29, 30, 58)),
-    "inbetween": (("--mode", "inbetween"), (9, 49)),
+    "inbetween": (("--mode", "inbetween"), (9, 49)),  # frames 0-9 and 50-59 given
     "reaction": (("--mode", "reaction", "--given", "left"), None),
     "long": (("--frames", "180"), (59, 109, 159)),
 }
 ZONE = 4  # frames on each side of a boundary whose steps form its seam zone
+GIVEN_STEPS: dict[str, set[int]] = {"inbetween": set(range(9)) | set(range(50, 59))}  # steps between given frames
 TEXTS = ("--left", "The left hand makes a fist.", "--right", "The right hand waves.",
          "--both", "The hands move independently.")
 
@@ -70,7 +72,9 @@ def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0, steps: int
     if boundaries is None:
         return np.linalg.norm(np.diff(joints[:, 1], axis=0), axis=-1).max(axis=1)  # the generated right hand
     steps_ = largest_joint_steps(joints)
-    return np.array([steps_[max(b - zone, 0): b + zone + 1].max() for b in boundaries])
+    given = GIVEN_STEPS.get(mode, set())
+    return np.array([max(steps_[i] for i in range(max(b - zone, 0), min(b + zone + 1, len(steps_))) if i not in given)
+                     for b in boundaries])
 
 
 def main(argv: list[str] | None = None) -> int:

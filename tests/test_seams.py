@@ -46,6 +46,22 @@ def test_seam_correction_interpolates_across_a_wide_gap_too():
     assert (out[1:] - out[:-1]).abs().max() <= 4.0 / 21 + 1e-6  # the residuals' difference over the gap per frame
 
 
+def test_each_steps_x0_is_warped_to_the_given_frames_keeping_its_own_motion():
+    frames = 30
+    mask = torch.zeros(1, frames, 2)
+    mask[0, :5] = mask[0, 25:] = 1.0  # in-between: frames 0-4 and 25-29 given (at 0)
+    known = torch.zeros(1, frames, 2)
+    motion = torch.sin(torch.arange(frames, dtype=torch.float32) / 4.0).view(1, frames, 1).expand(1, frames, 2)
+    x0 = 3.0 + motion  # the model's estimate: its own motion, 3 away from the condition everywhere
+    warped = InpaintingCondition(known, mask, blend_frames=4).warp_x0(x0)
+    assert torch.equal(warped[0, :5], known[0, :5]) and torch.equal(warped[0, 25:], known[0, 25:])
+    # the offset is removed, the motion kept: each free frame moves by the given frames' interpolated mismatch
+    shift = -3.0 - (motion[0, 4] + (motion[0, 25] - motion[0, 4]) * torch.arange(1, 21).view(20, 1) / 21)
+    torch.testing.assert_close(warped[0, 5:25], x0[0, 5:25] + shift)
+    pasted = InpaintingCondition(known, mask, blend_frames=0).warp_x0(x0)
+    assert (pasted[0, 5] - pasted[0, 4]).abs().max() > 3.0  # blend_frames 0: the old paste, a jump at the seam
+
+
 def test_finish_keeps_given_values_and_removes_the_step_at_the_seam():
     frames, dims = 20, 3
     known = torch.zeros(1, frames, dims)
@@ -68,8 +84,8 @@ def test_boundaries_blend_better_than_pasting(tiny_diffusion_run, condition_clip
     import handgen.diffusion.inpainting as inpainting
 
     blended = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "blend", mode)
-    monkeypatch.setattr(inpainting.InpaintingCondition, "finish", lambda self, sample:
-                        self.apply_x0(sample))  # the given values pasted, as before
+    for step in ("finish", "warp_x0"):  # the given values pasted, at every step and at the end, as before
+        monkeypatch.setattr(inpainting.InpaintingCondition, step, lambda self, sample: self.apply_x0(sample))
     pasted = boundary_jumps(tiny_diffusion_run, condition_clip, tmp_path / "paste", mode)
     assert blended.max() < pasted.max(), (blended, pasted)
 

@@ -1,9 +1,11 @@
 """Conditioning by inpainting (RePaint-style, soft mask) for any diffusers scheduler.
 
-At every step the x0 estimate is blended with the known values,
-``x0 <- m * known + (1 - m) * x0``, and after the scheduler step the known region of
-x_{t-1} is replaced by the known values noised to the next level. ``m`` in [0, 1] may be
-soft (feathered at the borders of the given region).
+At every step the x0 estimate is warped to the known values (:meth:`InpaintingCondition.warp_x0`):
+each given frame's mismatch with the model's estimate there is carried into the generated frames
+(the displacement map below) and then ``x0 <- m * known + (1 - m) * x0``; after the scheduler step
+the known region of x_{t-1} is replaced by the known values noised to the next level. ``m`` in
+[0, 1] may be soft (feathered at the borders of the given region). Without the warp the generated
+frames only met the given ones at the end and rushed to them in the last few frames.
 
 At the end the given values are not simply pasted over the sample: the difference between
 each given frame and the generated frame next to it (on each side) is carried into the
@@ -70,11 +72,12 @@ class InpaintingCondition:
         return InpaintingCondition(self.known.to(device), self.mask.to(device), self.blend_frames)
 
     def finish(self, sample: torch.Tensor) -> torch.Tensor:
-        """The final sample: given values exact, each seam's mismatch faded into the generated frames.
+        """The final sample: given values exact, each seam's mismatch carried into the generated frames.
 
         The mismatch at a given frame is measured on each side against the generated frame
         next to it (``known[g] - sample[g+1]`` for the frames after, ``known[g] - sample[g-1]``
-        for the frames before), so the step across the seam becomes ``1/(blend_frames+1)`` of it.
+        for the frames before), so the step across the seam is at most ``1/(blend_frames+1)`` of it
+        (the generated motion's own step there included: a seam may hold for a frame, it never jumps).
         """
         if self.blend_frames <= 0:
             return self.apply_x0(sample)
@@ -86,6 +89,17 @@ class InpaintingCondition:
         res_before = torch.where(given, self.known - prev_frame, zero)
         out = sample + seam_correction(res_after, given, self.blend_frames, residual_before=res_before)
         return torch.where(given, self.known, self.apply_x0(out))
+
+    def warp_x0(self, x0: torch.Tensor) -> torch.Tensor:
+        """A denoising step's x0 (B, T, D) warped to the condition: the given values in place and each given
+        frame's mismatch with the model's own estimate there (``known - x0``) carried into the generated
+        frames as in :meth:`finish` (a displacement map), so the next steps denoise a motion that already
+        meets the given frames instead of jumping to them at the end. ``blend_frames`` 0: pasted only."""
+        if self.blend_frames <= 0:
+            return self.apply_x0(x0)
+        given = self.mask >= 1.0 - 1e-6
+        residual = torch.where(given, self.known - x0, torch.zeros_like(x0))
+        return torch.where(given, self.known, self.apply_x0(x0 + seam_correction(residual, given, self.blend_frames)))
 
     def apply_x0(self, x0: torch.Tensor) -> torch.Tensor:
         return self.mask * self.known + (1.0 - self.mask) * x0

@@ -34,7 +34,7 @@ def reverse_diffusion(
         t_batch = torch.full((shape[0],), int(t), device=device, dtype=torch.long)
         x0 = predict_x0(scheduler.scale_model_input(x, t), t_batch)
         if cond is not None:
-            x0 = cond.apply_x0(x0)
+            x0 = cond.warp_x0(x0)
         x = scheduler.step(x0, t, x, generator=generator).prev_sample
         if cond is not None and i + 1 < len(timesteps):
             t_next = torch.full((shape[0],), int(timesteps[i + 1]), dtype=torch.long)

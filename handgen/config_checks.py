@@ -106,6 +106,7 @@ RULES: dict[str, Rule] = {
     "distill.pair_solver_steps": POSITIVE_INT,
     "distill.dm_weight": NONNEG,
     "distill.dm_warmup": NONNEG_INT,
+    "distill.fake_updates": POSITIVE_INT,
     "loss.derivative_scale": UNIT,
     "loss.max_weight": Rule("float", 1),
 }

@@ -249,6 +249,7 @@ class DistillSection:
     pair_solver_steps: int = 20  # DPM-Solver++ steps of the teacher for each pair
     dm_weight: float = 0.0  # weight of the distribution-matching loss (0: off)
     dm_warmup: int = 0  # first steps in which only the fake denoiser learns
+    fake_updates: int = 1  # optimiser steps of the fake denoiser per micro-batch (DMD2's two time-scale rule)
 
 
 @dataclass

@@ -237,7 +237,8 @@ class MotionConsistencyTask(TrainingTask):
                 real = guided_x0(self.teacher, x_tau, tau, texts, float(d.guidance))
                 fake = self.fake.eval()(x_tau, tau, texts)
             loss = distribution_matching_loss(sample, real, fake)
-        self._update_fake(sample.detach(), texts)
+        for _ in range(int(d.fake_updates)):
+            self._update_fake(sample.detach(), texts)
         return loss
 
     def _update_fake(self, samples: torch.Tensor, texts) -> None:

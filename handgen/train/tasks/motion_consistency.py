@@ -16,8 +16,8 @@ and the teacher's sample x0*: the student is taught the teacher's ODE end direct
 With ``distill.dm_weight`` > 0 each step also adds distribution matching
 (:mod:`handgen.diffusion.distribution_matching`): the student samples with its own few-step
 sampler, the samples are noised to a random level, and the teacher's guided x0 and a "fake"
-denoiser's x0 (a copy of the teacher trained alongside on the student's samples, one AdamW
-step at ``train.lr`` per micro-batch) give the direction that moves them toward the
+denoiser's x0 (a copy of the teacher trained alongside on the student's samples,
+``distill.fake_updates`` AdamW steps at ``train.lr`` per micro-batch) give the direction that moves them toward the
 teacher's distribution. For the first ``distill.dm_warmup`` steps only the fake learns.
 
 The EMA target network (decay ``distill.target_ema``, LCM's 0.95) and the fake denoiser live

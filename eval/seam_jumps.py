@@ -52,10 +52,9 @@ def data_frame_step_p95(data_dir) -> float:
     return float(np.percentile(steps, 95))
 
 
-def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0, steps: int = 20,
-                   zone: int = 0) -> np.ndarray:
-    """One-frame jumps (m) at the boundaries of ``mode`` for one sample of ``run``; with ``zone`` > 0 the
-    largest step within ``zone`` frames of each boundary instead (the reaction mode: every step either way).
+def sample_steps(run, condition, out_dir, mode: str, seed: int = 0, steps: int = 20) -> np.ndarray:
+    """Largest joint step (m) per frame step of one ``mode`` sample of ``run``: (T-1,) over both hands, or for
+    the reaction mode over the generated right hand only.
 
     Raises:
         RuntimeError: ``handgen sample`` failed.
@@ -71,10 +70,29 @@ def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0, steps: int
     joints = load_motion(sorted(Path(out_dir).glob("sample_*.npz"))[0])[1]["joints"]
     if boundaries is None:
         return np.linalg.norm(np.diff(joints[:, 1], axis=0), axis=-1).max(axis=1)  # the generated right hand
-    steps_ = largest_joint_steps(joints)
+    return largest_joint_steps(joints)
+
+
+def seam_steps(steps_: np.ndarray, mode: str, zone: int = 0) -> np.ndarray:
+    """The steps (m) at the boundaries of ``mode`` (the reaction mode: every step); with ``zone`` > 0 the
+    largest step within ``zone`` frames of each boundary that involves a generated frame."""
+    boundaries = MODE_BOUNDARIES[mode][1]
+    if boundaries is None:
+        return steps_
     given = GIVEN_STEPS.get(mode, set())
     return np.array([max(steps_[i] for i in range(max(b - zone, 0), min(b + zone + 1, len(steps_))) if i not in given)
                      for b in boundaries])
+
+
+def boundary_jumps(run, condition, out_dir, mode: str, seed: int = 0, steps: int = 20,
+                   zone: int = 0) -> np.ndarray:
+    """One-frame jumps (m) at the boundaries of ``mode`` for one sample of ``run`` (``zone``: see
+    :func:`seam_steps`).
+
+    Raises:
+        RuntimeError: ``handgen sample`` failed.
+    """
+    return seam_steps(sample_steps(run, condition, out_dir, mode, seed, steps), mode, zone)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,13 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20, help="sampler steps (a few-step student: 1-4)")
-    parser.add_argument("--paste", action="store_true", help="no seam blending (the previous behaviour)")
+    parser.add_argument("--paste", action="store_true", help="given frames pasted, no warp or blend (the old behaviour)")
     args = parser.parse_args(argv)
     from handgen.cli import main as cli_main
     from handgen.diffusion.inpainting import InpaintingCondition
 
-    if args.paste:
+    if args.paste:  # pasted at every step and at the end, as before the seam blending and the warp
         InpaintingCondition.finish = lambda self, sample: self.apply_x0(sample)
+        InpaintingCondition.warp_x0 = lambda self, x0: self.apply_x0(x0)
     tmp = Path(tempfile.mkdtemp(prefix="seam_jumps_"))
     clip = DataDir(args.data_dir).clips("test")[0]["id"]
     condition = tmp / "condition.npz"
@@ -99,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     p95 = data_frame_step_p95(args.data_dir)
     print(f"data: 95th-percentile frame step {1000 * p95:.1f} mm ({'pasted' if args.paste else 'blended'} seams)")
     for mode in MODE_BOUNDARIES:
+        samples = [sample_steps(args.run_dir, condition, tmp / f"{mode}_{s}", mode, seed=s, steps=args.steps)
+                   for s in range(args.seeds)]  # both measures from the same samples
         for zone in ((0, ZONE) if MODE_BOUNDARIES[mode][1] is not None else (0,)):
-            jumps = np.concatenate([boundary_jumps(args.run_dir, condition, tmp / f"{mode}_{zone}_{s}", mode, seed=s,
-                                                    steps=args.steps, zone=zone) for s in range(args.seeds)])
+            jumps = np.concatenate([seam_steps(steps_, mode, zone) for steps_ in samples])
             where = f"+-{zone} frames" if zone else "boundary"
             print(f"{mode:10s} {where:11s} max {1000 * jumps.max():6.1f} mm, median {1000 * np.median(jumps):6.1f} mm, "
                   f"{100 * np.mean(jumps <= p95):5.1f}% within p95")

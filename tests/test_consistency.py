@@ -217,3 +217,19 @@ def test_a_resumed_distillation_continues_exactly(tiny_diffusion_run, tmp_path):
         assert torch.allclose(a[key], b[key], atol=1e-6), key  # as if never interrupted
     a, b = (load_file(str(r / "checkpoints" / "step_0000004" / "task_state.safetensors")) for r in (ref, run))
     assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_resuming_with_the_matching_newly_on_starts_its_fake_from_the_teacher(student_run):
+    from handgen.io.run_dir import read_run_config
+    from handgen.train.tasks.motion_consistency import MotionConsistencyTask
+
+    cfg = read_run_config(student_run)
+    cfg.distill.dm_weight = 0.0
+    saved = MotionConsistencyTask(cfg, student_run).checkpoint_tensors()  # a checkpoint of a run without matching
+    assert saved and all(k.startswith("target.") for k in saved)
+    cfg.distill.dm_weight, cfg.distill.dm_warmup = 0.1, 1
+    task = MotionConsistencyTask(cfg, student_run)
+    fake = [p.detach().clone() for p in task.fake.parameters()]
+    task.restore_checkpoint_tensors(saved)
+    assert task.matching_calls == 0 and all(torch.equal(a, b) for a, b in zip(fake, task.fake.parameters()))
+    task.prepare("cpu")  # moves the networks and any restored optimiser state to the device

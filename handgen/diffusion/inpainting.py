@@ -12,8 +12,9 @@ each given frame and the generated frame next to it (on each side) is carried in
 generated frames (:func:`seam_correction`): between two given frames it is interpolated
 linearly across the gap (a displacement map, as in motion warping), after the last or before
 the first given frame it fades linearly to zero over ``blend_frames`` frames. The given frames
-stay exact and the step across a seam is at most ``1/(blend_frames+1)`` of that difference, so
-no seam appears where the model did not quite reach the condition.
+stay exact and the step the correction adds is at most ``1/(blend_frames+1)`` of the difference
+at an open end and the two given frames' difference over their gap between them, so no seam
+appears where the model did not quite reach the condition.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class InpaintingCondition:
 
         The mismatch at a given frame is measured on each side against the generated frame
         next to it (``known[g] - sample[g+1]`` for the frames after, ``known[g] - sample[g-1]``
-        for the frames before), so the step across the seam is at most ``1/(blend_frames+1)`` of it
-        (the generated motion's own step there included: a seam may hold for a frame, it never jumps).
+        for the frames before), so the step across the seam is a fraction of it (``1/(blend_frames+1)``
+        at an open end, the residuals' difference over the gap between two given frames), the generated
+        motion's own step there included: a seam may hold for a frame, it never jumps.
         """
         if self.blend_frames <= 0:
             return self.apply_x0(sample)

@@ -140,7 +140,10 @@ class MotionConsistencyTask(TrainingTask):
             return
         try:
             self.target.load_state_dict({k[len("target."):]: v for k, v in tensors.items() if k.startswith("target.")})
-            if self.fake is not None:
+            if self.fake is not None and "matching_calls" not in tensors:
+                log.info("the checkpoint was saved without distribution matching: its fake denoiser starts from the "
+                         "teacher and warms up")
+            elif self.fake is not None:
                 self.fake.load_state_dict({k[len("fake."):]: v for k, v in tensors.items() if k.startswith("fake.")})
                 state: dict[int, dict[str, torch.Tensor]] = {}
                 for key, v in tensors.items():
@@ -307,7 +310,16 @@ class MotionConsistencyTask(TrainingTask):
         return int(self.cfg.distill.ode_pairs) > 0 and float(self.cfg.distill.pair_weight) > 0
 
     def prepare(self, device: torch.device) -> None:
-        """Make (or load) the teacher pairs when they enter the loss."""
+        """Move the task's networks (and a restored optimiser state) to ``device``; make (or load) the teacher pairs
+        when they enter the loss."""
+        self.teacher.to(device)
+        self.target.to(device)
+        if self.fake is not None:
+            self.fake.to(device)
+            for state in self.fake_optimizer.state.values():  # restored on the CPU; AdamW keeps "step" there
+                for name, value in state.items():
+                    if name != "step" and torch.is_tensor(value):
+                        state[name] = value.to(device)
         if self._uses_pairs():
             self.teacher.to(device)
             self.pairs = self._load_or_make_pairs(device)
@@ -337,8 +349,9 @@ def _average_over_processes(net: nn.Module) -> None:
     """Average ``net``'s gradients over the processes of a distributed run (nothing in a single process)."""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return
-    world = torch.distributed.get_world_size()
-    for p in net.parameters():
-        if p.grad is not None:
-            torch.distributed.all_reduce(p.grad)
-            p.grad.div_(world)
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])  # one reduce for the whole network
+    torch.distributed.all_reduce(flat)
+    flat.div_(torch.distributed.get_world_size())
+    for g, part in zip(grads, flat.split([g.numel() for g in grads])):
+        g.copy_(part.view_as(g))

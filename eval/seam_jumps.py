@@ -3,15 +3,17 @@
     python -m eval.seam_jumps RUN_DIR DATA_DIR [--seeds 3] [--steps 20] [--paste]
 
 For each mode (keyframe ``0,30,59``, in-between, reaction ``--given left``, long horizon 180
-frames) samples one motion per seed with ``handgen sample`` (the run's sampler at ``--steps``: DPM-Solver++
-20 for a diffusion run, 1-4 for a few-step student; the run's guidance; the condition is the first test clip of DATA_DIR) and measures the largest joint
-displacement of either hand between the two frames of every boundary (reaction has no time
-seam: every step of the generated right hand). Prints max / median in mm and the share within
-the 95th-percentile frame step of DATA_DIR's training clips, at the boundaries and, for the time
-seams, over the seam zone: the largest step within ``ZONE`` frames of a boundary that involves a
-generated frame (a model that rushes to meet a given frame pops a few frames inside the gap, where
-the boundary alone does not look; steps between two given frames are the condition's own). ``--paste`` puts the given frames
-in without the seam blending (the previous behaviour), for comparison.
+frames) samples one motion per seed with ``handgen sample`` (the run's sampler at ``--steps``:
+DPM-Solver++ 20 for a diffusion run, 1-4 for a few-step student; the run's guidance; the condition
+is the first test clip of DATA_DIR) and measures the largest joint displacement of either hand
+between the two frames of every boundary (reaction has no time seam: every step of the generated
+right hand). Prints max / median in mm and the share within the 95th-percentile frame step of
+DATA_DIR's training clips, at the boundaries and, for the time seams, over the seam zone: the
+largest step within ``ZONE`` frames of a boundary that involves a generated frame (a model that
+rushes to meet a given frame pops a few frames inside the gap, where the boundary alone does not
+look; steps between two given frames are the condition's own). ``--paste`` puts the given frames
+in at every step and at the end without the warp and the seam blending (the old behaviour), for
+comparison.
 """
 
 from __future__ import annotations

@@ -72,6 +72,11 @@ class InpaintingCondition:
     def to(self, device) -> "InpaintingCondition":
         return InpaintingCondition(self.known.to(device), self.mask.to(device), self.blend_frames)
 
+    @property
+    def given(self) -> torch.Tensor:
+        """(B, T, D) bool: the fully given entries (mask 1; feathered entries are not)."""
+        return self.mask >= 1.0 - 1e-6
+
     def finish(self, sample: torch.Tensor) -> torch.Tensor:
         """The final sample: given values exact, each seam's mismatch carried into the generated frames.
 
@@ -83,7 +88,7 @@ class InpaintingCondition:
         """
         if self.blend_frames <= 0:
             return self.apply_x0(sample)
-        given = self.mask >= 1.0 - 1e-6
+        given = self.given
         zero = torch.zeros_like(sample)
         next_frame = torch.cat([sample[:, 1:], sample[:, -1:]], dim=1)
         prev_frame = torch.cat([sample[:, :1], sample[:, :-1]], dim=1)
@@ -99,7 +104,7 @@ class InpaintingCondition:
         meets the given frames instead of jumping to them at the end. ``blend_frames`` 0: pasted only."""
         if self.blend_frames <= 0:
             return self.apply_x0(x0)
-        given = self.mask >= 1.0 - 1e-6
+        given = self.given
         residual = torch.where(given, self.known - x0, torch.zeros_like(x0))
         return torch.where(given, self.known, self.apply_x0(x0 + seam_correction(residual, given, self.blend_frames)))
 

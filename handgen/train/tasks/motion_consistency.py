@@ -139,17 +139,16 @@ class MotionConsistencyTask(TrainingTask):
                         "teacher and the fake denoiser warms up again")
             return
         try:
-            self.target.load_state_dict({k[len("target."):]: v for k, v in tensors.items() if k.startswith("target.")})
+            self.target.load_state_dict(_under(tensors, "target."))
             if self.fake is not None and "matching_calls" not in tensors:
                 log.info("the checkpoint was saved without distribution matching: its fake denoiser starts from the "
                          "teacher and warms up")
             elif self.fake is not None:
-                self.fake.load_state_dict({k[len("fake."):]: v for k, v in tensors.items() if k.startswith("fake.")})
+                self.fake.load_state_dict(_under(tensors, "fake."))
                 state: dict[int, dict[str, torch.Tensor]] = {}
-                for key, v in tensors.items():
-                    if key.startswith("fake_optimizer."):
-                        _, i, name = key.split(".")
-                        state.setdefault(int(i), {})[name] = v
+                for key, v in _under(tensors, "fake_optimizer.").items():
+                    i, name = key.split(".")
+                    state.setdefault(int(i), {})[name] = v
                 groups = self.fake_optimizer.state_dict()["param_groups"]
                 self.fake_optimizer.load_state_dict({"state": state, "param_groups": groups})
                 self.matching_calls = int(tensors["matching_calls"])
@@ -245,8 +244,8 @@ class MotionConsistencyTask(TrainingTask):
         return loss
 
     def _update_fake(self, samples: torch.Tensor, texts) -> None:
-        """One optimiser step of the fake denoiser on the student's samples (B, T, D), noised at uniform t (one per
-        micro-batch: ``train.grad_accum`` per training step)."""
+        """One optimiser step of the fake denoiser on the student's samples (B, T, D), noised at uniform t
+        (``distill.fake_updates`` per micro-batch, ``train.grad_accum`` micro-batches per training step)."""
         self.fake.train()
         t = torch.randint(0, int(self.cfg.diffusion.num_train_timesteps), (samples.shape[0],), device=samples.device)
         x_t = self.train_scheduler.add_noise(samples, torch.randn_like(samples), t)
@@ -321,7 +320,6 @@ class MotionConsistencyTask(TrainingTask):
                     if name != "step" and torch.is_tensor(value):
                         state[name] = value.to(device)
         if self._uses_pairs():
-            self.teacher.to(device)
             self.pairs = self._load_or_make_pairs(device)
 
     def _pair_loss(self, model, b: int, device) -> tuple[torch.Tensor, dict[str, float]]:
@@ -343,6 +341,11 @@ class MotionConsistencyTask(TrainingTask):
 
     def write_artifacts(self, run_dir: Path) -> None:
         self.clips.write_motion_run_files(run_dir, self.model_type, teacher=str(self.cfg.teacher))
+
+
+def _under(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``tensors`` whose names start with ``prefix``, the prefix removed."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _average_over_processes(net: nn.Module) -> None:

@@ -191,3 +191,23 @@ def test_joints_and_rotations_share_the_skeletons_rotations_bit_for_bit(right):
         assert torch.equal(joints, right.joints(*args))
         expected = rotvec_to_rotmat(torch.cat(args[:2], dim=-1).unflatten(-1, (16, 3)))
         assert rotations.shape == (4, 7, 16, 3, 3) and rotations.dtype == dtype and torch.equal(rotations, expected)
+
+
+def test_skinning_without_autograd_gives_the_tracked_paths_numbers(right):
+    """The no-grad skinning (one reused buffer, combined in place, chunked) = the autograd path bit for bit, over
+    batch sizes that end inside, on and past a chunk, with and without a shift."""
+    from handgen.hand.skinning import SKIN_CHUNK, skin_matrices
+
+    rng = np.random.default_rng(10)
+    for batch in (1, SKIN_CHUNK - 1, SKIN_CHUNK, 2 * SKIN_CHUNK + 3):
+        go, hp = (torch.as_tensor(rng.normal(scale=0.5, size=(batch, n)), dtype=torch.float32) for n in (3, 45))
+        betas = torch.as_tensor(rng.normal(size=(batch, 10)), dtype=torch.float32)
+        shift = torch.as_tensor(rng.normal(scale=0.1, size=(batch, 1, 3)), dtype=torch.float32)
+        with torch.no_grad():
+            rotations, positions, joints_rest, _ = right._skeleton(go, hp, betas)
+            matrices = skin_matrices(rotations, positions, joints_rest)
+            plain, shifted = right.skin(betas, matrices), right.skin(betas, matrices, shift)
+        tracked = betas.clone().requires_grad_(True)
+        assert torch.equal(plain, right.skin(tracked, matrices).detach())
+        assert torch.equal(shifted, right.skin(tracked, matrices, shift).detach())
+        assert plain.shape == (batch, right.num_vertices, 3) and plain.is_contiguous()

@@ -20,7 +20,7 @@ from handgen.repr.rotations import rotvec_to_rotmat
 NUM_FINGERS = 5
 FINGER_LEVELS = 3
 # frames per skinning chunk: keeps the (chunk, 12, V) intermediate within the CPU caches
-SKIN_CHUNK = 128
+SKIN_CHUNK = 32
 
 
 def _check_finger_major() -> None:
@@ -106,28 +106,40 @@ class SkinningLayout(torch.nn.Module):
     def forward(self, betas: torch.Tensor, matrices: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
         """Posed vertices (B, N, 3), contiguous, for betas (B, 10) and ``skin_matrices`` (B, 12, 16); ``shift``
         (B, 1, 3) is added to them (without autograd in the same pass as the reordering: the same numbers)."""
-        batch, num_v = betas.shape[0], self.weights_t.shape[1]
-        out = None
         tracked = shift is not None and shift.requires_grad
-        if not (torch.is_grad_enabled() and (betas.requires_grad or matrices.requires_grad or tracked)):
-            out = torch.empty(batch, num_v, 3, dtype=matrices.dtype, device=matrices.device)
-        chunks = []
+        if torch.is_grad_enabled() and (betas.requires_grad or matrices.requires_grad or tracked):
+            return self._tracked(betas, matrices, shift)
+        batch, num_v = betas.shape[0], self.weights_t.shape[1]
+        out = torch.empty(batch, num_v, 3, dtype=matrices.dtype, device=matrices.device)
+        # one (chunk*12, N) buffer reused by every chunk, combined in place: no fresh multi-MB intermediates
+        buffer = torch.empty(min(SKIN_CHUNK, batch) * 12, num_v, dtype=matrices.dtype, device=matrices.device)
         for start in range(0, batch, SKIN_CHUNK):
             stop = min(start + SKIN_CHUNK, batch)
+            pts = self.rest_points(betas[start:stop])
+            blended = torch.mm(matrices[start:stop].reshape(-1, 16), self.weights_t, out=buffer[: (stop - start) * 12])
+            blended = blended.view(stop - start, 3, 4, num_v)
+            posed = blended[:, :, 3]  # the same operations, in the same order, as _tracked's addcmuls
+            posed.addcmul_(blended[:, :, 0], pts[:, 0:1]).addcmul_(blended[:, :, 1], pts[:, 1:2])
+            posed.addcmul_(blended[:, :, 2], pts[:, 2:3])
+            if shift is None:
+                out[start:stop] = posed.transpose(1, 2)
+            else:
+                torch.add(posed.transpose(1, 2), shift[start:stop], out=out[start:stop])
+        return out
+
+    def _tracked(self, betas: torch.Tensor, matrices: torch.Tensor, shift: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`forward` under autograd (out of place)."""
+        num_v = self.weights_t.shape[1]
+        chunks = []
+        for start in range(0, betas.shape[0], SKIN_CHUNK):
+            stop = min(start + SKIN_CHUNK, betas.shape[0])
             pts = self.rest_points(betas[start:stop])
             mats = matrices[start:stop].reshape(-1, 16)  # (b*12, 16)
             blended = torch.mm(mats, self.weights_t).view(stop - start, 3, 4, num_v)  # one GEMM
             posed = torch.addcmul(blended[:, :, 3], blended[:, :, 0], pts[:, 0:1])
             posed = torch.addcmul(posed, blended[:, :, 1], pts[:, 1:2])
             posed = torch.addcmul(posed, blended[:, :, 2], pts[:, 2:3]).transpose(1, 2)  # (b,N,3)
-            if out is None:
-                chunks.append(posed)
-            elif shift is None:
-                out[start:stop] = posed
-            else:
-                torch.add(posed, shift[start:stop], out=out[start:stop])
-        if out is not None:
-            return out
+            chunks.append(posed)
         posed = chunks[0].contiguous() if len(chunks) == 1 else torch.cat(chunks, dim=0)
         return posed if shift is None else posed + shift
 
